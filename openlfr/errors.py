@@ -1,0 +1,36 @@
+"""Errors that carry a message fit to show a person as it is (one line, names the thing at fault)."""
+
+from __future__ import annotations
+
+
+class OpenLFRError(Exception):
+    """Base of every error openlfr raises on purpose."""
+
+
+class ModelFileError(OpenLFRError):
+    """A model file is missing or its SHA-256 differs from the pinned one."""
+
+
+class ImageRejected(OpenLFRError):
+    """An enrolment image cannot be used (not an image, truncated, too large, no face, several)."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+class FrameShapeError(OpenLFRError, ValueError):
+    """An array handed to a per-frame type does not have the shape or dtype it must have."""
+
+
+class SourceError(OpenLFRError):
+    """A frame source could not be opened or broke while reading."""
+
+
+class RuleViolation(OpenLFRError):
+    """A domain rule refused an act; the message cites the rule."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule

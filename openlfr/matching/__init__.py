@@ -1,0 +1,1 @@
+"""Gallery search, per-track score fusion and the threshold decision."""

@@ -1,0 +1,1 @@
+"""Frame sources (PyAV) and the per-camera runner."""

@@ -1,0 +1,1 @@
+"""Face detection, alignment, quality and embedding: numpy in, numpy out."""

@@ -1,0 +1,30 @@
+"""What the pipeline needs of a detector and of an embedder; backends implement these."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from openlfr.vision.types import Embeddings, FaceDetections
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """Finds faces and their five landmarks in a BGR uint8 image."""
+
+    name: str
+
+    def detect(self, image: np.ndarray) -> FaceDetections: ...
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns faces (given by their landmarks in `image`) into unit-length vectors."""
+
+    name: str
+    dim: int
+
+    def embed(self, image: np.ndarray, landmarks: np.ndarray) -> Embeddings:
+        """`landmarks` is (N, 5, 2) float32 in `image`'s pixels; returns N vectors."""
+        ...
