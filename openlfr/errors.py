@@ -1,4 +1,4 @@
-"""Errors that carry a message fit to show a person as it is (one line, names the thing at fault)."""
+"""Errors whose message is fit to show a person as it is: one line, naming the thing at fault."""
 
 from __future__ import annotations
 

@@ -40,7 +40,9 @@ class Frame:
     def __post_init__(self) -> None:
         _check("Frame.image", self.image, (None, None, 3), np.uint8)
         if self.image.shape[0] < 1 or self.image.shape[1] < 1:
-            raise FrameShapeError(f"Frame.image: expected a non-empty picture, got {self.image.shape}")
+            raise FrameShapeError(
+                f"Frame.image: expected a non-empty picture, got {self.image.shape}"
+            )
         if self.index < 0:
             raise FrameShapeError(f"Frame.index: expected >= 0, got {self.index}")
 

@@ -1,0 +1,47 @@
+"""`openlfr watchlist`: compile and show watchlists."""
+
+from __future__ import annotations
+
+import typer
+
+from openlfr.cli.common import app_context, console
+from openlfr.service.watchlists import compile_watchlist, watchlist_summary
+
+app = typer.Typer(help="Compile a frozen watchlist from enrolled subjects.", no_args_is_help=True)
+
+
+@app.command("build")
+def build(
+    name: str = typer.Option(..., help="Name of the watchlist (e.g. the operation)."),
+    refs: list[str] = typer.Argument(None, help="Subject references (default: every subject)."),
+    per_subject: int = typer.Option(3, help="Newest eligible images per subject."),
+    reason: str = typer.Option("watchlist compiled for a deployment", help="Justification."),
+) -> None:
+    """Freeze eligible images of the given subjects into a new watchlist."""
+    with app_context() as ctx:
+        wl = compile_watchlist(
+            ctx, name, refs or None, images_per_subject=per_subject, justification=reason
+        )
+    console.print(
+        f"watchlist [bold]{wl.id}[/] '{wl.name}': {wl.size} subjects, "
+        f"{wl.images} images, hash {wl.member_hash[:16]}…"
+    )
+    for cat, n in wl.size_by_category.items():
+        console.print(f"  {cat}: {n}")
+
+
+@app.command("show")
+def show(watchlist_id: int = typer.Argument(..., help="Watchlist id.")) -> None:
+    """Size by category and member hash of a watchlist."""
+    with app_context() as ctx:
+        wl = watchlist_summary(ctx, watchlist_id)
+    console.print_json(
+        data={
+            "id": wl.id,
+            "name": wl.name,
+            "size": wl.size,
+            "size_by_category": wl.size_by_category,
+            "member_hash": wl.member_hash,
+            "images": wl.images,
+        }
+    )

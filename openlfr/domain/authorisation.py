@@ -1,0 +1,218 @@
+"""Deployment authorisation (R5, R6, R7): what a valid authorisation must say, and its window.
+
+Bridges (paras 91-96, 121-130) found the "where" and "who" of a deployment left to officers'
+discretion without adequate criteria; the College of Policing APP answered with a written
+authorisation by a senior officer that names purpose, place and why, time, watchlist and
+threshold. ``check_authorisation`` returns every shortfall at once so the form can be fixed in
+one pass; an empty list is the only "yes".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Protocol
+
+from openlfr.domain.categories import parse_category
+from openlfr.domain.policy import GovernanceSettings
+from openlfr.domain.ranks import Rank, parse_rank
+from openlfr.domain.rules import cite
+from openlfr.domain.watchlist_hash import is_sha256_hex
+from openlfr.errors import RuleViolation
+
+__all__ = [
+    "AuthorisationRequest",
+    "AuthorisationWindow",
+    "Rank",
+    "check_authorisation",
+    "deployment_may_run",
+    "parse_rank",
+    "seconds_until_end",
+]
+
+
+def _aware(moment: datetime) -> bool:
+    return moment.tzinfo is not None and moment.utcoffset() is not None
+
+
+def _require_aware(now: datetime) -> None:
+    # ``now`` comes from the caller's clock; a naive one is a programming error, not a refusal.
+    if not _aware(now):
+        raise ValueError("now must be a timezone-aware datetime")
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorisationRequest:
+    """An authorisation as drafted; ``cameras`` and ``watchlist_size_by_category`` are frozen
+    copies, so the snapshot checked is the snapshot stored.
+    """
+
+    officer_name: str
+    rank: Rank
+    purpose: str
+    location: str
+    location_reason: str
+    start: datetime
+    end: datetime
+    cameras: Sequence[str]
+    watchlist_id: str
+    watchlist_size_by_category: Mapping[str, int]
+    watchlist_hash: str
+    threshold: float
+    model_name: str
+    equality_note: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cameras", tuple(self.cameras))
+        object.__setattr__(
+            self,
+            "watchlist_size_by_category",
+            MappingProxyType(dict(self.watchlist_size_by_category)),
+        )
+
+    @property
+    def watchlist_size(self) -> int:
+        return sum(self.watchlist_size_by_category.values())
+
+
+class AuthorisationWindow(Protocol):
+    """Anything with an authorised start and end (an ``AuthorisationRequest``, a stored row)."""
+
+    @property
+    def start(self) -> datetime: ...
+
+    @property
+    def end(self) -> datetime: ...
+
+
+def _violation(rule: str, message: str) -> RuleViolation:
+    return RuleViolation(rule, f"{message} ({cite(rule)})")
+
+
+def _check_who_and_why(
+    req: AuthorisationRequest, policy: GovernanceSettings
+) -> list[RuleViolation]:
+    found: list[RuleViolation] = []
+    if not req.officer_name.strip():
+        found.append(_violation("R5", "the authorising officer is not named"))
+    if req.rank < policy.min_rank:
+        found.append(
+            _violation(
+                "R5",
+                f"authorising officer's rank {req.rank.label} is below the minimum "
+                f"({policy.min_rank.label})",
+            )
+        )
+    for value, what in (
+        (req.purpose, "purpose"),
+        (req.location, "location"),
+        (req.location_reason, "reason for choosing the location"),
+    ):
+        if not value.strip():
+            found.append(_violation("R5", f"the {what} is not stated"))
+    if not req.equality_note.strip():
+        # Bridges paras 173-181: the Public Sector Equality Duty must be considered before, not
+        # after, a deployment; the note is where that consideration is written down.
+        found.append(
+            _violation("R5", "the equality-impact note is missing (Public Sector Equality Duty)")
+        )
+    if not req.cameras:
+        found.append(_violation("R5", "no camera is named"))
+    elif any(not camera.strip() for camera in req.cameras):
+        found.append(_violation("R5", "a camera has an empty name"))
+    elif len({camera.strip() for camera in req.cameras}) != len(req.cameras):
+        found.append(_violation("R5", "a camera is named twice"))
+    return found
+
+
+def _check_when(
+    req: AuthorisationRequest, policy: GovernanceSettings, now: datetime
+) -> list[RuleViolation]:
+    if not (_aware(req.start) and _aware(req.end)):
+        return [_violation("R5", "start and end must carry a time zone")]
+    found: list[RuleViolation] = []
+    if req.end <= req.start:
+        found.append(_violation("R5", "the end is not after the start"))
+    elif req.end - req.start > timedelta(hours=policy.max_duration_hours):
+        hours = (req.end - req.start) / timedelta(hours=1)
+        found.append(
+            _violation(
+                "R5",
+                f"the window is {hours:g} h, longer than the {policy.max_duration_hours:g} h "
+                "maximum: authorise a longer operation in parts",
+            )
+        )
+    if req.end <= now:
+        found.append(_violation("R5", f"the window ended at {req.end.isoformat()}, in the past"))
+    return found
+
+
+def _check_watchlist(req: AuthorisationRequest) -> list[RuleViolation]:
+    found: list[RuleViolation] = []
+    if not req.watchlist_id.strip():
+        found.append(_violation("R6", "no watchlist snapshot is named"))
+    if not is_sha256_hex(req.watchlist_hash):
+        found.append(
+            _violation("R6", "the watchlist's member hash is missing or not a SHA-256 digest")
+        )
+    for category, count in req.watchlist_size_by_category.items():
+        try:
+            parse_category(category)
+        except RuleViolation as exc:
+            found.append(exc)
+        if count < 0:
+            found.append(_violation("R6", f"watchlist size for {category!r} is negative ({count})"))
+    if req.watchlist_size <= 0:
+        found.append(_violation("R6", "the watchlist is empty"))
+    return found
+
+
+def _check_threshold(req: AuthorisationRequest, policy: GovernanceSettings) -> list[RuleViolation]:
+    floor = policy.threshold_floor(req.model_name)
+    if floor is None:
+        known = ", ".join(sorted(policy.threshold_floors))
+        return [
+            _violation(
+                "R7",
+                f"model {req.model_name!r} has no calibrated threshold floor (known: {known})",
+            )
+        ]
+    if not math.isfinite(req.threshold) or req.threshold > 1.0:
+        return [_violation("R7", f"threshold {req.threshold} is not a cosine similarity")]
+    if req.threshold < floor:
+        return [
+            _violation(
+                "R7",
+                f"threshold {req.threshold:g} is below the calibrated floor {floor:g} for "
+                f"{req.model_name}: lower thresholds raise false alerts unevenly across groups",
+            )
+        ]
+    return []
+
+
+def check_authorisation(
+    req: AuthorisationRequest, *, policy: GovernanceSettings, now: datetime
+) -> list[RuleViolation]:
+    """Every rule the request breaks (R1, R5, R6, R7); an empty list means it may be authorised."""
+    _require_aware(now)
+    return [
+        *_check_who_and_why(req, policy),
+        *_check_when(req, policy, now),
+        *_check_watchlist(req),
+        *_check_threshold(req, policy),
+    ]
+
+
+def deployment_may_run(window: AuthorisationWindow, now: datetime) -> bool:
+    """True while ``start <= now < end``: not before its time, and it stops at its end by itself."""
+    _require_aware(now)
+    return window.start <= now < window.end
+
+
+def seconds_until_end(window: AuthorisationWindow, now: datetime) -> float:
+    """Seconds the deployment may still run (0.0 once ended), for the runner's stop timer."""
+    _require_aware(now)
+    return max(0.0, (window.end - now).total_seconds())

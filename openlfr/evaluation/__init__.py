@@ -1,0 +1,1 @@
+"""Measuring openlfr: the live pipeline on a video, verification, identification."""

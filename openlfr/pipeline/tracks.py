@@ -1,0 +1,67 @@
+"""Per-track state: which views to embed, how to fuse them. Lives in memory only.
+
+A track that never matches is forgotten when it ends: its views, vectors and crop are dropped
+with the object (R8: non-matches are never written anywhere).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from openlfr.config import TrackingSettings
+
+
+@dataclass(eq=False)
+class View:
+    vector: np.ndarray  # (D,) float32, unit length
+    quality: float
+    frame_index: int
+
+
+@dataclass
+class TrackState:
+    track_id: int
+    first_frame: int
+    last_frame: int
+    views: list[View] = field(default_factory=list)
+    best_crop: np.ndarray | None = None
+    best_quality: float = 0.0
+    last_embed_frame: int = -(10**9)
+    embeds: int = 0
+    alerted: set[int] = field(default_factory=set)
+
+    def wants_view(self, quality: float, frame_index: int, s: TrackingSettings) -> bool:
+        """Embed this view? The first usable view always; then spaced or clearly better ones.
+
+        Keeping at most `max_embeddings_per_track` views bounds the work per person, and once
+        the track has alerted there is nothing left to decide, so no more faces are embedded.
+        """
+        if self.alerted:
+            return False
+        gap = frame_index - self.last_embed_frame
+        if not self.views:
+            return True
+        if len(self.views) < s.max_embeddings_per_track:
+            return gap >= s.min_embed_gap_frames or quality > self.best_quality * s.quality_gain
+        worst = min(v.quality for v in self.views)
+        return gap >= s.min_embed_gap_frames and quality > worst * s.quality_gain
+
+    def add_view(self, view: View, crop: np.ndarray, s: TrackingSettings) -> None:
+        self.views.append(view)
+        self.embeds += 1
+        self.last_embed_frame = view.frame_index
+        if len(self.views) > s.max_embeddings_per_track:
+            worst = min(range(len(self.views)), key=lambda i: self.views[i].quality)
+            del self.views[worst]
+        if view.quality >= self.best_quality:
+            self.best_quality = view.quality
+            self.best_crop = crop
+
+    def fused(self) -> np.ndarray:
+        """Quality-weighted mean of the kept views, re-normalised: one probe per track."""
+        weights = np.array([v.quality for v in self.views], np.float32)
+        weights = weights / max(float(weights.sum()), 1e-12)
+        mean = (np.stack([v.vector for v in self.views]) * weights[:, None]).sum(axis=0)
+        return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)

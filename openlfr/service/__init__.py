@@ -1,0 +1,1 @@
+"""Use-cases that combine vision, matching, domain rules and the store; the only writer."""

@@ -1,0 +1,195 @@
+"""Enrolment: a subject and their reference images, each checked, embedded and sealed.
+
+Each image is its own transaction: a bad file is reported with its reason and the others are
+still enrolled; a failure part-way through one image leaves nothing of it behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import cv2
+import numpy as np
+from sqlalchemy import select
+
+from openlfr.domain import (
+    CaseOutcome,
+    ImageFacts,
+    assess_image,
+    parse_category,
+    parse_outcome,
+)
+from openlfr.errors import ImageRejected, OpenLFRError, RuleViolation
+from openlfr.service.context import AppContext
+from openlfr.store import AuditAction, append_audit
+from openlfr.store.models import ReferenceImage, Subject
+from openlfr.vision.images import find_single_face, read_image
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """One reference image and the custody-record facts that decide whether it may be used."""
+
+    path: Path
+    source_ref: str
+    lawful_basis: str
+    case_outcome: str = CaseOutcome.PENDING.value
+    captured_on: date | None = None
+    age_at_capture: int | None = None
+    under18_reason: str | None = None
+    exceptional_reason: str | None = None
+    exceptional_requested_by: str | None = None
+    exceptional_approved_by: str | None = None
+    exceptional_approver_role: str | None = None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    image: str
+    reason: str
+    rule: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.image} refused: {self.reason}"
+
+
+@dataclass
+class EnrolResult:
+    subject_id: int | None = None
+    enrolled: list[tuple[str, int]] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _facts(spec: ImageSpec) -> ImageFacts:
+    return ImageFacts(
+        source_ref=spec.source_ref,
+        lawful_basis=spec.lawful_basis,
+        case_outcome=parse_outcome(spec.case_outcome),
+        captured_on=spec.captured_on,
+        age_at_capture=spec.age_at_capture,
+        under18_reason=spec.under18_reason,
+        exceptional_reason=spec.exceptional_reason,
+        exceptional_requested_by=spec.exceptional_requested_by,
+        exceptional_approved_by=spec.exceptional_approved_by,
+        exceptional_approver_role=spec.exceptional_approver_role,
+    )
+
+
+def _ensure_subject(ctx: AppContext, reference: str, display_name: str, category: str) -> int:
+    cat = parse_category(category)  # R1: no catch-all; raises before anything is written
+    with ctx.store.session() as s:
+        subject = s.scalar(select(Subject).where(Subject.reference == reference))
+        if subject is None:
+            subject = Subject(reference=reference, display_name=display_name, category=cat.value)
+            s.add(subject)
+            s.flush()
+            append_audit(
+                s,
+                actor=ctx.actor,
+                action=AuditAction.COLLECTION,
+                object_type="subject",
+                object_id=subject.id,
+                justification=f"enrolment of {reference} as {cat.label}",
+            )
+        elif subject.category != cat.value:
+            old = subject.category
+            subject.category = cat.value
+            append_audit(
+                s,
+                actor=ctx.actor,
+                action=AuditAction.ALTERATION,
+                object_type="subject",
+                object_id=subject.id,
+                justification=f"category changed from {old} to {cat.value}",
+            )
+        return subject.id
+
+
+def _refuse(ctx: AppContext, result: EnrolResult, refusal: Refusal, reference: str) -> None:
+    result.refused.append(refusal)
+    with ctx.store.session() as s:  # a refusal is recorded even though nothing was kept
+        append_audit(
+            s,
+            actor=ctx.actor,
+            action=AuditAction.COLLECTION,
+            event="collection_refused",
+            object_type="reference_image",
+            object_id=f"{reference}:{Path(refusal.image).name}",
+            justification=refusal.reason,
+            detail={"rule": refusal.rule} if refusal.rule else None,
+        )
+
+
+def enrol_subject(
+    ctx: AppContext,
+    *,
+    reference: str,
+    display_name: str,
+    category: str,
+    images: list[ImageSpec],
+    several_faces: str = "refuse",
+) -> EnrolResult:
+    """Enrols what can be enrolled; returns what was refused and why (with the rule)."""
+    result = EnrolResult()
+    result.subject_id = _ensure_subject(ctx, reference, display_name, category)
+    for spec in images:
+        name = str(spec.path)
+        try:
+            decision = assess_image(
+                _facts(spec), today=date.today(), policy=ctx.settings.governance
+            )
+        except (RuleViolation, ValueError) as exc:
+            _refuse(ctx, result, Refusal(name, str(exc), getattr(exc, "rule", None)), reference)
+            continue
+        if not decision.eligible:
+            _refuse(ctx, result, Refusal(name, decision.reason, decision.rule), reference)
+            continue
+        result.warnings.extend(f"{name}: {w}" for w in decision.warnings)
+        try:
+            image_id = _store_image(ctx, result.subject_id, spec, several_faces)
+        except ImageRejected as exc:
+            _refuse(ctx, result, Refusal(name, exc.reason), reference)
+            continue
+        result.enrolled.append((name, image_id))
+    return result
+
+
+def _store_image(ctx: AppContext, subject_id: int, spec: ImageSpec, several: str) -> int:
+    name = str(spec.path)
+    image = read_image(spec.path)
+    face = find_single_face(image, ctx.detector, name, several=several)
+    vector = ctx.embedder.embed(face.image, face.detections.landmarks).vectors[0]
+    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    if not ok:  # pragma: no cover - a decoded image always re-encodes
+        raise OpenLFRError(f"{name}: could not re-encode the image")
+    data = jpeg.tobytes()
+    with ctx.store.session() as s:
+        row = ReferenceImage(
+            subject_id=subject_id,
+            source_ref=spec.source_ref,
+            lawful_basis=spec.lawful_basis,
+            captured_on=spec.captured_on,
+            case_outcome=parse_outcome(spec.case_outcome).value,
+            age_at_capture=spec.age_at_capture,
+            under18_reason=spec.under18_reason,
+            exceptional_reason=spec.exceptional_reason,
+            exceptional_approved_by=spec.exceptional_approved_by,
+            image_sha256=hashlib.sha256(data).hexdigest(),
+            embedding_model=ctx.embedder.name,
+        )
+        ctx.store.seal(
+            s, row, image_blob=data, embedding_blob=np.asarray(vector, np.float32).tobytes()
+        )
+        append_audit(
+            s,
+            actor=ctx.actor,
+            action=AuditAction.COLLECTION,
+            object_type="reference_image",
+            object_id=row.id,
+            justification=f"reference image from {spec.source_ref} ({spec.lawful_basis})",
+        )
+        return row.id

@@ -1,0 +1,278 @@
+"""Running an authorised deployment: one pipeline per camera, alerts sealed into the store.
+
+Only alerts are written with images; everything else a camera sees leaves as counts, saved
+every few seconds so that a killed process loses little.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import cv2
+from sqlalchemy import select, update
+
+from openlfr.domain import deployment_may_run
+from openlfr.errors import RuleViolation
+from openlfr.pipeline.alerts import Alert
+from openlfr.pipeline.live import LivePipeline
+from openlfr.service.context import AppContext, utcnow
+from openlfr.service.watchlists import GalleryEntry, load_gallery
+from openlfr.store import AuditAction, DeploymentStatus, append_audit
+from openlfr.store import models as m
+from openlfr.video.runner import CameraRunner
+from openlfr.video.sources import open_source
+
+COUNTER_SAVE_S = 2.0
+Progress = Callable[[str, int, int], None]  # camera name, frames done, alerts so far
+
+
+@dataclass
+class CameraSummary:
+    camera: str
+    frames: int = 0
+    dropped: int = 0
+    faces: int = 0
+    tracks: int = 0
+    embedded: int = 0
+    alerts: int = 0
+    end_reason: str = ""
+
+
+@dataclass
+class RunSummary:
+    deployment_id: int
+    cameras: list[CameraSummary] = field(default_factory=list)
+    alert_ids: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Window:
+    start: datetime
+    end: datetime
+
+
+class StoreAlertSink:
+    """Seals each alert (probe crop encrypted) into the store and audits the collection."""
+
+    def __init__(
+        self, ctx: AppContext, deployment_id: int, camera_db_id: int, entries: list[GalleryEntry]
+    ) -> None:
+        self._ctx, self._dep, self._cam, self._entries = ctx, deployment_id, camera_db_id, entries
+        self.alert_ids: dict[int, int] = {}  # track id -> last alert id (to close last_frame)
+
+    def raise_alert(self, alert: Alert) -> None:
+        entry = self._entries[alert.label]
+        ok, jpeg = cv2.imencode(".jpg", alert.probe_crop, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        with self._ctx.store.session() as s:
+            row = m.Alert(
+                deployment_id=self._dep,
+                camera_id=self._cam,
+                track_id=alert.track_id,
+                subject_id=entry.subject_id,
+                reference_image_id=entry.reference_image_id,
+                score=alert.score,
+                margin=min(alert.margin, 2.0),  # "no runner-up" stored as the largest margin
+                first_frame=alert.first_frame,
+                last_frame=alert.frame_index,
+            )
+            self._ctx.store.seal(s, row, probe_crop_blob=jpeg.tobytes() if ok else b"")
+            append_audit(
+                s,
+                actor="system",
+                action=AuditAction.COLLECTION,
+                event="alert_raised",
+                object_type="alert",
+                object_id=row.id,
+                justification=f"match against watchlist subject {entry.subject_ref} at "
+                f"score {alert.score:.3f} in deployment {self._dep}",
+            )
+            self.alert_ids[alert.track_id] = row.id
+
+
+def run_deployment(
+    ctx: AppContext,
+    deployment_id: int,
+    *,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+) -> RunSummary:
+    """Runs every camera of an authorised deployment until its sources end, its authorised
+    window closes, or `stop` is set. Refuses a deployment that is not authorised (R5)."""
+    stop = stop or threading.Event()
+    with ctx.store.session() as s:
+        dep = s.get(m.Deployment, deployment_id)
+        if dep is None:
+            raise RuleViolation("R5", f"deployment {deployment_id} does not exist")
+        if dep.status != DeploymentStatus.AUTHORISED.value:
+            raise RuleViolation(
+                "R5",
+                f"deployment {deployment_id} is {dep.status}: only an authorised "
+                "deployment may run",
+            )
+        if not deployment_may_run(_Window(dep.start_at, dep.end_at), utcnow()):
+            raise RuleViolation(
+                "R5",
+                f"deployment {deployment_id} is authorised for {dep.start_at:%Y-%m-%d %H:%M}"
+                f" to {dep.end_at:%Y-%m-%d %H:%M} UTC, not now",
+            )
+        cameras = list(s.scalars(select(m.Camera).where(m.Camera.deployment_id == dep.id)))
+        threshold, end_at, wl_id = dep.threshold, dep.end_at, dep.watchlist_id
+        dep.status = DeploymentStatus.LIVE.value
+        dep.started_at = utcnow()
+    gallery, entries = load_gallery(
+        ctx, wl_id, justification=f"watchlist searched by deployment {deployment_id}"
+    )
+    summary = RunSummary(deployment_id)
+    started = time.monotonic()
+    threads = []
+    for cam in cameras:
+        cs = CameraSummary(cam.name)
+        summary.cameras.append(cs)
+        t = threading.Thread(
+            target=_run_camera,
+            args=(
+                ctx,
+                deployment_id,
+                cam,
+                gallery,
+                entries,
+                threshold,
+                end_at,
+                cs,
+                summary,
+                progress,
+                stop,
+            ),
+            name=f"camera-{cam.name}",
+            daemon=True,
+        )
+        threads.append(t)
+        t.start()
+    try:
+        for t in threads:
+            while t.is_alive():
+                t.join(0.2)
+    except KeyboardInterrupt:
+        stop.set()
+        for t in threads:
+            t.join()
+    summary.seconds = time.monotonic() - started
+    with ctx.store.session() as s:
+        s.execute(
+            update(m.Deployment)
+            .where(m.Deployment.id == deployment_id)
+            .values(status=DeploymentStatus.ENDED.value, ended_at=utcnow())
+        )
+    return summary
+
+
+def _run_camera(
+    ctx: AppContext,
+    deployment_id: int,
+    cam: m.Camera,
+    gallery: object,
+    entries: list[GalleryEntry],
+    threshold: float,
+    end_at: object,
+    cs: CameraSummary,
+    summary: RunSummary,
+    progress: Progress | None,
+    stop: threading.Event,
+) -> None:
+    sink = StoreAlertSink(ctx, deployment_id, cam.id, entries)
+    with ctx.store.session() as s:
+        counter = m.DeploymentCounter(deployment_id=deployment_id, camera_id=cam.id)
+        s.add(counter)
+        s.flush()
+        counter_id = counter.id
+    reason = "source ended"
+    pipeline = None
+    runner = None
+    try:
+        source = open_source(cam.source, cam.name, ctx.settings.video)
+        fps = float(getattr(source, "fps", 0) or 25.0)
+        pipeline = LivePipeline(
+            detector=ctx.detector,
+            embedder=ctx.embedder,
+            gallery=gallery,  # type: ignore[arg-type]
+            sink=sink,
+            settings=ctx.settings,
+            threshold=threshold,
+            fps=fps,
+        )
+        runner = CameraRunner(source, ctx.settings.video).start()
+        last_save = time.monotonic()
+        for frame in runner:
+            if stop.is_set():
+                reason = "stopped by operator"
+                break
+            if utcnow() >= end_at:  # type: ignore[operator]
+                reason = "authorised window ended"
+                break
+            pipeline.process(frame)
+            if progress:
+                progress(cam.name, pipeline.counters.frames, pipeline.counters.alerts)
+            if time.monotonic() - last_save > COUNTER_SAVE_S:
+                _save_counters(ctx, counter_id, pipeline, runner, cs, None)
+                last_save = time.monotonic()
+        err = runner.error or getattr(source, "error", None)
+        if err and reason == "source ended":
+            reason = f"source failed: {err}"
+    except Exception as exc:  # the run ends, but its counters must still be saved
+        reason = f"error: {exc}"
+    finally:
+        if runner is not None:
+            runner.stop()
+        if pipeline is not None:
+            pipeline.finish()
+            _close_alerts(ctx, sink, pipeline)
+        _save_counters(ctx, counter_id, pipeline, runner, cs, reason)
+        summary.alert_ids.extend(sorted(sink.alert_ids.values()))
+
+
+def _close_alerts(ctx: AppContext, sink: StoreAlertSink, pipeline: LivePipeline) -> None:
+    with ctx.store.session() as s:
+        for track_id, alert_id in sink.alert_ids.items():
+            span = pipeline.finished_tracks.get(track_id)
+            if span:
+                s.execute(update(m.Alert).where(m.Alert.id == alert_id).values(last_frame=span[1]))
+
+
+def _save_counters(
+    ctx: AppContext,
+    counter_id: int,
+    pipeline: LivePipeline | None,
+    runner: CameraRunner | None,
+    cs: CameraSummary,
+    reason: str | None,
+) -> None:
+    if pipeline is not None:
+        c = pipeline.counters
+        cs.frames, cs.faces, cs.tracks, cs.embedded, cs.alerts = (
+            c.frames,
+            c.faces,
+            c.tracks,
+            c.embedded,
+            c.alerts,
+        )
+    if runner is not None:
+        cs.dropped = runner.stats.frames_dropped
+    values: dict[str, object] = dict(
+        frames=cs.frames,
+        frames_dropped=cs.dropped,
+        faces=cs.faces,
+        tracks=cs.tracks,
+        embedded=cs.embedded,
+    )
+    if reason is not None:
+        cs.end_reason = reason
+        values.update(ended_at=utcnow(), end_reason=reason)
+    with ctx.store.session() as s:
+        s.execute(
+            update(m.DeploymentCounter).where(m.DeploymentCounter.id == counter_id).values(**values)
+        )

@@ -1,0 +1,174 @@
+"""Compiling a watchlist (a frozen snapshot of eligible images) and loading it for search."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import select
+
+from openlfr.domain import CaseOutcome, member_hash, size_by_category
+from openlfr.errors import RuleViolation
+from openlfr.matching.gallery import build_gallery
+from openlfr.matching.protocols import GalleryIndex
+from openlfr.service.context import AppContext
+from openlfr.store import AuditAction, append_audit
+from openlfr.store.models import ReferenceImage, Subject, Watchlist, WatchlistEntry
+
+_NOT_CONVICTED = {
+    CaseOutcome.NO_FURTHER_ACTION.value,
+    CaseOutcome.ACQUITTED.value,
+    CaseOutcome.DISCONTINUED.value,
+}
+
+
+@dataclass(frozen=True)
+class WatchlistSummary:
+    id: int
+    name: str
+    size: int
+    size_by_category: dict[str, int]
+    member_hash: str
+    images: int
+
+
+@dataclass(frozen=True)
+class GalleryEntry:
+    """What a gallery label stands for: enough to build an alert, no biometrics."""
+
+    subject_id: int
+    subject_ref: str
+    reference_image_id: int
+    category: str
+
+
+def _usable(img: ReferenceImage) -> bool:
+    """Still usable now: not withdrawn, and not an image whose case ended without conviction
+    unless an exceptional reason was approved (it was checked at enrolment, but an outcome can
+    change afterwards, R11)."""
+    if img.withdrawn_at is not None:
+        return False
+    return img.case_outcome not in _NOT_CONVICTED or bool(img.exceptional_approved_by)
+
+
+def compile_watchlist(
+    ctx: AppContext,
+    name: str,
+    subject_refs: list[str] | None = None,
+    *,
+    images_per_subject: int = 3,
+    justification: str = "watchlist compiled for a deployment",
+) -> WatchlistSummary:
+    """Freezes the newest usable images (up to `images_per_subject`) of the given subjects
+    (all enrolled subjects when None) into a new watchlist with its member hash (R6)."""
+    with ctx.store.session() as s:
+        query = select(Subject).where(Subject.flagged_for_review.is_(False))
+        if subject_refs is not None:
+            query = query.where(Subject.reference.in_(subject_refs))
+        subjects = list(s.scalars(query.order_by(Subject.reference)))
+        if subject_refs is not None:
+            missing = sorted(set(subject_refs) - {x.reference for x in subjects})
+            if missing:
+                raise RuleViolation("R6", f"not enrolled or flagged for review: {missing}")
+        members: list[tuple[Subject, ReferenceImage]] = []
+        for subj in subjects:
+            imgs = [
+                i
+                for i in s.scalars(
+                    select(ReferenceImage).where(ReferenceImage.subject_id == subj.id)
+                )
+                if _usable(i)
+            ]
+            # Newest first (R-image: the most recent suitable image is preferred).
+            imgs.sort(key=lambda i: (i.captured_on is not None, i.captured_on, i.id), reverse=True)
+            members.extend((subj, i) for i in imgs[:images_per_subject])
+        if not members:
+            raise RuleViolation("R6", "a watchlist needs at least one eligible reference image")
+        entries = [(subj.reference, img.image_sha256, subj.category) for subj, img in members]
+        digest = member_hash(entries)
+        wl = Watchlist(name=name, created_by=ctx.actor, frozen=True, member_hash=digest)
+        s.add(wl)
+        s.flush()
+        for subj, img in members:
+            s.add(
+                WatchlistEntry(
+                    watchlist_id=wl.id,
+                    subject_id=subj.id,
+                    reference_image_id=img.id,
+                    category=subj.category,
+                )
+            )
+        sizes = size_by_category(entries)
+        append_audit(
+            s,
+            actor=ctx.actor,
+            action=AuditAction.COMBINATION,
+            object_type="watchlist",
+            object_id=wl.id,
+            justification=justification,
+            detail={"subjects": sum(sizes.values()), "images": len(members), "hash": digest},
+        )
+        return WatchlistSummary(wl.id, name, sum(sizes.values()), sizes, digest, len(members))
+
+
+def watchlist_summary(ctx: AppContext, watchlist_id: int) -> WatchlistSummary:
+    with ctx.store.session() as s:
+        wl = s.get(Watchlist, watchlist_id)
+        if wl is None:
+            raise RuleViolation("R6", f"watchlist {watchlist_id} does not exist")
+        rows = s.execute(
+            select(Subject.reference, ReferenceImage.image_sha256, WatchlistEntry.category)
+            .join(Subject, Subject.id == WatchlistEntry.subject_id)
+            .join(ReferenceImage, ReferenceImage.id == WatchlistEntry.reference_image_id)
+            .where(WatchlistEntry.watchlist_id == watchlist_id)
+        ).all()
+        entries = [(r[0], r[1], r[2]) for r in rows]
+        sizes = size_by_category(entries) if entries else {}
+        return WatchlistSummary(
+            wl.id, wl.name, sum(sizes.values()), sizes, wl.member_hash or "", len(entries)
+        )
+
+
+def load_gallery(
+    ctx: AppContext, watchlist_id: int, *, justification: str
+) -> tuple[GalleryIndex, list[GalleryEntry]]:
+    """The watchlist's vectors as a search index; label i is entries[i]."""
+    vectors: list[np.ndarray] = []
+    entries: list[GalleryEntry] = []
+    models: dict[str, int] = defaultdict(int)
+    with ctx.store.session() as s:
+        rows = s.execute(
+            select(WatchlistEntry, ReferenceImage, Subject)
+            .join(ReferenceImage, ReferenceImage.id == WatchlistEntry.reference_image_id)
+            .join(Subject, Subject.id == WatchlistEntry.subject_id)
+            .where(WatchlistEntry.watchlist_id == watchlist_id)
+            .order_by(WatchlistEntry.id)
+        ).all()
+        for entry, img, subj in rows:
+            if not _usable(img):
+                continue  # withdrawn since compilation (R11): never searched again
+            models[img.embedding_model] += 1
+            if img.embedding_model != ctx.embedder.name:
+                continue
+            vectors.append(np.frombuffer(ctx.store.unseal(img, "embedding_blob"), np.float32))
+            entries.append(GalleryEntry(subj.id, subj.reference, img.id, entry.category))
+        append_audit(
+            s,
+            actor=ctx.actor,
+            action=AuditAction.CONSULTATION,
+            object_type="watchlist",
+            object_id=watchlist_id,
+            justification=justification,
+            detail={"vectors": len(entries)},
+        )
+    if models and not entries:
+        raise RuleViolation(
+            "R6",
+            f"watchlist {watchlist_id} was embedded with {dict(models)}, not with the "
+            f"configured embedder '{ctx.embedder.name}'",
+        )
+    dim = ctx.embedder.dim
+    matrix = np.stack(vectors) if vectors else np.zeros((0, dim), np.float32)
+    labels = np.arange(len(entries), dtype=np.int64)
+    return build_gallery(matrix, labels, ctx.settings.matching.faiss_above), entries

@@ -1,0 +1,137 @@
+"""Engine, migrations and the transactional session: the one write path into the store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from openlfr.config import StoreSettings
+from openlfr.store.crypto import BlobCipher, blob_context
+from openlfr.store.models import Base
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# A writer waits this long for another writer before SQLite gives up with "database is locked".
+# Long enough to ride out a purge or a watchlist compile; short enough that a wedged process
+# shows up as an error rather than a silent hang.
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+_M = TypeVar("_M", bound=Base)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    try:
+        # busy_timeout first: the journal_mode switch itself may have to wait for a lock.
+        cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        # WAL: readers (operator UI, reports) never block the camera writers, nor they them.
+        cur.execute("PRAGMA journal_mode = WAL")
+        # SQLite ignores foreign keys unless told, per connection.
+        cur.execute("PRAGMA foreign_keys = ON")
+        # NORMAL is durable against application crashes in WAL mode; only a power cut can lose
+        # the last commits, and never corrupts the file.
+        cur.execute("PRAGMA synchronous = NORMAL")
+    finally:
+        cur.close()
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for ``url``. SQLite: parent folder created, WAL, foreign keys, busy timeout."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+    database = parsed.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def alembic_config() -> Config:
+    """Alembic settings built in code: the migrations ship inside the package, no alembic.ini."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema up to ``revision`` in one transaction (atomic on PostgreSQL)."""
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def missing_tables(engine: Engine) -> set[str]:
+    """Tables the models expect that the database lacks (empty once migrated)."""
+    present = set(inspect(engine).get_table_names())
+    return set(Base.metadata.tables) - present
+
+
+@dataclass(frozen=True)
+class Store:
+    """The database, its session factory and the blob cipher.
+
+    Use ``with store.session() as s:`` for every unit of work: it commits when the block ends
+    and rolls everything back if it raises, so an operation is all written or not at all.
+    """
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+    cipher: BlobCipher
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.sessions.begin() as s:
+            yield s
+
+    def seal(self, session: Session, obj: _M, **blobs: bytes) -> _M:
+        """Add ``obj`` (if new) and encrypt each given blob column, bound to its row id.
+
+        A new row is flushed first with empty placeholders to learn its id; both writes are in
+        the caller's transaction, so no reader ever sees the placeholder.
+        """
+        table = obj.__tablename__
+        if getattr(obj, "id", None) is None:
+            for column in blobs:
+                setattr(obj, column, b"")
+            session.add(obj)
+            session.flush()
+        row_id: int = obj.id  # type: ignore[attr-defined]
+        for column, data in blobs.items():
+            sealed = self.cipher.encrypt(data, context=blob_context(table, column, row_id))
+            setattr(obj, column, sealed)
+        session.flush()
+        return obj
+
+    def unseal(self, obj: Base, column: str) -> bytes:
+        """Decrypt one blob column of a stored row."""
+        row_id: int = obj.id  # type: ignore[attr-defined]
+        blob = getattr(obj, column)
+        return self.cipher.decrypt(blob, context=blob_context(obj.__tablename__, column, row_id))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(settings: StoreSettings, *, run_migrations: bool = True) -> Store:
+    """Open (and by default migrate) the store described by ``settings``."""
+    if settings.database_url is None:
+        # The embedded database holds identities: a folder we create is private to its user.
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    engine = make_engine(settings.resolved_url())
+    cipher = BlobCipher.from_settings(settings)
+    if run_migrations:
+        migrate(engine)
+    sessions = sessionmaker(bind=engine, expire_on_commit=False)
+    return Store(engine=engine, sessions=sessions, cipher=cipher)

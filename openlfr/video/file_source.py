@@ -1,0 +1,125 @@
+"""A video file as a frame source (PyAV)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import av.container
+
+from openlfr.errors import SourceError
+from openlfr.video._decode import AV_ERRORS, OPEN_ERRORS, describe, open_input, to_frame
+from openlfr.vision.types import Frame
+
+log = logging.getLogger("openlfr.video")
+
+_SLACK_FRAMES = 2
+
+
+class FileSource:
+    """Decodes a file once, as fast as possible or paced at its own frame rate (`realtime`).
+
+    Opening happens in the constructor, so a missing, unreadable or non-video file fails at once
+    with `SourceError`. A file that breaks part-way (truncated, corrupt) ends iteration cleanly and
+    leaves the reason in `error`: the frames already analysed, and their counters, stay valid.
+    """
+
+    live = False
+
+    def __init__(self, path: str | Path, camera_id: str, realtime: bool = False) -> None:
+        self.path = Path(path)
+        self.camera_id = camera_id
+        self.realtime = realtime
+        self.error: str | None = None
+        self.frames_decoded = 0
+        self.health = "connected"
+        self.reconnects = 0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._busy = False
+        self._container: av.container.InputContainer | None = None
+        self._container, _ = self._open()
+
+    def _open(self) -> tuple[av.container.InputContainer, Any]:
+        if not self.path.exists():
+            raise SourceError(f"{self.path}: no such video file")
+        if not self.path.is_file():
+            raise SourceError(f"{self.path}: not a video file (not a regular file)")
+        try:
+            return open_input(str(self.path), thread_type="AUTO")
+        except OPEN_ERRORS as exc:
+            raise SourceError(f"{self.path}: cannot open as video ({describe(exc)})") from None
+
+    def frames(self) -> Iterator[Frame]:
+        with self._lock:
+            if self._busy:
+                raise SourceError(f"{self.path}: frames() is already being iterated")
+            self._busy = True
+            container, self._container = self._container, None
+        try:
+            if container is None and not self._stop.is_set():
+                container, _ = self._open()
+            if container is not None:
+                yield from self._decode(container)
+        finally:
+            if container is not None:
+                container.close()
+            with self._lock:
+                self._busy = False
+            self.health = "ended"
+
+    def _decode(self, container: av.container.InputContainer) -> Iterator[Frame]:
+        stream = container.streams.video[0]
+        rate = float(stream.average_rate or stream.guessed_rate or 25)
+        start_wall: float | None = None
+        start_media = 0.0
+        index = 0
+        try:
+            for av_frame in container.decode(stream):
+                if self._stop.is_set():
+                    return
+                # Frames without a pts (rare, broken muxers) still get a monotone media time.
+                ts = av_frame.time if av_frame.time is not None else index / rate
+                if self.realtime:
+                    if start_wall is None:
+                        start_wall, start_media = time.monotonic(), ts
+                    delay = start_wall + (ts - start_media) - time.monotonic()
+                    # Waiting on the event, not sleeping, lets close() cut a long pause short.
+                    if delay > 0 and self._stop.wait(delay):
+                        return
+                frame = to_frame(av_frame, self.camera_id, index, float(ts))
+                index += 1
+                self.frames_decoded = index
+                yield frame
+        except AV_ERRORS as exc:
+            self.error = f"{self.path}: stopped after {index} frames: {describe(exc)}"
+            log.warning("%s", self.error)
+            return
+        declared = stream.frames or 0
+        # Threaded decoding swallows FFmpeg's error on a truncated file and simply ends, so a
+        # shortfall against the frame count in the header is the only sign left. A few frames
+        # of slack: edit lists may legitimately hide some at the start.
+        if declared and index < declared - _SLACK_FRAMES:
+            self.error = (
+                f"{self.path}: ended after {index} of the {declared} frames it declares "
+                "(truncated or corrupt)"
+            )
+            log.warning("%s", self.error)
+
+    def close(self) -> None:
+        """Stop iteration at the next frame; safe from any thread, and more than once."""
+        self._stop.set()
+        with self._lock:
+            # A container in use belongs to the decoding thread, which closes it on its way out;
+            # closing it from here while it decodes would free memory under FFmpeg's feet.
+            if not self._busy and self._container is not None:
+                self._container.close()
+                self._container = None
+        self.health = "ended"
+
+    def __repr__(self) -> str:
+        return f"FileSource({str(self.path)!r}, camera_id={self.camera_id!r})"

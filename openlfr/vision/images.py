@@ -1,0 +1,106 @@
+"""Reading enrolment images safely and finding the one face in them.
+
+Every refusal is an ImageRejected with a one-line reason naming the file, so that a batch of
+enrolments can report each bad file and go on with the rest.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from openlfr.errors import ImageRejected
+from openlfr.vision.protocols import Detector
+from openlfr.vision.types import FaceDetections
+
+# A police custody photo is a few megapixels; anything far beyond is a mistake or an attack
+# (a decompression bomb: a small file that expands to gigabytes of pixels).
+MAX_IMAGE_PIXELS = 40_000_000
+MAX_FILE_BYTES = 50 * 1024 * 1024
+# A second face at least this fraction of the largest face's size makes the image ambiguous:
+# we cannot tell whose face the reference is meant to be.
+SECOND_FACE_RATIO = 0.5
+
+
+def read_image_bytes(data: bytes, name: str) -> np.ndarray:
+    """Decodes image bytes to BGR uint8, refusing non-images, truncated files and bombs."""
+    import io
+
+    if len(data) == 0:
+        raise ImageRejected(name, "empty file")
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageRejected(name, f"file is {len(data) // 2**20} MiB, over the 50 MiB limit")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            w, h = img.size
+            if w * h > MAX_IMAGE_PIXELS:
+                raise ImageRejected(
+                    name, f"image is {w}x{h} pixels, over the {MAX_IMAGE_PIXELS:,} pixel limit"
+                )
+            img.load()  # a truncated file fails here, not later
+    except ImageRejected:
+        raise
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise ImageRejected(name, "image is too large (decompression bomb)") from None
+    except UnidentifiedImageError:
+        raise ImageRejected(name, "not an image (unrecognised format)") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageRejected(name, f"unreadable or truncated image ({exc})") from None
+    rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
+    return np.ascontiguousarray(rgb[:, :, ::-1])
+
+
+def read_image(path: Path) -> np.ndarray:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImageRejected(str(path), f"cannot read file ({exc.strerror or exc})") from None
+    return read_image_bytes(data, str(path))
+
+
+@dataclass(frozen=True)
+class SingleFace:
+    image: np.ndarray  # the (possibly padded) image the landmarks refer to
+    detections: FaceDetections  # exactly one face
+
+
+def _pad(image: np.ndarray, frac: float) -> np.ndarray:
+    h, w = image.shape[:2]
+    py, px = int(h * frac), int(w * frac)
+    return cv2.copyMakeBorder(image, py, py, px, px, cv2.BORDER_REPLICATE)
+
+
+def find_single_face(
+    image: np.ndarray, detector: Detector, name: str, *, several: str = "refuse"
+) -> SingleFace:
+    """The one face of an enrolment image; refuses none, and several (see SECOND_FACE_RATIO)
+    unless `several="central"`, which takes the face nearest the centre: for research sets
+    such as LFW whose subject is centred by construction, never for enrolment of a subject.
+
+    Tightly cropped faces (the whole picture is the face) are often missed by detectors trained
+    on scenes, so a padded copy is tried before giving up.
+    """
+    for candidate in (image, _pad(image, 0.3)):
+        dets = detector.detect(candidate)
+        if len(dets) == 0:
+            continue
+        order = np.argsort(-dets.sizes)
+        dets = dets.take(order)
+        sizes = dets.sizes
+        rivals = int(np.count_nonzero(sizes >= SECOND_FACE_RATIO * sizes[0]))
+        if rivals > 1 and several == "refuse":
+            raise ImageRejected(
+                name, f"{rivals} faces found; an enrolment image must show one person"
+            )
+        centre = np.array([candidate.shape[1], candidate.shape[0]], np.float32) / 2
+        mids = (dets.boxes[:rivals, :2] + dets.boxes[:rivals, 2:]) / 2
+        best = int(np.argmin(np.linalg.norm(mids - centre, axis=1)))
+        return SingleFace(candidate, dets.take(np.array([best])))
+    raise ImageRejected(name, "no face found")

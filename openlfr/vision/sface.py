@@ -1,0 +1,54 @@
+"""SFace (OpenCV Zoo) on OpenCV's DNN module: the default embedder, 128-d, cosine."""
+
+from __future__ import annotations
+
+import threading
+
+import cv2
+import numpy as np
+
+from openlfr.vision.align import align_face
+from openlfr.vision.model_files import model_path
+from openlfr.vision.types import Embeddings
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+class SFaceEmbedder:
+    """Aligns each face to 112x112 and runs SFace.
+
+    The int8bq file declares 29 unused extra inputs, which breaks `FaceRecognizerSF.feature()`
+    on OpenCV 5; reading it as a plain network and feeding the input named 'data' works.
+    """
+
+    name = "sface"
+    dim = 128
+
+    def __init__(self) -> None:
+        self._path = str(model_path("sface"))
+        self._local = threading.local()
+        self._net()
+
+    def _net(self) -> cv2.dnn.Net:
+        net = getattr(self._local, "net", None)
+        if net is None:
+            net = cv2.dnn.readNetFromONNX(self._path)
+            self._local.net = net
+        return net
+
+    def embed_aligned(self, crops: list[np.ndarray]) -> Embeddings:
+        """Embeds already-aligned 112x112 BGR crops."""
+        if not crops:
+            return Embeddings(np.zeros((0, self.dim), np.float32), self.name)
+        # SFace takes raw BGR 0..255: no scaling, no channel swap.
+        blob = cv2.dnn.blobFromImages(crops, 1.0, (112, 112), (0, 0, 0), swapRB=False, crop=False)
+        net = self._net()
+        net.setInput(blob, "data")
+        out = np.asarray(net.forward(), dtype=np.float32).reshape(len(crops), -1)
+        return Embeddings(normalise(out), self.name)
+
+    def embed(self, image: np.ndarray, landmarks: np.ndarray) -> Embeddings:
+        return self.embed_aligned([align_face(image, lm) for lm in landmarks])

@@ -1,0 +1,66 @@
+"""YuNet (OpenCV Zoo) on OpenCV's DNN module: the default detector."""
+
+from __future__ import annotations
+
+import threading
+
+import cv2
+import numpy as np
+
+from openlfr.config import VisionSettings
+from openlfr.errors import FrameShapeError
+from openlfr.vision.model_files import model_path
+from openlfr.vision.types import FaceDetections
+
+
+class YuNetDetector:
+    """Detects faces with 5 landmarks; frames are shrunk to `detect_max_side` first for speed."""
+
+    name = "yunet"
+
+    def __init__(self, settings: VisionSettings) -> None:
+        self._settings = settings
+        self._path = str(model_path("yunet"))
+        # cv2 detector objects are not safe to share between threads; keep one per thread.
+        self._local = threading.local()
+        self._detector()  # load now so a bad file fails at start-up, not on the first face
+
+    def _detector(self) -> cv2.FaceDetectorYN:
+        det = getattr(self._local, "det", None)
+        if det is None:
+            s = self._settings
+            det = cv2.FaceDetectorYN.create(
+                self._path, "", (320, 320), s.detector_score, s.detector_nms, 5000
+            )
+            self._local.det = det
+            self._local.size = (320, 320)
+        return det
+
+    def detect(self, image: np.ndarray) -> FaceDetections:
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise FrameShapeError(
+                f"YuNetDetector.detect: expected (H, W, 3) uint8, got {image.shape} {image.dtype}"
+            )
+        h, w = image.shape[:2]
+        scale = min(1.0, self._settings.detect_max_side / max(h, w))
+        work = image
+        if scale < 1.0:
+            size = (max(1, round(w * scale)), max(1, round(h * scale)))
+            work = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        det = self._detector()
+        size = (work.shape[1], work.shape[0])
+        if self._local.size != size:
+            det.setInputSize(size)
+            self._local.size = size
+        _, faces = det.detect(work)
+        if faces is None or len(faces) == 0:
+            return FaceDetections.empty()
+        faces = np.asarray(faces, dtype=np.float32).copy()
+        faces[:, :14] /= np.float32(scale)
+        x, y, bw, bh = faces[:, 0], faces[:, 1], faces[:, 2], faces[:, 3]
+        boxes = np.stack([x, y, x + bw, y + bh], axis=1)
+        np.clip(boxes[:, 0::2], 0, w - 1, out=boxes[:, 0::2])
+        np.clip(boxes[:, 1::2], 0, h - 1, out=boxes[:, 1::2])
+        landmarks = faces[:, 4:14].reshape(-1, 5, 2).copy()
+        scores = np.ascontiguousarray(faces[:, 14])
+        return FaceDetections(boxes.astype(np.float32), landmarks, scores)
