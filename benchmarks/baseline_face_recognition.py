@@ -237,7 +237,8 @@ def run_baseline(
                 counts[identity] = counts.get(identity, 0) + 1
                 matches.append({"frame": index, "identity": identity, "distance": round(dist, 4)})
                 s = summary.setdefault(identity, {"identity": identity, "track_id": -1,
-                                                  "first_frame": index, "score": dist})
+                                                  "first_frame": index, "last_frame": index,
+                                                  "score": dist, "frames": 0})
                 s["last_frame"], s["score"] = index, min(s["score"], dist)
                 s["frames"] = counts[identity]
             frames += 1
