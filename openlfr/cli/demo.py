@@ -80,14 +80,14 @@ def demo(
             a.camera,
             a.subject_ref,
             f"{a.score:.3f}",
-            f"{min(a.margin, 9):.3f}",
+            "no runner-up" if a.margin >= 2.0 else f"{a.margin:.3f}",
             f"{a.first_frame}-{a.last_frame}",
         )
     console.print(table)
     console.print(
         f"true alerts: {result.true_alerts}, false alerts: {result.false_alerts}; "
-        f"faces seen: {result.record['faces_seen']}, nothing kept of the "
-        f"{result.record['faces_seen'] - len(result.alerts)} faces that did not match"
+        f"faces seen: {result.record['faces_seen']} in {result.record['tracks']} tracks; of "
+        "faces that did not match, only these counts were kept"
     )
     console.print(f"database: {db}")
     console.print(

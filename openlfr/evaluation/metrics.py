@@ -150,6 +150,7 @@ def det_points(
 
 # --- bootstrap over units (identities) -------------------------------------------------------
 
+
 def _ratio_of_sums(events: np.ndarray, trials: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         return events / trials

@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 
 from openlfr.config import VisionSettings
+from openlfr.errors import OpenLFRError
 from openlfr.evaluation import metrics
 from openlfr.evaluation.embedding_cache import ProgressFn, embed_files
-from openlfr.errors import OpenLFRError
 
 REQUIRED = ("img_a", "img_b", "same")
 
@@ -112,9 +112,7 @@ def score_pairs(
     image of the pair has no face."""
     images = sorted({p for pair in pairs for p in (pair.a, pair.b)})
     index = {p: i for i, p in enumerate(images)}
-    emb = embed_files(
-        images, vision, use_cache=use_cache, cache_dir=cache_dir, progress=progress
-    )
+    emb = embed_files(images, vision, use_cache=use_cache, cache_dir=cache_dir, progress=progress)
     ia = np.array([index[p.a] for p in pairs])
     ib = np.array([index[p.b] for p in pairs])
     scores = np.einsum("ij,ij->i", emb.vectors[ia], emb.vectors[ib]).astype(np.float64)
