@@ -24,6 +24,9 @@ def test_mypy_is_clean() -> None:
 
 
 def test_modules_stay_small() -> None:
-    big = {str(p.relative_to(REPO)): n for p in (REPO / "openlfr").rglob("*.py")
-           if (n := len(p.read_text().splitlines())) > 400}
+    big = {
+        str(p.relative_to(REPO)): n
+        for p in (REPO / "openlfr").rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 400
+    }
     assert not big, f"split these by responsibility: {big}"

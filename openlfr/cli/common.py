@@ -12,13 +12,14 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from openlfr.config import Settings, StoreSettings
 from openlfr.errors import OpenLFRError, RuleViolation
 from openlfr.service.context import AppContext
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -64,8 +65,8 @@ def handle_errors() -> Iterator[None]:
     try:
         yield
     except RuleViolation as exc:
-        err_console.print(f"[bold red]refused[/] ({exc.rule}): {exc}", highlight=False)
+        err_console.print(f"[bold red]refused[/] ({exc.rule}): {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     except (OpenLFRError, FileNotFoundError, ValueError) as exc:
-        err_console.print(f"[bold red]error[/]: {exc}", highlight=False)
+        err_console.print(f"[bold red]error[/]: {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None

@@ -6,9 +6,10 @@ from datetime import date
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import track
 
-from openlfr.cli.common import app_context, console, err_console
+from openlfr.cli.common import OPTIONS, app_context, console, err_console, handle_errors
 from openlfr.service.enrolment import ImageSpec, enrol_subject
 
 
@@ -39,22 +40,30 @@ def enrol(
     approved_by: str | None = typer.Option(
         None, help="Supervisor who approved the exceptional reason (not the requester)."
     ),
+    requested_by: str | None = typer.Option(
+        None, help="Who asked for the exceptional reason (default: the acting user, --as)."
+    ),
 ) -> None:
     """Enrol one subject from image files. Bad files are reported, the rest still enrolled.
 
     Exits 2 when any image was refused (each refusal names its file and its rule).
     """
+    with handle_errors():  # a malformed --captured date is one clear line, exit 2
+        captured_on = date.fromisoformat(captured) if captured else None
     specs = [
         ImageSpec(
             path=p,
             source_ref=source,
             lawful_basis=lawful_basis,
             case_outcome=outcome,
-            captured_on=date.fromisoformat(captured) if captured else None,
+            captured_on=captured_on,
             age_at_capture=age,
             under18_reason=under18_reason,
             exceptional_reason=exceptional_reason,
             exceptional_approved_by=approved_by,
+            exceptional_requested_by=(requested_by or OPTIONS.who())
+            if exceptional_reason
+            else None,
             exceptional_approver_role="supervisor" if approved_by else None,
         )
         for p in track(images, description="checking images", console=err_console, transient=True)
@@ -68,10 +77,12 @@ def enrol(
             images=specs,
         )
     for path, image_id in result.enrolled:
-        console.print(f"[green]enrolled[/] {path} as image {image_id} of {reference}")
+        console.print(
+            f"[green]enrolled[/] {escape(path)} as image {image_id} of {escape(reference)}"
+        )
     for w in result.warnings:
-        err_console.print(f"[yellow]warning[/]: {w}", highlight=False)
+        err_console.print(f"[yellow]warning[/]: {escape(w)}", highlight=False)
     for r in result.refused:
-        err_console.print(f"[red]{r.image} refused[/]: {r.reason}", highlight=False)
+        err_console.print(f"[red]{escape(r.image)} refused[/]: {escape(r.reason)}", highlight=False)
     if result.refused:
         raise typer.Exit(2)

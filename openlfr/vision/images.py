@@ -53,6 +53,12 @@ def read_image_bytes(data: bytes, name: str) -> np.ndarray:
         raise ImageRejected(name, "not an image (unrecognised format)") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageRejected(name, f"unreadable or truncated image ({exc})") from None
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        # 16-bit and float pictures: convert("RGB") would clip at 255 and whiten the face.
+        deep = np.asarray(img, dtype=np.float64)
+        lo, hi = float(deep.min()), float(deep.max())
+        grey = ((deep - lo) * (255.0 / max(hi - lo, 1e-9))).astype(np.uint8)
+        img = Image.fromarray(grey, mode="L")
     rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
     return np.ascontiguousarray(rgb[:, :, ::-1])
 

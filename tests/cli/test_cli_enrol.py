@@ -1,0 +1,156 @@
+"""`openlfr enrol`: bad files among good ones, and the domain refusals (R1, R3, R4).
+
+Exit 2 whenever anything was refused; the good files are still enrolled; each refusal is one
+line on stderr naming its file; no reference_images row is left for a refused file; each
+refusal is in audit_log as 'collection_refused'.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from typer.testing import Result
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+LFW = DATA / "lfw" / "images"
+GOOD = [LFW / "AJ_Cook" / "AJ_Cook_0001.jpg", DATA / "deepface" / "images" / "img1.jpg"]
+ENROL = ("enrol", "--category", "suspect", "--source", "CUST-42", "--age", "30")
+
+Cli = Callable[..., Result]
+
+
+def _query(db: Path, sql: str, *args: object) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+def _count(db: Path, table: str) -> int:
+    return _query(db, f"SELECT count(*) FROM {table}")[0][0]
+
+
+def _enrolled_ids(result: Result) -> dict[str, int]:
+    return {
+        m.group(1): int(m.group(2))
+        for m in re.finditer(r"^enrolled (.+) as image (\d+) of ", result.stdout, re.M)
+    }
+
+
+def test_enrol_bad_files_exit_2_and_good_ones_enrolled(
+    cli: Cli, db_file: Path, bad_files: dict[str, tuple[Path, str]]
+) -> None:
+    first = cli(*ENROL, "--ref", "PNC-1", GOOD[0])  # an earlier enrolment, to count from
+    assert first.exit_code == 0, first.output
+    images_before = _count(db_file, "reference_images")
+    assert images_before == 1
+
+    bad = list(bad_files.values())
+    args = [GOOD[0], *[p for p, _ in bad[:4]], GOOD[1], *[p for p, _ in bad[4:]]]
+    result = cli(*ENROL, "--ref", "PNC-2", *args)
+
+    assert result.exit_code == 2, result.output
+    enrolled = _enrolled_ids(result)
+    assert set(enrolled) == {str(p) for p in GOOD}
+    lines = result.stderr.splitlines()
+    for path, fragment in bad:
+        mine = [ln for ln in lines if ln.startswith(f"{path} refused: ")]
+        assert len(mine) == 1, (path.name, result.stderr)
+        assert fragment in mine[0], mine[0]
+    assert not any("Traceback" in ln for ln in lines)
+
+    # Nothing half-written: exactly the good files' rows were added, with the ids printed.
+    assert _count(db_file, "reference_images") == images_before + len(GOOD)
+    rows = _query(
+        db_file,
+        "SELECT r.id FROM reference_images r JOIN subjects s ON s.id = r.subject_id "
+        "WHERE s.reference = 'PNC-2' ORDER BY r.id",
+    )
+    assert [r[0] for r in rows] == sorted(enrolled.values())
+
+    refused = _query(
+        db_file,
+        "SELECT object_id, action, justification FROM audit_log "
+        "WHERE event = 'collection_refused' ORDER BY id",
+    )
+    assert len(refused) == len(bad)
+    by_object = {r[0]: r for r in refused}
+    for path, fragment in bad:
+        _, action, justification = by_object[f"PNC-2:{path.name}"]
+        assert action == "collection" and fragment in justification
+    verify = cli("audit", "verify")
+    assert verify.exit_code == 0, verify.output
+
+
+def test_enrol_only_bad_files_stores_no_image(
+    cli: Cli, db_file: Path, bad_files: dict[str, tuple[Path, str]]
+) -> None:
+    result = cli(*ENROL, "--ref", "PNC-3", *[p for p, _ in bad_files.values()])
+    assert result.exit_code == 2
+    assert _enrolled_ids(result) == {}
+    assert _count(db_file, "reference_images") == 0
+    assert len(_query(db_file, "SELECT id FROM audit_log WHERE event='collection_refused'")) == len(
+        bad_files
+    )
+
+
+def test_enrol_catch_all_category_refused_r1(cli: Cli, db_file: Path) -> None:
+    ok = cli(*ENROL, "--ref", "PNC-0", GOOD[1])  # so that the store exists to count in
+    assert ok.exit_code == 0
+    audit_before = _count(db_file, "audit_log")
+    result = cli(
+        "enrol", "--category", "intelligence interest", "--source", "C", "--age", "30",
+        "--ref", "PNC-4", GOOD[0],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    (line,) = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert line.startswith("refused (R1):") and "intelligence interest" in line
+    assert _query(db_file, "SELECT id FROM subjects WHERE reference = 'PNC-4'") == []
+    assert _count(db_file, "reference_images") == 1
+    assert _count(db_file, "audit_log") == audit_before
+
+
+def test_enrol_nfa_image_refused_r3(cli: Cli, db_file: Path) -> None:
+    result = cli(*ENROL, "--ref", "PNC-5", "--outcome", "no_further_action", GOOD[0])
+    assert result.exit_code == 2
+    (line,) = [ln for ln in result.stderr.splitlines() if "refused" in ln]
+    assert line.startswith(f"{GOOD[0]} refused: ") and "R3" in line
+    assert _count(db_file, "reference_images") == 0
+
+
+def test_enrol_nfa_image_with_approved_exceptional_reason_accepted(cli: Cli, db_file: Path) -> None:
+    result = cli(
+        *ENROL, "--ref", "PNC-6", "--outcome", "no_further_action",
+        "--exceptional-reason", "missing person at risk of serious harm",
+        "--approved-by", "Sgt Jones", GOOD[0],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert _count(db_file, "reference_images") == 1
+
+
+def test_enrol_under_18_needs_a_reason_r4(cli: Cli, db_file: Path) -> None:
+    base = ("enrol", "--category", "missing_vulnerable", "--source", "C", "--ref", "PNC-7")
+    refused = cli(*base, "--age", "16", GOOD[0])
+    assert refused.exit_code == 2
+    (line,) = [ln for ln in refused.stderr.splitlines() if "refused" in ln]
+    assert line.startswith(f"{GOOD[0]} refused: ") and "R4" in line
+    assert _count(db_file, "reference_images") == 0
+
+    accepted = cli(*base, "--age", "16", "--under18-reason", "missing child at risk", GOOD[0])
+    assert accepted.exit_code == 0, accepted.output
+    assert _count(db_file, "reference_images") == 1
+
+
+def test_enrol_refusal_names_a_file_with_brackets(cli: Cli, tmp_path: Path) -> None:
+    odd = tmp_path / "notes[old].jpg"
+    odd.write_text("not an image")
+    result = cli(*ENROL, "--ref", "PNC-8", odd)
+    assert result.exit_code == 2
+    assert f"{odd} refused: not an image" in result.stderr
+
+
+def test_enrol_category_with_markup_is_refused_cleanly(cli: Cli) -> None:
+    result = cli("enrol", "--category", "[/]", "--source", "C", "--ref", "PNC-9", GOOD[0])
+    assert result.exit_code == 2
+    assert "refused (R1)" in result.stderr
