@@ -221,6 +221,7 @@ def evaluate_identify(
         "by_group": {},
         "failures_to_enrol": s.failures,
         "failed_images": dict(sorted(s.reasons.items())),
+        "notes": metrics.unmeasurable("FPIR overall", len(data.nonmated)),
     }
     curves = {"all": (s.nonmated_score, s.mated_score, s.mated_rank1)}
     if groups is not None and group_by is not None:
@@ -228,8 +229,11 @@ def evaluate_identify(
             s, groups, group_by, op_t, operating_fpir, resamples
         )
         curves.update(group_curves)
+        for g, entry in out["by_group"].items():
+            out["notes"] += metrics.unmeasurable(f"FPIR in {g}", entry["counts"]["nonmated_probes"])
     if plot is not None:
-        plot_det(curves, op_t, plot, title=f"DET, open-set 1:N ({root.name})")
+        by = f", by {group_by}" + (" (noisy proxy)" if group_by == "gender_from_name" else "")
+        plot_det(curves, op_t, plot, title=f"DET, open-set 1:N{by if groups else ''}")
     return out
 
 
@@ -262,8 +266,7 @@ def _by_group(
             e, t = _per_identity(uid, ev[sel])
             b = metrics.bootstrap_rates(e, t, resamples=resamples, seed=1000 * gi + mi)
             boots[(g, metric)] = b
-            lo, hi = metrics.percentile_ci(b)
-            ci[metric] = [lo, hi] if uid else None
+            ci[metric] = list(metrics.rate_ci(b, e.sum(), t.sum())) if uid else None
         entry["ci95"] = ci
         entry["thresholds"] = rates["thresholds"]
         entry["counts"] = {

@@ -8,8 +8,8 @@ Conventions (one for both commands, so their numbers compare):
 * ``threshold_at_rate(nonmatch, x)`` returns the threshold that at most a fraction ``x`` of the
   non-match scores reach: the score that ``floor(x * n)`` of them exceed, nudged up by one ulp so
   that the ``>=`` rule does not accept that score itself. When ``x * n < 1`` no non-match may be
-  accepted, so the threshold sits just above the highest non-match score: the rate measured there
-  is 0, an upper bound only (there are too few non-matches to measure ``x``).
+  accepted, so the threshold sits just above the highest non-match score: there are too few
+  non-matches to measure ``x``, and the true-match rate there is only a lower bound.
 * Rates are plain Python floats, so that they serialise to JSON as they are.
 """
 
@@ -183,6 +183,33 @@ def percentile_ci(samples: np.ndarray, level: float = 0.95) -> tuple[float, floa
     a = (1.0 - level) / 2.0
     lo, hi = np.quantile(x, [a, 1.0 - a])
     return (float(lo), float(hi))
+
+
+def rate_ci(
+    boot: np.ndarray, events: float, trials: float, level: float = 0.95
+) -> tuple[float, float]:
+    """95% CI of a rate: the bootstrap percentile interval, except where no event (or nothing
+    but events) occurred, where every resample gives the same rate and the interval would
+    collapse to a point; there the exact Clopper-Pearson bound on the pooled searches is used."""
+    n, k = round(trials), round(events)
+    if n == 0:
+        return (float("nan"), float("nan"))
+    a = (1.0 - level) / 2.0
+    if k == 0:
+        return (0.0, float(1.0 - a ** (1.0 / n)))
+    if k == n:
+        return (float(a ** (1.0 / n)), 1.0)
+    return percentile_ci(boot, level)
+
+
+def unmeasurable(label: str, n_nonmatch: int, what: str = "non-mated searches") -> list[str]:
+    """Notes for the rates in RATES that `n_nonmatch` non-matches are too few to measure."""
+    return [
+        f"{label}: rate {rate_key(r)} needs at least {round(1 / r)} {what}; with {n_nonmatch} "
+        "its threshold sits above all of them (the true-match rate there is a lower bound)"
+        for r in RATES
+        if r * n_nonmatch < 1
+    ]
 
 
 @dataclass(frozen=True)

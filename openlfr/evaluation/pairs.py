@@ -170,11 +170,6 @@ def summarise(
     ths = {metrics.rate_key(r): metrics.threshold_at_rate(impostor, r) for r in metrics.RATES}
     out["tar_at_far"] = {k: metrics.accept_rate(genuine, t) for k, t in ths.items()}
     out["thresholds"] = ths
-    details["notes"] = [
-        f"FAR {k} needs at least {round(1 / float(k))} different-person pairs; with "
-        f"{impostor.size} its threshold sits above all of them (TAR there is a lower bound)"
-        for k in ths
-        if float(k) * impostor.size < 1
-    ]
+    details["notes"] = metrics.unmeasurable("FAR", impostor.size, "different-person pairs")
     details["failed_images"] = dict(sorted((reasons or {}).items()))
     return PairsResult(out, details)

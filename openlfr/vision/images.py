@@ -58,7 +58,7 @@ def read_image_bytes(data: bytes, name: str) -> np.ndarray:
         deep = np.asarray(img, dtype=np.float64)
         lo, hi = float(deep.min()), float(deep.max())
         grey = ((deep - lo) * (255.0 / max(hi - lo, 1e-9))).astype(np.uint8)
-        img = Image.fromarray(grey, mode="L")
+        return np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2))
     rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
     return np.ascontiguousarray(rgb[:, :, ::-1])
 
