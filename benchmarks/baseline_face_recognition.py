@@ -78,8 +78,10 @@ class DlibModels:
         """Faces in an RGB image (HOG, upsample 1), clipped to the image as `face_locations`
         does before its result is handed back to `face_encodings`."""
         h, w = rgb.shape[:2]
-        return [dlib.rectangle(max(r.left(), 0), max(r.top(), 0), min(r.right(), w),
-                               min(r.bottom(), h)) for r in self.detector(rgb, UPSAMPLE)]
+        return [
+            dlib.rectangle(max(r.left(), 0), max(r.top(), 0), min(r.right(), w), min(r.bottom(), h))
+            for r in self.detector(rgb, UPSAMPLE)
+        ]
 
     def encode(self, rgb: np.ndarray, rects: list[Any]) -> np.ndarray:
         """(N, 128) float64 descriptors for `rects`, as `face_encodings` computes them."""
@@ -104,8 +106,9 @@ def watchlist_images(watchlist: Path) -> list[tuple[str, Path]]:
     pairs: list[tuple[str, Path]] = []
     for entry in sorted(watchlist.iterdir()):
         if entry.is_dir():
-            pairs += [(entry.name, p) for p in sorted(entry.iterdir())
-                      if p.suffix.lower() in IMAGE_EXTS]
+            pairs += [
+                (entry.name, p) for p in sorted(entry.iterdir()) if p.suffix.lower() in IMAGE_EXTS
+            ]
         elif entry.suffix.lower() in IMAGE_EXTS:
             pairs.append((entry.stem, entry))
     return pairs
@@ -147,8 +150,12 @@ def enrol(models: DlibModels, watchlist: Path, cache_dir: Path | None = None) ->
     cache = cache_dir / f"baseline-enrol-{_cache_key(pairs)}.json" if cache_dir else None
     if cache is not None and cache.exists():
         data = json.loads(cache.read_text())
-        return Gallery(data["identities"], np.array(data["encodings"]).reshape(-1, 128),
-                       data["failures"], data["seconds"])
+        return Gallery(
+            data["identities"],
+            np.array(data["encodings"]).reshape(-1, 128),
+            data["failures"],
+            data["seconds"],
+        )
     start = time.perf_counter()
     identities: list[str] = []
     rows: list[np.ndarray] = []
@@ -168,19 +175,36 @@ def enrol(models: DlibModels, watchlist: Path, cache_dir: Path | None = None) ->
                 continue
             identities.append(identity)
             rows.append(models.encode(rgb, rects[:1])[0])
-    gallery = Gallery(identities, np.stack(rows) if rows else np.zeros((0, 128)), failures,
-                      time.perf_counter() - start)
+    gallery = Gallery(
+        identities,
+        np.stack(rows) if rows else np.zeros((0, 128)),
+        failures,
+        time.perf_counter() - start,
+    )
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps({"identities": identities,
-                                     "encodings": gallery.encodings.tolist(),
-                                     "failures": failures, "seconds": gallery.seconds}))
+        cache.write_text(
+            json.dumps(
+                {
+                    "identities": identities,
+                    "encodings": gallery.encodings.tolist(),
+                    "failures": failures,
+                    "seconds": gallery.seconds,
+                }
+            )
+        )
     return gallery
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=console, transient=True)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 def iter_rgb_frames(video: Path, max_frames: int | None) -> Iterator[np.ndarray]:
@@ -236,9 +260,17 @@ def run_baseline(
             for identity, dist in matched.items():
                 counts[identity] = counts.get(identity, 0) + 1
                 matches.append({"frame": index, "identity": identity, "distance": round(dist, 4)})
-                s = summary.setdefault(identity, {"identity": identity, "track_id": -1,
-                                                  "first_frame": index, "last_frame": index,
-                                                  "score": dist, "frames": 0})
+                s = summary.setdefault(
+                    identity,
+                    {
+                        "identity": identity,
+                        "track_id": -1,
+                        "first_frame": index,
+                        "last_frame": index,
+                        "score": dist,
+                        "frames": 0,
+                    },
+                )
                 s["last_frame"], s["score"] = index, min(s["score"], dist)
                 s["frames"] = counts[identity]
             frames += 1
@@ -271,18 +303,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--video", type=Path, required=True, help="video file to process")
     parser.add_argument("--watchlist", type=Path, required=True, help="watchlist folder")
-    parser.add_argument("--max-frames", type=int, default=None,
-                        help="stop after this many frames (default: whole video)")
-    parser.add_argument("--tolerance", type=float, default=TOLERANCE,
-                        help=f"match when Euclidean distance <= this (default {TOLERANCE})")
+    parser.add_argument(
+        "--max-frames",
+        type=int,
+        default=None,
+        help="stop after this many frames (default: whole video)",
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=TOLERANCE,
+        help=f"match when Euclidean distance <= this (default {TOLERANCE})",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the JSON here")
-    parser.add_argument("--cache", type=Path, default=None,
-                        help="folder to cache watchlist encodings in")
-    parser.add_argument("--no-frame-matches", action="store_true",
-                        help="leave the per-frame match list out of the output")
+    parser.add_argument(
+        "--cache", type=Path, default=None, help="folder to cache watchlist encodings in"
+    )
+    parser.add_argument(
+        "--no-frame-matches",
+        action="store_true",
+        help="leave the per-frame match list out of the output",
+    )
     args = parser.parse_args(argv)
-    result = run_baseline(args.video, args.watchlist, args.max_frames,
-                          tolerance=args.tolerance, cache_dir=args.cache)
+    result = run_baseline(
+        args.video, args.watchlist, args.max_frames, tolerance=args.tolerance, cache_dir=args.cache
+    )
     if args.no_frame_matches:
         result.pop("frame_matches")
     text = json.dumps(result, indent=2)

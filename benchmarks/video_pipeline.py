@@ -30,8 +30,17 @@ from rich.console import Console
 from rich.table import Table
 
 CROWD = VIDEO_DIR / "crowd_1080p.mp4"
-COLUMNS = ["pipeline", "clip", "frames", "fps", "faces detected", "identities alerted",
-           "recall per identity", "false alerts", "speed openlfr/baseline"]
+COLUMNS = [
+    "pipeline",
+    "clip",
+    "frames",
+    "fps",
+    "faces detected",
+    "identities alerted",
+    "recall per identity",
+    "false alerts",
+    "speed openlfr/baseline",
+]
 console = Console(stderr=True)
 
 
@@ -56,8 +65,17 @@ def openlfr_command() -> list[str]:
 
 def run_openlfr(run: Run, json_out: Path, threshold: float | None, timeout: float) -> None:
     """`openlfr eval video ... --json json_out`; its stderr is passed through (and kept)."""
-    run.command = [*openlfr_command(), "eval", "video", "--video", str(run.video),
-                   "--watchlist", str(run.watchlist), "--json", str(json_out)]
+    run.command = [
+        *openlfr_command(),
+        "eval",
+        "video",
+        "--video",
+        str(run.video),
+        "--watchlist",
+        str(run.watchlist),
+        "--json",
+        str(json_out),
+    ]
     if threshold is not None:
         run.command += ["--threshold", str(threshold)]
     json_out.unlink(missing_ok=True)
@@ -154,11 +172,22 @@ def score(run: Run) -> dict[str, Any]:
             else:
                 false[identity] = n
     hit = [i for i in expected if i in correct]
-    return {"expected": expected, "recalled": hit,
-            "missed": [i for i in expected if i not in correct],
-            "recall": len(hit) / len(expected) if expected else None,
-            "false_alerts": sum(false.values()), "false_unit": unit,
-            "false_by_identity": dict(sorted(false.items()))}
+    return {
+        "expected": expected,
+        "recalled": hit,
+        "missed": [i for i in expected if i not in correct],
+        "recall": len(hit) / len(expected) if expected else None,
+        "false_alerts": sum(false.values()),
+        "false_unit": unit,
+        "false_by_identity": dict(sorted(false.items())),
+    }
+
+
+def fmt_counts(counts: dict[str, int], limit: int = 6) -> str:
+    """`a: 3; b: 1 (+N more)`, largest counts first."""
+    items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    text = "; ".join(f"{k}: {v}" for k, v in items[:limit])
+    return text + (f" (+{len(items) - limit} more)" if len(items) > limit else "")
 
 
 def table_rows(runs: list[Run], scores: list[dict[str, Any]]) -> list[list[str]]:
@@ -166,33 +195,52 @@ def table_rows(runs: list[Run], scores: list[dict[str, Any]]) -> list[list[str]]
     rows = []
     for run, sc in zip(runs, scores, strict=True):
         if run.result is None:
-            rows.append([run.pipeline, run.clip, "-", "-", "-", "-", "-", "-",
-                         f"FAILED: {run.error}"[:200]])
+            rows.append(
+                [run.pipeline, run.clip, "-", "-", "-", "-", "-", "-", f"FAILED: {run.error}"[:200]]
+            )
             continue
         res = run.result
         alerted = res.get("alerted_identities", {})
-        recall = "n/a (nobody enrolled present)" if sc["recall"] is None else (
-            f"{len(sc['recalled'])}/{len(sc['expected'])} ({sc['recall']:.0%})"
-            + (f"; missed {', '.join(sc['missed'])}" if sc["missed"] else ""))
+        recall = (
+            "n/a (nobody enrolled present)"
+            if sc["recall"] is None
+            else (
+                f"{len(sc['recalled'])}/{len(sc['expected'])} ({sc['recall']:.0%})"
+                + (f"; missed {', '.join(sc['missed'])}" if sc["missed"] else "")
+            )
+        )
+        wrong = sc["false_by_identity"]
         false = f"{sc['false_alerts']} {sc['false_unit']}" + (
-            ": " + ", ".join(f"{k} x{v}" for k, v in sc["false_by_identity"].items())
-            if sc["false_by_identity"] else "")
+            f" on {len(wrong)} identities: {fmt_counts(wrong)}" if wrong else ""
+        )
         base = fps.get(("baseline", run.clip))
-        ratio = ("-" if run.pipeline != "openlfr" or not base
-                 else f"{res['fps'] / base:.1f}x")
+        ratio = "-" if run.pipeline != "openlfr" or not base else f"{res['fps'] / base:.1f}x"
         unit = "frames" if run.pipeline == "baseline" else "alerts"
-        rows.append([run.pipeline, run.clip, str(res["frames"]), f"{res['fps']:.2f}",
-                     str(res["faces_detected"]),
-                     "; ".join(f"{k}: {v}" for k, v in alerted.items()) + f" ({unit})"
-                     if alerted else "none", recall, false, ratio])
+        rows.append(
+            [
+                run.pipeline,
+                run.clip,
+                str(res["frames"]),
+                f"{res['fps']:.2f}",
+                str(res["faces_detected"]),
+                f"{len(alerted)} ({unit}) {fmt_counts(alerted)}" if alerted else "none",
+                recall,
+                false,
+                ratio,
+            ]
+        )
     return rows
 
 
 def render_markdown(rows: list[list[str]], meta: dict[str, Any]) -> str:
-    lines = ["# Video pipeline benchmark", "",
-             f"{meta['created']} on {meta['machine']} ({meta['cpus']} CPUs), Python "
-             f"{meta['python']}.", "",
-             "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines = [
+        "# Video pipeline benchmark",
+        "",
+        f"{meta['created']} on {meta['machine']} ({meta['cpus']} CPUs), Python {meta['python']}.",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "---|" * len(COLUMNS),
+    ]
     lines += ["| " + " | ".join(c.replace("|", "/") for c in row) + " |" for row in rows]
     lines += ["", *[f"- {n}" for n in meta["notes"]], ""]
     return "\n".join(lines)
@@ -200,7 +248,8 @@ def render_markdown(rows: list[list[str]], meta: dict[str, Any]) -> str:
 
 NOTES = [
     "talking_heads_640x360: 5 talking-head clips (first 6 s each, 150 frames) letterboxed to "
-    "640x360; watchlist references come from 7.5 s of each source (not in the clip); RD_Radio34 "
+    "640x360, separated by --gap seconds of black (manifest.gap_seconds); watchlist "
+    "references come from 7.5 s of each source (not in the clip); RD_Radio34 "
     "is not enrolled, so any alert during its segment is false.",
     "crowd_1080p: pedestrians, none enrolled; watchlist = 500 LFW identities; every alert is "
     "false. The baseline runs only its first --crowd-frames frames (it manages ~1 fps).",
@@ -218,36 +267,57 @@ def main(argv: list[str] | None = None) -> int:
         "pipeline (dlib HOG + ResNet on every frame) on a 640x360 talking-head clip and on a "
         "1080p crowd clip with a 500-identity LFW watchlist. Builds the inputs if needed.",
     )
-    parser.add_argument("--out", type=Path, default=REPO / "out" / "bench",
-                        help="folder for the inputs and results (default out/bench)")
-    parser.add_argument("--max-frames", type=int, default=None,
-                        help="baseline: stop after N frames of the talking-head clip "
-                        "(recall is then scored on the part it saw)")
-    parser.add_argument("--crowd-frames", type=int, default=10,
-                        help="baseline: frames of crowd_1080p to run (default 10)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=REPO / "out" / "bench",
+        help="folder for the inputs and results (default out/bench)",
+    )
+    parser.add_argument(
+        "--max-frames",
+        type=int,
+        default=None,
+        help="baseline: stop after N frames of the talking-head clip "
+        "(recall is then scored on the part it saw)",
+    )
+    parser.add_argument(
+        "--crowd-frames",
+        type=int,
+        default=10,
+        help="baseline: frames of crowd_1080p to run (default 10)",
+    )
     parser.add_argument("--skip-baseline", action="store_true", help="run openlfr only")
     parser.add_argument("--skip-openlfr", action="store_true", help="run the baseline only")
     parser.add_argument("--skip-crowd", action="store_true", help="leave crowd_1080p out")
-    parser.add_argument("--threshold", type=float, default=None,
-                        help="passed to `openlfr eval video --threshold`")
-    parser.add_argument("--timeout", type=float, default=1800,
-                        help="seconds allowed per openlfr run (default 1800)")
+    parser.add_argument(
+        "--threshold", type=float, default=None, help="passed to `openlfr eval video --threshold`"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=1800, help="seconds allowed per openlfr run (default 1800)"
+    )
+    parser.add_argument(
+        "--gap",
+        type=float,
+        default=2.0,
+        help="seconds of black between people in the talking-head clip "
+        "(default 2; 0 = hard cuts, which a tracker may bridge)",
+    )
     parser.add_argument("--rebuild", action="store_true", help="rebuild the clips")
     args = parser.parse_args(argv)
 
     out: Path = args.out.resolve()
-    manifest: Manifest = build(out, force=args.rebuild)
+    manifest: Manifest = build(out, gap=args.gap, force=args.rebuild)
     clip, watchlist = out / manifest.clip, out / manifest.watchlist
     lfw = out / (manifest.lfw500 or "lfw500")
     clip_name = Path(manifest.clip).stem
     plan: list[tuple[Run, int | None]] = []
     for pipeline, skip in (("openlfr", args.skip_openlfr), ("baseline", args.skip_baseline)):
         if not skip:
-            plan.append((Run(pipeline, clip_name, clip, watchlist, manifest.segments),
-                         args.max_frames))
+            plan.append(
+                (Run(pipeline, clip_name, clip, watchlist, manifest.segments), args.max_frames)
+            )
     if not args.skip_crowd:
-        for pipeline, skip in (("openlfr", args.skip_openlfr),
-                               ("baseline", args.skip_baseline)):
+        for pipeline, skip in (("openlfr", args.skip_openlfr), ("baseline", args.skip_baseline)):
             if not skip:
                 plan.append((Run(pipeline, "crowd_1080p", CROWD, lfw, []), args.crowd_frames))
     results = out / "results"
@@ -263,21 +333,43 @@ def main(argv: list[str] | None = None) -> int:
     runs = [r for r, _ in plan]
     scores = [score(r) for r in runs]
     rows = table_rows(runs, scores)
-    meta = {"created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": f"{platform.node()} {platform.machine()} {platform.processor()}".strip(),
-            "cpus": os.cpu_count(), "python": platform.python_version(), "notes": NOTES}
+    meta = {
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.node()} {platform.machine()} {platform.processor()}".strip(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "notes": NOTES,
+    }
     table = Table(title="Video pipeline: openlfr vs face_recognition default", show_lines=True)
     for col in COLUMNS:
         table.add_column(col, overflow="fold")
     for row in rows:
         table.add_row(*row)
-    Console().print(table)
+    screen = Console()
+    if not screen.is_terminal:
+        screen = Console(width=200)
+    screen.print(table)
     (out / "video_pipeline.md").write_text(render_markdown(rows, meta))
-    report = {**meta, "manifest": manifest.to_json(), "columns": COLUMNS, "rows": rows,
-              "runs": [{"pipeline": r.pipeline, "clip": r.clip, "video": str(r.video),
-                        "watchlist": str(r.watchlist), "command": r.command, "error": r.error,
-                        "wall_seconds": round(r.wall_seconds, 2), "score": s, "result": r.result}
-                       for r, s in zip(runs, scores, strict=True)]}
+    report = {
+        **meta,
+        "manifest": manifest.to_json(),
+        "columns": COLUMNS,
+        "rows": rows,
+        "runs": [
+            {
+                "pipeline": r.pipeline,
+                "clip": r.clip,
+                "video": str(r.video),
+                "watchlist": str(r.watchlist),
+                "command": r.command,
+                "error": r.error,
+                "wall_seconds": round(r.wall_seconds, 2),
+                "score": s,
+                "result": r.result,
+            }
+            for r, s in zip(runs, scores, strict=True)
+        ],
+    }
     (out / "video_pipeline.json").write_text(json.dumps(report, indent=2) + "\n")
     console.print(f"wrote {out / 'video_pipeline.md'} and {out / 'video_pipeline.json'}")
     return 0 if all(r.error is None for r in runs) else 1

@@ -103,6 +103,22 @@ class TrackingSettings(_Section):
     min_embed_gap_frames: int = Field(
         3, ge=0, description="Frames between two embeddings of the same track, unless much better."
     )
+    recheck_frames: int = Field(
+        25,
+        ge=1,
+        description="Once a track has alerted or holds its full set of views, one view every "
+        "this many frames checks that it still follows the same person (a tracker can hand one "
+        "box over to another person at the same place). Lower catches hand-overs sooner, at "
+        "~8 ms per check.",
+    )
+    split_similarity: float = Field(
+        0.3,
+        ge=-1.0,
+        le=1.0,
+        description="A new view whose cosine to the track's fused vector is below this starts a "
+        "new track: it is someone else. SFace views of one person in one clip score ~0.6-0.9 "
+        "and two people ~0-0.3; higher splits more often on poor views of one person.",
+    )
     quality_gain: float = Field(
         1.1,
         ge=1.0,
@@ -163,6 +179,66 @@ class VideoSettings(_Section):
     )
 
 
+
+class WebSettings(_Section):
+    host: str = Field(
+        "127.0.0.1",
+        description="Address `openlfr serve` listens on. Loopback by default: put a TLS-"
+        "terminating proxy in front before exposing it to a network.",
+    )
+    port: int = Field(8000, ge=1, le=65535, description="Port `openlfr serve` listens on.")
+    secure_cookies: bool = Field(
+        False,
+        description="Mark the session cookie Secure (sent over HTTPS only) and send HSTS. Turn "
+        "on whenever the service is reached over HTTPS; off only for loopback use and tests.",
+    )
+    session_hours: float = Field(
+        12.0,
+        gt=0,
+        le=24 * 7,
+        description="Life of a page session (one shift). Longer means fewer log-ins and a "
+        "longer window for a stolen cookie.",
+    )
+    token_hours: float = Field(
+        8.0,
+        gt=0,
+        le=24 * 90,
+        description="Life of an API bearer token from POST /api/token. Long-lived tokens suit "
+        "scrapers (Prometheus) but are worth more to a thief.",
+    )
+    login_max_failures: int = Field(
+        5,
+        ge=1,
+        description="Failed log-ins allowed per account within login_window_s before that "
+        "account's log-ins are refused (429) until the window passes. Slows password guessing; "
+        "a lower value lets an attacker lock out a known user more easily.",
+    )
+    login_max_failures_per_ip: int = Field(
+        20,
+        ge=1,
+        description="Failed log-ins allowed per client address within login_window_s (stops "
+        "one address guessing across many accounts).",
+    )
+    login_window_s: float = Field(
+        300.0, gt=0, description="Window over which failed log-ins are counted."
+    )
+    alert_poll_s: float = Field(
+        0.5,
+        gt=0,
+        le=10,
+        description="How often the server looks for new alerts (also those raised by a separate "
+        "`openlfr deployment run` process) to push to operators. Shorter is quicker to the "
+        "screen at the cost of one small indexed query per poll.",
+    )
+    health_poll_s: float = Field(
+        2.0,
+        gt=0,
+        le=60,
+        description="How often camera counters are read for fps and dropped frames (runners "
+        "save them every 2 s, so polling faster shows nothing new).",
+    )
+
+
 def default_data_dir() -> Path:
     return Path(user_data_dir("openlfr", appauthor=False))
 
@@ -208,6 +284,9 @@ class Settings(BaseSettings):
     matching: MatchingSettings = Field(default_factory=MatchingSettings, description="Matching.")
     video: VideoSettings = Field(default_factory=VideoSettings, description="Frame sources.")
     store: StoreSettings = Field(default_factory=StoreSettings, description="Storage.")
+    web: WebSettings = Field(
+        default_factory=WebSettings, description="Operator service: listening, sessions, log-in."
+    )
     governance: GovernanceSettings = Field(
         default_factory=GovernanceSettings,
         description="The lawful limits: ranks, durations, threshold floors, retention periods.",

@@ -60,7 +60,8 @@ class LivePipeline:
         self._s = settings
         self.threshold = threshold
         self._tracker = FaceTracker(settings.tracking, fps)
-        self._tracks: dict[int, TrackState] = {}
+        self._tracks: dict[int, TrackState] = {}  # by the tracker's id
+        self._next_track_id = 1
         self.counters = PipelineCounters()
         self.finished_tracks: dict[int, tuple[int, int]] = {}  # id -> (first, last) frames
 
@@ -74,9 +75,7 @@ class LivePipeline:
         for i, tid in enumerate(tracked.track_ids.tolist()):
             state = self._tracks.get(tid)
             if state is None:
-                state = TrackState(tid, frame.index, frame.index)
-                self._tracks[tid] = state
-                c.tracks += 1
+                state = self._new_track(tid, frame.index)
             state.last_frame = frame.index
             lm = tracked.detections.landmarks[i]
             aligned = align_face(frame.image, lm)
@@ -109,6 +108,12 @@ class LivePipeline:
         self.counters.embedded += len(pending)
         alerts = []
         for (state, _aligned, quality, crop), vec in zip(pending, vectors):
+            if not state.same_person(vec, self._s.tracking):
+                state.last_frame = max(state.first_frame, frame.index - 1)
+                self._forget(state.tracker_id)
+                state = self._new_track(state.tracker_id, frame.index)
+            elif state.alerted:
+                continue  # a re-check that found the same person: nothing new to decide
             state.add_view(View(vec, quality, frame.index), crop, self._s.tracking)
             scores, labels = self._gallery.search(state.fused()[None, :], self._s.matching.top_k)
             m = self._s.matching
@@ -134,6 +139,13 @@ class LivePipeline:
                 alerts.append(alert)
         return alerts
 
+    def _new_track(self, tracker_id: int, frame_index: int) -> TrackState:
+        state = TrackState(self._next_track_id, frame_index, frame_index, tracker_id=tracker_id)
+        self._next_track_id += 1
+        self._tracks[tracker_id] = state
+        self.counters.tracks += 1
+        return state
+
     def _expire(self, frame_index: int) -> None:
         """Forget tracks unseen for longer than ByteTrack keeps them: their data goes with them."""
         horizon = self._s.tracking.lost_track_frames + 1
@@ -143,7 +155,7 @@ class LivePipeline:
     def _forget(self, tid: int) -> None:
         state = self._tracks.pop(tid)
         if state.alerted:
-            self.finished_tracks[tid] = (state.first_frame, state.last_frame)
+            self.finished_tracks[state.track_id] = (state.first_frame, state.last_frame)
         state.views.clear()
         state.best_crop = None
 

@@ -31,6 +31,7 @@ class TrackState:
     last_embed_frame: int = -(10**9)
     embeds: int = 0
     alerted: set[int] = field(default_factory=set)
+    tracker_id: int = -1  # the tracker's id; a hand-over to another person starts a new track
 
     def wants_view(self, quality: float, frame_index: int, s: TrackingSettings) -> bool:
         """Embed this view? The first usable view always; then spaced or clearly better ones.
@@ -38,15 +39,19 @@ class TrackState:
         Keeping at most `max_embeddings_per_track` views bounds the work per person, and once
         the track has alerted there is nothing left to decide, so no more faces are embedded.
         """
-        if self.alerted:
-            return False
         gap = frame_index - self.last_embed_frame
+        if self.alerted:
+            return gap >= s.recheck_frames  # only to notice a hand-over to someone else
         if not self.views:
             return True
         if len(self.views) < s.max_embeddings_per_track:
             return gap >= s.min_embed_gap_frames or quality > self.best_quality * s.quality_gain
         worst = min(v.quality for v in self.views)
-        return gap >= s.min_embed_gap_frames and quality > worst * s.quality_gain
+        better = gap >= s.min_embed_gap_frames and quality > worst * s.quality_gain
+        return better or gap >= s.recheck_frames
+
+    def same_person(self, vector: np.ndarray, s: TrackingSettings) -> bool:
+        return not self.views or float(vector @ self.fused()) >= s.split_similarity
 
     def add_view(self, view: View, crop: np.ndarray, s: TrackingSettings) -> None:
         self.views.append(view)

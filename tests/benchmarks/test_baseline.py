@@ -20,8 +20,9 @@ VIDEO = make_clips.VIDEO_DIR
 BBT = VIDEO / "bbt_5frames.mp4"
 KATIE = VIDEO / "WDA_KatieHill_000.mp4"
 
-pytestmark = pytest.mark.skipif(not (BBT.exists() and KATIE.exists()),
-                                reason="../shared/data/video is not available")
+pytestmark = pytest.mark.skipif(
+    not (BBT.exists() and KATIE.exists()), reason="../shared/data/video is not available"
+)
 
 
 @pytest.fixture
@@ -39,8 +40,17 @@ def watchlist(tmp_path: Path) -> Path:
 def test_baseline_runs_on_bbt_5frames(watchlist: Path) -> None:
     result = baseline.run_baseline(BBT, watchlist, None)
     json.dumps(result)  # serialisable as the benchmark writes it
-    for key in ("frames", "seconds", "fps", "faces_detected", "tracks", "threshold", "alerts",
-                "alerted_identities", "enrol_failures"):
+    for key in (
+        "frames",
+        "seconds",
+        "fps",
+        "faces_detected",
+        "tracks",
+        "threshold",
+        "alerts",
+        "alerted_identities",
+        "enrol_failures",
+    ):
         assert key in result
     assert result["frames"] == 5
     assert result["fps"] > 0 and result["seconds"] > 0
@@ -65,18 +75,36 @@ def test_baseline_matches_the_same_person(watchlist: Path, tmp_path: Path) -> No
 
 def test_make_clips_builds_a_playable_640x360_clip(tmp_path: Path) -> None:
     out = tmp_path / "bench"
-    assert make_clips.main(["--out", str(out), "--seconds", "0.4", "--limit", "2",
-                            "--lfw", "0", "--leave-out", "WDA_EdMarkey0"]) == 0
+    assert (
+        make_clips.main(
+            [
+                "--out",
+                str(out),
+                "--seconds",
+                "0.4",
+                "--limit",
+                "2",
+                "--gap",
+                "0.2",
+                "--lfw",
+                "0",
+                "--leave-out",
+                "WDA_EdMarkey0",
+            ]
+        )
+        == 0
+    )
     manifest = json.loads((out / make_clips.MANIFEST).read_text())
     with av.open(str(out / manifest["clip"])) as container:
         stream = container.streams.video[0]
         assert (stream.width, stream.height) == (640, 360)
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
-    assert len(frames) == manifest["frames"] == 20  # 2 clips x 0.4 s x 25 fps
+    assert len(frames) == manifest["frames"] == 25  # 2 clips x 0.4 s x 25 fps + 5 black
     assert frames[0].shape == (360, 640, 3)
     assert frames[0][:, :100].max() < 40 and frames[0][:, 300].mean() > 20  # letterboxed
     segs = manifest["segments"]
-    assert [(s["first_frame"], s["last_frame"]) for s in segs] == [(0, 9), (10, 19)]
+    assert [(s["first_frame"], s["last_frame"]) for s in segs] == [(0, 9), (15, 24)]
+    assert frames[12].max() < 20  # the gap is black
     assert [s["enrolled"] for s in segs] == [True, False]
     refs = sorted(p.relative_to(out).as_posix() for p in (out / "watchlist").rglob("*.jpg"))
     assert refs == ["watchlist/WDA_AlexandriaOcasioCortez/ref.jpg"]

@@ -80,7 +80,9 @@ S = TrackingSettings(max_embeddings_per_track=3, min_embed_gap_frames=3, quality
         ([1.0], 0, 3, 0.5, False, True),  # spaced enough
         ([1.0, 1.0, 1.0], 0, 9, 1.2, False, False),  # full, not better than the worst by 1.5x
         ([1.0, 1.0, 1.0], 0, 9, 2.0, False, True),  # full, clearly better
-        ([1.0], 0, 30, 9.0, True, False),  # alerted: nothing left to decide
+        ([1.0], 0, 20, 9.0, True, False),  # alerted: nothing left to decide...
+        ([1.0], 0, 25, 0.1, True, True),  # ...but a periodic re-check for a hand-over
+        ([1.0, 1.0, 1.0], 0, 25, 0.1, False, True),  # full: re-check too
     ],
 )
 def test_track_embeds_its_best_views(
