@@ -113,3 +113,19 @@ def test_quality_gate_refuses_small_faces() -> None:
     crop = (np.random.default_rng(0).random((112, 112, 3)) * 255).astype(np.uint8)
     q = assess(12.0, 0.95, lm, crop, QualitySettings(min_face_px=40))
     assert not q.passed and "12px" in (q.reason or "")
+
+
+def test_dlib_is_a_second_embedder_behind_the_same_protocol(shared_data: Path) -> None:
+    s = Settings().vision
+    det = build_detector(s)
+    dlib_emb = build_embedder(s.model_copy(update={"embedder": "dlib"}))
+    assert isinstance(dlib_emb, Embedder) and dlib_emb.name == "dlib"
+    people = ["Abel_Pacheco", "Akhmed_Zakayev"]
+    vecs = {}
+    for name in people:
+        for i in (1, 3):
+            face = find_single_face(_lfw(shared_data, name, i), det, name, several="central")
+            vecs[(name, i)] = dlib_emb.embed(face.image, face.detections.landmarks).vectors[0]
+    same = [float(vecs[(n, 1)] @ vecs[(n, 3)]) for n in people]
+    diff = float(vecs[(people[0], 1)] @ vecs[(people[1], 3)])
+    assert min(same) > diff
