@@ -89,7 +89,14 @@ class FaissGallery:
         return _best_per_label(sims, labels, k)
 
 
-def build_gallery(vectors: np.ndarray, labels: np.ndarray, faiss_above: int) -> GalleryIndex:
+def build_gallery(
+    vectors: np.ndarray, labels: np.ndarray, faiss_above: int, compact_above: int = 100_000
+) -> GalleryIndex:
+    if vectors.shape[0] > compact_above:
+        # Retrospective search of large galleries: int8 first pass, exact re-rank, same answers.
+        from openlfr.matching.compact import CompactGallery
+
+        return CompactGallery(vectors, labels)
     if vectors.shape[0] > faiss_above:
         return FaissGallery(vectors, labels)
     return NumpyGallery(vectors, labels)
