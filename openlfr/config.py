@@ -49,6 +49,14 @@ class VisionSettings(_Section):
     threads: int = Field(
         0, ge=0, le=64, description="OpenCV threads (0 = OpenCV's default: all cores)."
     )
+    flip_tta: bool = Field(
+        False,
+        description="SFace only: embed each face and its mirror image and average the two "
+        "(test-time augmentation). Measured on LFW 1:N (benchmarks/accuracy.py): rank-1 +0.2 "
+        "and TPIR at FPIR 1% +0.7 points, but TPIR at FPIR 0.1% -0.9, so it is off; it doubles "
+        "the embedding work (~8 ms more per face on 2 cores). Enrol and search with the same "
+        "setting: templates made without it match probes made with it a little worse.",
+    )
 
 
 class QualitySettings(_Section):

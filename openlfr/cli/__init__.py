@@ -6,7 +6,19 @@ from pathlib import Path
 
 import typer
 
-from openlfr.cli import alerts, audit, demo, deployments, enrol, evaluate, watchlists
+from openlfr.cli import (
+    alerts,
+    audit,
+    calibrate,
+    demo,
+    deployments,
+    enrol,
+    evaluate,
+    governance,
+    report,
+    serve,
+    watchlists,
+)
 from openlfr.cli.common import OPTIONS
 
 app = typer.Typer(
@@ -40,6 +52,13 @@ app.add_typer(alerts.app, name="alerts")
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(audit.app, name="audit")
 app.command("demo")(demo.demo)
+app.command("calibrate")(calibrate.calibrate)
+app.command("purge")(governance.purge_command)
+app.command("case-outcome")(governance.case_outcome_command)
+watchlists.app.command("members")(governance.members_command)
+app.command("report")(report.report)
+app.command("serve")(serve.serve)
+app.add_typer(serve.app, name="user")
 
 
 def main() -> None:

@@ -69,6 +69,16 @@ class GovernanceSettings(BaseModel):
         "to an outcome that needs it (R10, force practice). Long enough for complaints and "
         "review of false alerts; longer keeps images of people who may have been misidentified.",
     )
+    purge_interval_minutes: float = Field(
+        5.0,
+        gt=0,
+        le=60,
+        description="Minutes between retention runs while a deployment is live (R9-R11): the "
+        "runner purges once at start and then at this interval, and each run also drops "
+        "images withdrawn by a case outcome from the live search. Shorter withdraws sooner "
+        "(R11 says at once) for one cheap query per run; at most an hour, so a 24 h purge "
+        "deadline is never missed by the scheduler itself.",
+    )
     audit_retention_days: int = Field(
         MIN_AUDIT_RETENTION_DAYS,
         description="Days audit log rows are kept at least (R12). EU AI Act Art 26(6) requires "

@@ -44,6 +44,7 @@ def model_key(vision: VisionSettings) -> str:
             f"side={vision.detect_max_side}",
             "several=central",
         ]
+        + (["flip=1"] if vision.flip_tta else [])  # absent when off: older caches stay valid
     )
 
 

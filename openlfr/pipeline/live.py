@@ -65,6 +65,11 @@ class LivePipeline:
         self.counters = PipelineCounters()
         self.finished_tracks: dict[int, tuple[int, int]] = {}  # id -> (first, last) frames
 
+    def replace_gallery(self, gallery: GalleryIndex) -> None:
+        """Search ``gallery`` from the next frame on (R11: images withdrawn while a deployment
+        runs leave its search). Call between frames; labels must keep their meaning."""
+        self._gallery = gallery
+
     def process(self, frame: Frame) -> list[Alert]:
         c = self.counters
         c.frames += 1

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from openlfr.errors import RuleViolation
 from openlfr.service.context import AppContext, utcnow
+from openlfr.service.refusals import audits_refusals
 from openlfr.store import AlertStatus, AuditAction, append_audit
 from openlfr.store import models as m
 
@@ -96,6 +97,9 @@ def list_alerts(
         return views
 
 
+@audits_refusals(
+    AuditAction.CONSULTATION, "alert", event="consultation_refused", object_id="alert_id"
+)
 def alert_images(ctx: AppContext, alert_id: int, *, justification: str) -> tuple[bytes, bytes]:
     """(probe crop JPEG, reference image JPEG) for side-by-side review; an audited consultation."""
     with ctx.store.session() as s:
@@ -103,6 +107,8 @@ def alert_images(ctx: AppContext, alert_id: int, *, justification: str) -> tuple
         ref = s.get(m.ReferenceImage, alert.reference_image_id)
         if ref is None or not alert.probe_crop_blob:
             raise RuleViolation("R10", f"alert {alert_id}: its images have been purged")
+        if not ref.image_blob:  # erased under R11 after its case ended without conviction
+            raise RuleViolation("R11", f"alert {alert_id}: its reference image has been erased")
         append_audit(
             s,
             actor=ctx.actor,
@@ -114,6 +120,7 @@ def alert_images(ctx: AppContext, alert_id: int, *, justification: str) -> tuple
         return ctx.store.unseal(alert, "probe_crop_blob"), ctx.store.unseal(ref, "image_blob")
 
 
+@audits_refusals(AuditAction.ALTERATION, "alert", event="alteration_refused", object_id="alert_id")
 def adjudicate(ctx: AppContext, alert_id: int, decision: str, reason: str) -> None:
     try:
         status = AlertStatus(decision)
@@ -144,6 +151,7 @@ def adjudicate(ctx: AppContext, alert_id: int, decision: str, reason: str) -> No
         )
 
 
+@audits_refusals(AuditAction.ALTERATION, "alert", event="alteration_refused", object_id="alert_id")
 def record_outcome(ctx: AppContext, alert_id: int, outcome: str, reason: str = "") -> None:
     try:
         value = Outcome(outcome)

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from openlfr.domain import AuthorisationRequest, check_authorisation, parse_rank
 from openlfr.errors import RuleViolation
 from openlfr.service.context import AppContext, utcnow
+from openlfr.service.refusals import audits_refusals
 from openlfr.service.watchlists import watchlist_summary
-from openlfr.store import DeploymentStatus
+from openlfr.store import AuditAction, DeploymentStatus
 from openlfr.store.models import Camera, Deployment
 
 
@@ -38,10 +39,20 @@ class AuthorisationRefused(RuleViolation):
         super().__init__(violations[0].rule, f"authorisation refused: {text}")
 
 
+# A refused draft or authorisation is logged as a refused consultation: what it would have
+# allowed is the search of the watchlist (see service/refusals.py for why no verb fits better).
+@audits_refusals(
+    AuditAction.CONSULTATION,
+    "deployment",
+    event="deployment_refused",
+    object_id=lambda bound: f"draft:{bound['draft'].name}",
+)
 def create_deployment(ctx: AppContext, draft: DeploymentDraft) -> int:
     if not draft.cameras:
         raise RuleViolation("R5", "a deployment needs at least one camera")
-    watchlist_summary(ctx, draft.watchlist_id)  # refuses an unknown watchlist
+    watchlist = watchlist_summary(ctx, draft.watchlist_id)  # refuses an unknown watchlist
+    if watchlist.purged_at is not None:  # its snapshot is gone; compile a new one
+        raise RuleViolation("R9", f"watchlist {draft.watchlist_id} was purged: compile a new one")
     with ctx.store.session() as s:
         dep = Deployment(
             name=draft.name,
@@ -65,6 +76,12 @@ def create_deployment(ctx: AppContext, draft: DeploymentDraft) -> int:
         return dep.id
 
 
+@audits_refusals(
+    AuditAction.CONSULTATION,
+    "deployment",
+    event="authorisation_refused",
+    object_id="deployment_id",
+)
 def authorise_deployment(ctx: AppContext, deployment_id: int, *, officer: str, rank: str) -> None:
     """Checks every rule at once and either authorises or raises AuthorisationRefused."""
     wl_id = _deployment(ctx, deployment_id).watchlist_id

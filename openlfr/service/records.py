@@ -1,16 +1,66 @@
-"""The published deployment record (DESIGN.md §5): numbers only, no personal data."""
+"""The published deployment record (DESIGN.md §5): numbers only, no personal data.
+
+Everything returned here is meant for publication: counts, categories, times, the rank (never the
+name) of the authorising officer. Subject references, names, images, scores of individual
+alerts and who adjudicated them are never read into a record, so no renderer can leak them.
+"""
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from openlfr.domain import WatchlistCategory, watchlist_purge_due
 from openlfr.errors import RuleViolation
-from openlfr.service.context import AppContext
+from openlfr.service.alerts import Outcome
+from openlfr.service.context import AppContext, utcnow
+from openlfr.service.retention import KEEP_ALERT_OUTCOMES
 from openlfr.service.watchlists import watchlist_summary
+from openlfr.store import AlertStatus
 from openlfr.store import models as m
+from openlfr.store.models_governance import WatchlistManifestEntry
+
+#: Outcomes that follow an arrest (DESIGN §1.5: arrest -> charged/cautioned, bailed/RUI, NFA).
+#: An alert holds its latest outcome only, so "charged" implies the arrest before it.
+ARREST_OUTCOMES = frozenset(
+    {
+        Outcome.ARRESTED.value,
+        Outcome.CHARGED_OR_CAUTIONED.value,
+        Outcome.BAILED_OR_RUI.value,
+        Outcome.NO_FURTHER_ACTION.value,
+    }
+)
+
+#: What became of each alert, one bucket per alert (so the buckets add up to the alerts).
+#: "confirmed_no_outcome" is a confirmed match whose outcome has not been recorded yet.
+DISPOSITIONS: tuple[str, ...] = (
+    AlertStatus.PENDING.value,
+    AlertStatus.FALSE_ALERT.value,
+    AlertStatus.NOT_ACTIONED.value,
+    "confirmed_no_outcome",
+    *(o.value for o in Outcome),
+)
+
+#: Statuses that exist before anything ran: a draft was never authorised, so it is no deployment.
+_NOT_DEPLOYED = (m.DeploymentStatus.DRAFT.value,)
+
+
+def deployment_ids_starting(ctx: AppContext, start: datetime, end: datetime) -> list[int]:
+    """Ids of the deployments (authorised or later) whose scheduled start is in [start, end)."""
+    with ctx.store.session() as s:
+        return list(
+            s.scalars(
+                select(m.Deployment.id)
+                .where(m.Deployment.start_at >= start, m.Deployment.start_at < end)
+                .where(m.Deployment.status.not_in(_NOT_DEPLOYED))
+                .order_by(m.Deployment.start_at, m.Deployment.id)
+            )
+        )
 
 
 def deployment_record(ctx: AppContext, deployment_id: int) -> dict[str, Any]:
@@ -26,7 +76,22 @@ def deployment_record(ctx: AppContext, deployment_id: int) -> dict[str, Any]:
         )
         alerts = list(s.scalars(select(m.Alert).where(m.Alert.deployment_id == dep.id)))
         wl = s.get(m.Watchlist, dep.watchlist_id)
+        categories = _alert_categories(s, dep.watchlist_id, alerts)
+        alert_purges = _alert_purge_times(alerts)
+        # R9's clock runs from the end of the last deployment that searched this watchlist
+        # (a shared snapshot is kept until then), exactly as service/retention computes it.
+        last_end = max(
+            (ended or end)
+            for ended, end in s.execute(
+                select(m.Deployment.ended_at, m.Deployment.end_at).where(
+                    m.Deployment.watchlist_id == dep.watchlist_id
+                )
+            )
+        )
     summary = watchlist_summary(ctx, dep.watchlist_id)
+    # Every category, zeros included, even when nothing is left to count (a purge without
+    # its manifest), so records line up column for column.
+    sizes = {c.value: 0 for c in WatchlistCategory} | summary.size_by_category
     faces = sum(c.faces for c in counters)
     status = Counter(a.status for a in alerts)
     outcomes = Counter(a.outcome for a in alerts if a.outcome)
@@ -44,8 +109,8 @@ def deployment_record(ctx: AppContext, deployment_id: int) -> dict[str, Any]:
         "status": dep.status,
         "authorising_rank": dep.authoriser_rank,
         "cameras": [c.name for c in cams],
-        "watchlist_size": summary.size,
-        "watchlist_size_by_category": summary.size_by_category,
+        "watchlist_size": sum(sizes.values()),
+        "watchlist_size_by_category": sizes,
         "threshold": dep.threshold,
         "frames": sum(c.frames for c in counters),
         "frames_dropped": sum(c.frames_dropped for c in counters),
@@ -60,4 +125,121 @@ def deployment_record(ctx: AppContext, deployment_id: int) -> dict[str, Any]:
         "false_alert_rate_per_1000_faces": round(1000 * false_alerts / faces, 4) if faces else 0.0,
         "watchlist_purged_at": wl.purged_at.isoformat() if wl and wl.purged_at else None,
         "end_reasons": sorted({c.end_reason for c in counters if c.end_reason}),
+        # Added for the transparency reports (issue 4); the keys above are unchanged.
+        "arrests": sum(n for o, n in outcomes.items() if o in ARREST_OUTCOMES),
+        "alert_results_by_category": _results_by_category(alerts, categories),
+        "deletion": _deletion(ctx, dep, wl, last_end, alerts, alert_purges),
+    }
+
+
+def disposition(alert: m.Alert) -> str:
+    """The one bucket of DISPOSITIONS this alert is in now."""
+    if alert.outcome:
+        return alert.outcome
+    if alert.status == AlertStatus.CONFIRMED.value:
+        return "confirmed_no_outcome"
+    return alert.status
+
+
+def _alert_categories(s: Session, watchlist_id: int, alerts: list[m.Alert]) -> dict[int, str]:
+    """alert id -> watchlist category. The watchlist entry's category is the snapshot that was
+    in force during the deployment; the subject's current category is the fallback for when the
+    snapshot is gone. Only categories leave this function, never refs."""
+    if not alerts:
+        return {}
+    snapshot: dict[int, str] = {}
+    # The manifest outlives a purge; the entries are the same snapshot while it is not purged.
+    for model in (WatchlistManifestEntry, m.WatchlistEntry):
+        rows = s.execute(
+            select(model.reference_image_id, model.category).where(
+                model.watchlist_id == watchlist_id
+            )
+        )
+        snapshot.update({image_id: category for image_id, category in rows})
+    subjects = s.execute(
+        select(m.Subject.id, m.Subject.category).where(
+            m.Subject.id.in_({a.subject_id for a in alerts})
+        )
+    )
+    current = {subject_id: category for subject_id, category in subjects}
+    return {
+        a.id: snapshot.get(a.reference_image_id) or current.get(a.subject_id) or "unknown"
+        for a in alerts
+    }
+
+
+def _results_by_category(
+    alerts: list[m.Alert], categories: dict[int, str]
+) -> dict[str, dict[str, int]]:
+    # Every lawful category and every disposition is present, zeros included, so records of
+    # different deployments line up column for column (as size_by_category does).
+    table = {c.value: dict.fromkeys(DISPOSITIONS, 0) for c in WatchlistCategory}
+    for a in alerts:
+        row = table.setdefault(categories[a.id], dict.fromkeys(DISPOSITIONS, 0))
+        key = disposition(a)
+        row[key] = row.get(key, 0) + 1
+    return table
+
+
+def _alert_purge_times(alerts: list[m.Alert]) -> dict[int, datetime | None]:
+    """alert id -> when its data was purged (None: purged, time not recorded); absent: not
+    purged. A missing probe crop counts as purged even without a time, so that a purge which
+    predates ``purged_at`` is not reported as data still held."""
+    found: dict[int, datetime | None] = {}
+    for a in alerts:
+        if a.purged_at is not None or a.probe_crop_blob is None:
+            found[a.id] = a.purged_at
+    return found
+
+
+def _deletion(
+    ctx: AppContext,
+    dep: m.Deployment,
+    wl: m.Watchlist | None,
+    last_end: datetime,
+    alerts: list[m.Alert],
+    purges: dict[int, datetime | None],
+) -> dict[str, Any]:
+    """Deletion times achieved (R9, R10), stated honestly: not yet purged says so."""
+    now = utcnow()
+    ended = dep.status == m.DeploymentStatus.ENDED.value
+    # The actual end where the run recorded one: the cameras stopped then.
+    end = dep.ended_at or dep.end_at
+    due = watchlist_purge_due(max(end, last_end), ctx.settings.governance)
+    purged_at = wl.purged_at if wl else None
+    hours = round((purged_at - end).total_seconds() / 3600, 2) if purged_at else None
+    if purged_at is not None:
+        state = "purged on time" if purged_at <= due else "purged late"
+    elif not ended:
+        state = "deployment not ended"
+    elif last_end > end:
+        state = "kept for a later deployment"  # the same snapshot is searched again
+    else:
+        state = "overdue: not yet purged" if now > due else "not yet purged"
+    days = [
+        (at - a.raised_at).total_seconds() / 86400
+        for a in alerts
+        if (at := purges.get(a.id)) is not None
+    ]
+    # Kept beyond R10's period only while an outcome after an arrest may need it as evidence.
+    kept = sum(1 for a in alerts if a.id not in purges and a.outcome in KEEP_ALERT_OUTCOMES)
+    retention = ctx.settings.governance.alert_retention_days
+    return {
+        "deployment_end": end.isoformat(),
+        "watchlist_purge_due": due.isoformat(),
+        "watchlist_purged_at": purged_at.isoformat() if purged_at else None,
+        "watchlist_purge_hours_after_end": hours,
+        "watchlist_purge": state,
+        "alert_data_purged": len(purges),
+        "alert_data_kept_for_outcome": kept,
+        "alert_data_not_yet_purged": len(alerts) - len(purges) - kept,
+        "alert_data_overdue": sum(
+            1
+            for a in alerts
+            if a.id not in purges
+            and a.outcome not in KEEP_ALERT_OUTCOMES
+            and (now - a.raised_at).total_seconds() > retention * 86400
+        ),
+        "alert_data_max_days_to_purge": round(max(days), 2) if days else None,
+        "alert_data_median_days_to_purge": round(statistics.median(days), 2) if days else None,
     }

@@ -2,6 +2,11 @@
 
 Only alerts are written with images; everything else a camera sees leaves as counts, saved
 every few seconds so that a killed process loses little.
+
+Retention runs beside the cameras (``PurgeScheduler``): once at start, then every
+``governance.purge_interval_minutes``; each tick also drops images withdrawn since the start
+(R11) from the live search. The authorised end is watched from the supervising thread too, so a
+camera whose source has gone silent is still stopped at the end of its window (R5).
 """
 
 from __future__ import annotations
@@ -15,12 +20,20 @@ from datetime import datetime
 import cv2
 from sqlalchemy import select, update
 
-from openlfr.domain import deployment_may_run
+from openlfr.domain import deployment_may_run, watchlist_purge_due
 from openlfr.errors import RuleViolation
+from openlfr.matching.protocols import GalleryIndex
 from openlfr.pipeline.alerts import Alert
 from openlfr.pipeline.live import LivePipeline
 from openlfr.service.context import AppContext, utcnow
-from openlfr.service.watchlists import GalleryEntry, load_gallery
+from openlfr.service.purge_schedule import PurgeScheduler
+from openlfr.service.refusals import audits_refusals
+from openlfr.service.watchlists import (
+    GalleryEntry,
+    load_gallery,
+    rebuild_gallery,
+    withdrawn_images,
+)
 from openlfr.store import AuditAction, DeploymentStatus, append_audit
 from openlfr.store import models as m
 from openlfr.video.runner import CameraRunner
@@ -48,12 +61,50 @@ class RunSummary:
     cameras: list[CameraSummary] = field(default_factory=list)
     alert_ids: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    purge_runs: int = 0  # scheduled purges done during the run (R9-R11)
+    purge_errors: list[str] = field(default_factory=list)
+    withdrawn_during_run: list[int] = field(default_factory=list)  # image ids dropped (R11)
+    watchlist_purge_due: datetime | None = None  # R9: when the next purge run must delete it
 
 
 @dataclass(frozen=True)
 class _Window:
     start: datetime
     end: datetime
+
+
+class _LiveSearch:
+    """What the cameras search and what stops them, shared with the supervising thread."""
+
+    def __init__(self, gallery: GalleryIndex, entries: list[GalleryEntry]) -> None:
+        self.entries = entries
+        self.version, self._gallery = 0, gallery
+        self.excluded: set[int] = set()
+        self.window_closed = threading.Event()
+        self.runners: list[CameraRunner] = []
+        self._lock = threading.Lock()
+
+    def gallery(self) -> tuple[int, GalleryIndex]:
+        with self._lock:
+            return self.version, self._gallery
+
+    def replace(self, gallery: GalleryIndex) -> None:
+        with self._lock:
+            self._gallery, self.version = gallery, self.version + 1
+
+    def add_runner(self, runner: CameraRunner) -> None:
+        with self._lock:
+            self.runners.append(runner)
+            closed = self.window_closed.is_set()
+        if closed:
+            runner.stop(timeout=0)
+
+    def close_window(self) -> None:
+        with self._lock:
+            self.window_closed.set()
+            runners = list(self.runners)
+        for runner in runners:
+            runner.stop(timeout=0)  # ends a camera's wait for a frame that may never come
 
 
 class StoreAlertSink:
@@ -94,6 +145,9 @@ class StoreAlertSink:
             self.alert_ids[alert.track_id] = row.id
 
 
+@audits_refusals(
+    AuditAction.CONSULTATION, "deployment", event="run_refused", object_id="deployment_id"
+)
 def run_deployment(
     ctx: AppContext,
     deployment_id: int,
@@ -102,7 +156,8 @@ def run_deployment(
     stop: threading.Event | None = None,
 ) -> RunSummary:
     """Runs every camera of an authorised deployment until its sources end, its authorised
-    window closes, or `stop` is set. Refuses a deployment that is not authorised (R5)."""
+    window closes, or `stop` is set. Refuses a deployment that is not authorised (R5).
+    Retention runs on a schedule meanwhile (see the module's docstring)."""
     stop = stop or threading.Event()
     with ctx.store.session() as s:
         dep = s.get(m.Deployment, deployment_id)
@@ -124,10 +179,15 @@ def run_deployment(
         threshold, end_at, wl_id = dep.threshold, dep.end_at, dep.watchlist_id
         dep.status = DeploymentStatus.LIVE.value
         dep.started_at = utcnow()
+    scheduler = PurgeScheduler(ctx, name=f"purge-deployment-{deployment_id}")
+    scheduler.tick()  # due deletions first, before anything is searched
     gallery, entries = load_gallery(
         ctx, wl_id, justification=f"watchlist searched by deployment {deployment_id}"
     )
+    live = _LiveSearch(gallery, entries)
     summary = RunSummary(deployment_id)
+    scheduler.on_tick = lambda: _drop_withdrawn(ctx, deployment_id, live, summary)
+    scheduler.start()
     started = time.monotonic()
     threads = []
     for cam in cameras:
@@ -139,8 +199,7 @@ def run_deployment(
                 ctx,
                 deployment_id,
                 cam,
-                gallery,
-                entries,
+                live,
                 threshold,
                 end_at,
                 cs,
@@ -157,26 +216,55 @@ def run_deployment(
         for t in threads:
             while t.is_alive():
                 t.join(0.2)
+                if utcnow() >= end_at and not live.window_closed.is_set():
+                    live.close_window()
     except KeyboardInterrupt:
         stop.set()
         for t in threads:
             t.join()
+    finally:
+        scheduler.stop()
     summary.seconds = time.monotonic() - started
+    ended_at = utcnow()
     with ctx.store.session() as s:
         s.execute(
             update(m.Deployment)
             .where(m.Deployment.id == deployment_id)
-            .values(status=DeploymentStatus.ENDED.value, ended_at=utcnow())
+            .values(status=DeploymentStatus.ENDED.value, ended_at=ended_at)
         )
+    # R9: the end fixes the watchlist's purge time; the purge run after it deletes it (this
+    # one when the setting is 0 h, else a later run: the next deployment or `openlfr purge`).
+    summary.watchlist_purge_due = watchlist_purge_due(ended_at, ctx.settings.governance)
+    scheduler.tick()
+    summary.purge_runs, summary.purge_errors = scheduler.runs, scheduler.errors
     return summary
+
+
+def _drop_withdrawn(
+    ctx: AppContext, deployment_id: int, live: _LiveSearch, summary: RunSummary
+) -> None:
+    """R11 during a run: images withdrawn since the start leave the search from the next frame."""
+    gone = withdrawn_images(ctx, [e.reference_image_id for e in live.entries]) - live.excluded
+    if not gone:
+        return
+    live.excluded |= gone
+    live.replace(
+        rebuild_gallery(
+            ctx,
+            live.entries,
+            exclude=live.excluded,
+            justification=f"images withdrawn under R11 dropped from the search of deployment "
+            f"{deployment_id}",
+        )
+    )
+    summary.withdrawn_during_run.extend(sorted(gone))
 
 
 def _run_camera(
     ctx: AppContext,
     deployment_id: int,
     cam: m.Camera,
-    gallery: object,
-    entries: list[GalleryEntry],
+    live: _LiveSearch,
     threshold: float,
     end_at: object,
     cs: CameraSummary,
@@ -184,7 +272,7 @@ def _run_camera(
     progress: Progress | None,
     stop: threading.Event,
 ) -> None:
-    sink = StoreAlertSink(ctx, deployment_id, cam.id, entries)
+    sink = StoreAlertSink(ctx, deployment_id, cam.id, live.entries)
     with ctx.store.session() as s:
         counter = m.DeploymentCounter(deployment_id=deployment_id, camera_id=cam.id)
         s.add(counter)
@@ -196,16 +284,18 @@ def _run_camera(
     try:
         source = open_source(cam.source, cam.name, ctx.settings.video)
         fps = float(getattr(source, "fps", 0) or 25.0)
+        version, gallery = live.gallery()
         pipeline = LivePipeline(
             detector=ctx.detector,
             embedder=ctx.embedder,
-            gallery=gallery,  # type: ignore[arg-type]
+            gallery=gallery,
             sink=sink,
             settings=ctx.settings,
             threshold=threshold,
             fps=fps,
         )
         runner = CameraRunner(source, ctx.settings.video).start()
+        live.add_runner(runner)
         last_save = time.monotonic()
         for frame in runner:
             if stop.is_set():
@@ -214,12 +304,17 @@ def _run_camera(
             if utcnow() >= end_at:  # type: ignore[operator]
                 reason = "authorised window ended"
                 break
+            if live.version != version:  # withdrawn images left the search (R11)
+                version, gallery = live.gallery()
+                pipeline.replace_gallery(gallery)
             pipeline.process(frame)
             if progress:
                 progress(cam.name, pipeline.counters.frames, pipeline.counters.alerts)
             if time.monotonic() - last_save > COUNTER_SAVE_S:
                 _save_counters(ctx, counter_id, pipeline, runner, cs, None)
                 last_save = time.monotonic()
+        if live.window_closed.is_set() and reason == "source ended":
+            reason = "authorised window ended"  # stopped by the supervisor's clock
         err = runner.error or getattr(source, "error", None)
         if err and reason == "source ended":
             reason = f"source failed: {err}"

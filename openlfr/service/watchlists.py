@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from sqlalchemy import select
@@ -13,6 +14,8 @@ from openlfr.errors import RuleViolation
 from openlfr.matching.gallery import build_gallery
 from openlfr.matching.protocols import GalleryIndex
 from openlfr.service.context import AppContext
+from openlfr.service.refusals import audits_refusals
+from openlfr.service.watchlist_members import manifest_members
 from openlfr.store import AuditAction, append_audit
 from openlfr.store.models import ReferenceImage, Subject, Watchlist, WatchlistEntry
 
@@ -31,6 +34,8 @@ class WatchlistSummary:
     size_by_category: dict[str, int]
     member_hash: str
     images: int
+    #: Set once the snapshot was purged (R9); sizes then come from its manifest (R16).
+    purged_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -47,11 +52,18 @@ def _usable(img: ReferenceImage) -> bool:
     """Still usable now: not withdrawn, and not an image whose case ended without conviction
     unless an exceptional reason was approved (it was checked at enrolment, but an outcome can
     change afterwards, R11)."""
-    if img.withdrawn_at is not None:
+    return _usable_facts(img.withdrawn_at, img.case_outcome, img.exceptional_approved_by)
+
+
+def _usable_facts(withdrawn_at: datetime | None, outcome: str, approved_by: str | None) -> bool:
+    if withdrawn_at is not None:
         return False
-    return img.case_outcome not in _NOT_CONVICTED or bool(img.exceptional_approved_by)
+    return outcome not in _NOT_CONVICTED or bool(approved_by)
 
 
+@audits_refusals(
+    AuditAction.COMBINATION, "watchlist", event="combination_refused", object_id="name"
+)
 def compile_watchlist(
     ctx: AppContext,
     name: str,
@@ -112,11 +124,27 @@ def compile_watchlist(
         return WatchlistSummary(wl.id, name, sum(sizes.values()), sizes, digest, len(members))
 
 
+@audits_refusals(
+    AuditAction.CONSULTATION, "watchlist", event="consultation_refused", object_id="watchlist_id"
+)
 def watchlist_summary(ctx: AppContext, watchlist_id: int) -> WatchlistSummary:
     with ctx.store.session() as s:
         wl = s.get(Watchlist, watchlist_id)
         if wl is None:
             raise RuleViolation("R6", f"watchlist {watchlist_id} does not exist")
+        if wl.purged_at is not None:  # the entries are gone; the manifest kept who was on it
+            kept = manifest_members(s, wl.id)
+            entries = [(x.subject_ref, x.image_sha256, x.category) for x in kept]
+            sizes = size_by_category(entries) if entries else {}
+            return WatchlistSummary(
+                wl.id,
+                wl.name,
+                sum(sizes.values()),
+                sizes,
+                wl.member_hash or "",
+                len(entries),
+                wl.purged_at,
+            )
         rows = s.execute(
             select(Subject.reference, ReferenceImage.image_sha256, WatchlistEntry.category)
             .join(Subject, Subject.id == WatchlistEntry.subject_id)
@@ -130,6 +158,9 @@ def watchlist_summary(ctx: AppContext, watchlist_id: int) -> WatchlistSummary:
         )
 
 
+@audits_refusals(
+    AuditAction.CONSULTATION, "watchlist", event="consultation_refused", object_id="watchlist_id"
+)
 def load_gallery(
     ctx: AppContext, watchlist_id: int, *, justification: str
 ) -> tuple[GalleryIndex, list[GalleryEntry]]:
@@ -138,6 +169,13 @@ def load_gallery(
     entries: list[GalleryEntry] = []
     models: dict[str, int] = defaultdict(int)
     with ctx.store.session() as s:
+        wl = s.get(Watchlist, watchlist_id)
+        if wl is None:
+            raise RuleViolation("R6", f"watchlist {watchlist_id} does not exist")
+        if wl.purged_at is not None:
+            raise RuleViolation(
+                "R9", f"watchlist {watchlist_id} was purged after its deployment ended"
+            )
         rows = s.execute(
             select(WatchlistEntry, ReferenceImage, Subject)
             .join(ReferenceImage, ReferenceImage.id == WatchlistEntry.reference_image_id)
@@ -172,3 +210,56 @@ def load_gallery(
     matrix = np.stack(vectors) if vectors else np.zeros((0, dim), np.float32)
     labels = np.arange(len(entries), dtype=np.int64)
     return build_gallery(matrix, labels, ctx.settings.matching.faiss_above), entries
+
+
+def withdrawn_images(ctx: AppContext, image_ids: list[int]) -> set[int]:
+    """Which of ``image_ids`` may no longer be searched (R11): one cheap query, no blobs read,
+    so a live run can ask at every purge tick."""
+    if not image_ids:
+        return set()
+    with ctx.store.session() as s:
+        rows = s.execute(
+            select(
+                ReferenceImage.id,
+                ReferenceImage.withdrawn_at,
+                ReferenceImage.case_outcome,
+                ReferenceImage.exceptional_approved_by,
+            ).where(ReferenceImage.id.in_(image_ids))
+        ).all()
+    usable = {row[0] for row in rows if _usable_facts(row[1], row[2], row[3])}
+    return set(image_ids) - usable
+
+
+def rebuild_gallery(
+    ctx: AppContext, entries: list[GalleryEntry], *, exclude: set[int], justification: str
+) -> GalleryIndex:
+    """The gallery of ``entries`` without the images in ``exclude``, each vector keeping its
+    label (its index in ``entries``), so a live pipeline can swap it in between two frames and
+    every alert it raises still maps to the same entry."""
+    keep = {
+        e.reference_image_id: i
+        for i, e in enumerate(entries)
+        if e.reference_image_id not in exclude
+    }
+    vectors: list[np.ndarray] = []
+    labels: list[int] = []
+    with ctx.store.session() as s:
+        images = s.scalars(select(ReferenceImage).where(ReferenceImage.id.in_(list(keep))))
+        for img in sorted(images, key=lambda i: keep[i.id]):
+            if not _usable(img):
+                continue
+            vectors.append(np.frombuffer(ctx.store.unseal(img, "embedding_blob"), np.float32))
+            labels.append(keep[img.id])
+        append_audit(
+            s,
+            actor="system",
+            action=AuditAction.CONSULTATION,
+            event="gallery_rebuilt",
+            object_type="reference_image",
+            object_id=",".join(str(i) for i in sorted(exclude))[:128] or "-",
+            justification=justification,
+            detail={"vectors": len(vectors), "dropped": sorted(exclude)},
+        )
+    dim = ctx.embedder.dim
+    matrix = np.stack(vectors) if vectors else np.zeros((0, dim), np.float32)
+    return build_gallery(matrix, np.asarray(labels, np.int64), ctx.settings.matching.faiss_above)

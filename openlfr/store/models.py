@@ -139,6 +139,9 @@ class ReferenceImage(Base):
     embedding_model: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: R11: when image_blob and embedding_blob were emptied. The row stays (source, hash) so
+    #: past watchlists and alerts still say which image they meant (R16).
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Watchlist(Base):
@@ -232,6 +235,8 @@ class Alert(Base):
     outcome: Mapped[str | None] = mapped_column(String(64))
     outcome_by: Mapped[str | None] = mapped_column(String(128))
     outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: R10: when the probe crop was deleted; the row stays for the published counts.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class DeploymentCounter(Base):
@@ -309,3 +314,10 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_id: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
+
+
+# The operator service keeps its tables in their own module; importing it here puts them in
+# Base.metadata, which Alembic and missing_tables() read.
+# So does retention's membership manifest (R16).
+from openlfr.store import models_accounts as models_accounts  # noqa: E402
+from openlfr.store import models_governance as models_governance  # noqa: E402

@@ -22,7 +22,7 @@ def build_embedder(settings: VisionSettings) -> Embedder:
     if settings.embedder == "sface":
         from openlfr.vision.sface import SFaceEmbedder
 
-        return SFaceEmbedder()
+        return SFaceEmbedder(flip=settings.flip_tta)
     if settings.embedder == "dlib":
         from openlfr.vision.dlib_resnet import DlibResNetEmbedder
 

@@ -27,7 +27,10 @@ class SFaceEmbedder:
     name = "sface"
     dim = 128
 
-    def __init__(self) -> None:
+    def __init__(self, flip: bool = False) -> None:
+        # flip: embed each crop and its mirror image and average the two (test-time
+        # augmentation; VisionSettings.flip_tta says what it costs and what it buys).
+        self.flip = flip
         self._path = str(model_path("sface"))
         self._local = threading.local()
         self._net()
@@ -43,11 +46,14 @@ class SFaceEmbedder:
         """Embeds already-aligned 112x112 BGR crops."""
         if not crops:
             return Embeddings(np.zeros((0, self.dim), np.float32), self.name)
+        batch = list(crops) + [cv2.flip(c, 1) for c in crops] if self.flip else list(crops)
         # SFace takes raw BGR 0..255: no scaling, no channel swap.
-        blob = cv2.dnn.blobFromImages(crops, 1.0, (112, 112), (0, 0, 0), swapRB=False, crop=False)
+        blob = cv2.dnn.blobFromImages(batch, 1.0, (112, 112), (0, 0, 0), swapRB=False, crop=False)
         net = self._net()
         net.setInput(blob, "data")
-        out = np.asarray(net.forward(), dtype=np.float32).reshape(len(crops), -1)
+        out = np.asarray(net.forward(), dtype=np.float32).reshape(len(batch), -1)
+        if self.flip:  # mean of the unit vectors of a face and of its mirror image
+            out = normalise(out[: len(crops)]) + normalise(out[len(crops) :])
         return Embeddings(normalise(out), self.name)
 
     def embed(self, image: np.ndarray, landmarks: np.ndarray) -> Embeddings:

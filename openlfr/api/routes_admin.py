@@ -1,0 +1,233 @@
+"""Supervisor, authorising-officer, auditor and admin routes (JSON). The pages in
+openlfr.web.pages call the same functions; each route admits only the roles that need it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from openlfr.api import governance
+from openlfr.api.accounts import Principal, create_account, list_accounts
+from openlfr.api.deps import require, state_of
+from openlfr.errors import RuleViolation
+from openlfr.service.context import utcnow
+from openlfr.service.deployments import DeploymentDraft, authorise_deployment, create_deployment
+from openlfr.service.records import deployment_record
+from openlfr.service.watchlists import compile_watchlist, watchlist_summary
+from openlfr.store import AuditAction, append_audit, export_audit
+from openlfr.store import models as m
+from openlfr.store.models_accounts import Role
+
+router = APIRouter(tags=["governance"])
+SUPERVISOR = require(Role.SUPERVISOR)
+AUTHORISER = require(Role.AUTHORISING_OFFICER)
+PLANNERS = require(Role.SUPERVISOR, Role.AUTHORISING_OFFICER)
+DEPLOYMENT_READERS = require(Role.SUPERVISOR, Role.AUTHORISING_OFFICER, Role.OPERATOR, Role.AUDITOR)
+RECORD_READERS = require(Role.SUPERVISOR, Role.AUTHORISING_OFFICER, Role.AUDITOR)
+AUDITOR = require(Role.AUDITOR)
+ADMIN = require(Role.ADMIN)
+
+
+class DraftIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    purpose: str = Field(min_length=1)
+    location: str = Field(min_length=1)
+    location_reason: str = Field(min_length=1)
+    watchlist_id: int
+    cameras: list[str] = Field(min_length=1, description="NAME=SOURCE each")
+    start: datetime | None = None
+    hours: float = Field(8.0, gt=0, le=24 * 31)
+    threshold: float | None = None
+    equality_note: str = ""
+
+
+class WatchlistIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    subject_refs: list[str] | None = None
+
+
+class AccountIn(BaseModel):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=1024)
+    role: Role
+    display_name: str = ""
+    rank: str | None = None
+
+
+def deployment_rows(request: Request) -> list[dict[str, Any]]:
+    with state_of(request).store.session() as s:
+        deps = s.scalars(select(m.Deployment).order_by(m.Deployment.id.desc()).limit(200))
+        return [
+            {
+                "id": d.id,
+                "name": d.name,
+                "status": d.status,
+                "location": d.location,
+                "start": d.start_at.isoformat(),
+                "end": d.end_at.isoformat(),
+                "watchlist_id": d.watchlist_id,
+                "threshold": d.threshold,
+                "authorised_by": d.authorised_by,
+                "authoriser_rank": d.authoriser_rank,
+                "created_by": d.created_by,
+            }
+            for d in deps
+        ]
+
+
+def draft_from(body: DraftIn) -> DeploymentDraft:
+    cams = []
+    for i, spec in enumerate(body.cameras):
+        name, sep, source = spec.strip().partition("=")
+        cams.append((name.strip(), source.strip()) if sep else (f"camera{i + 1}", spec.strip()))
+    start = body.start or utcnow()
+    start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    return DeploymentDraft(
+        body.name, body.purpose, body.location, body.location_reason, start,
+        start + timedelta(hours=body.hours), body.watchlist_id, cams, body.threshold,
+        body.equality_note,
+    )  # fmt: skip
+
+
+@router.get("/api/deployments")
+def deployments(
+    request: Request, _: Principal = Depends(DEPLOYMENT_READERS)
+) -> list[dict[str, Any]]:
+    return deployment_rows(request)
+
+
+@router.post("/api/deployments", status_code=201)
+def draft(body: DraftIn, request: Request, who: Principal = Depends(SUPERVISOR)) -> dict[str, Any]:
+    """Draft a deployment (supervisor). It cannot run until an authorising officer authorises it."""
+    dep_id = create_deployment(state_of(request).context(who.username), draft_from(body))
+    return {"id": dep_id, "status": "draft"}
+
+
+@router.post("/api/deployments/{deployment_id}/authorise")
+def authorise(
+    deployment_id: int, request: Request, who: Principal = Depends(AUTHORISER)
+) -> dict[str, Any]:
+    """Authorise as the logged-in officer, at the rank on their account. 422 lists every rule
+    the draft fails."""
+    if not who.rank:
+        raise RuleViolation("R5", "this account records no rank: an administrator must set it")
+    ctx = state_of(request).context(who.username)
+    authorise_deployment(ctx, deployment_id, officer=who.display_name, rank=who.rank)
+    return {"id": deployment_id, "status": "authorised"}
+
+
+@router.get("/api/deployments/{deployment_id}/record")
+def record(
+    deployment_id: int, request: Request, _: Principal = Depends(RECORD_READERS)
+) -> dict[str, Any]:
+    return deployment_record(state_of(request).base, deployment_id)
+
+
+@router.get("/api/watchlists")
+def watchlists(request: Request, _: Principal = Depends(PLANNERS)) -> list[dict[str, Any]]:
+    svc = state_of(request)
+    with svc.store.session() as s:
+        ids = list(s.scalars(select(m.Watchlist.id).order_by(m.Watchlist.id.desc()).limit(100)))
+    return [asdict(watchlist_summary(svc.base, i)) for i in ids]
+
+
+@router.post("/api/watchlists", status_code=201)
+def compose(
+    body: WatchlistIn, request: Request, who: Principal = Depends(SUPERVISOR)
+) -> dict[str, Any]:
+    """Compile and freeze a watchlist from eligible images of the given subjects (all when none)."""
+    ctx = state_of(request).context(who.username)
+    return asdict(compile_watchlist(ctx, body.name, body.subject_refs or None))
+
+
+@router.get("/api/subjects")
+def subjects(request: Request, who: Principal = Depends(SUPERVISOR)) -> list[dict[str, Any]]:
+    """Every subject with each image's eligibility decision and its rule (audited)."""
+    return governance.subjects_with_decisions(state_of(request).context(who.username))
+
+
+@router.get("/api/exceptional")
+def exceptional(request: Request, who: Principal = Depends(SUPERVISOR)) -> list[dict[str, Any]]:
+    return governance.list_requests(state_of(request).context(who.username))
+
+
+@router.post("/api/exceptional", status_code=201)
+async def request_exception(
+    request: Request,
+    subject_reference: str = Form(..., max_length=64),
+    category: str = Form(...),
+    source_ref: str = Form(...),
+    lawful_basis: str = Form(...),
+    case_outcome: str = Form(...),
+    reason: str = Form(...),
+    captured_on: str = Form(""),
+    age_at_capture: str = Form(""),
+    image: UploadFile = File(...),
+    who: Principal = Depends(SUPERVISOR),
+) -> dict[str, Any]:
+    """Hold an image of a person not convicted, with its exceptional reason, for approval."""
+    data = await image.read(20 * 1024 * 1024 + 1)
+    if len(data) > 20 * 1024 * 1024:
+        raise ValueError("image larger than 20 MB")
+    fields = dict(subject_reference=subject_reference, category=category, source_ref=source_ref,
+                  lawful_basis=lawful_basis, case_outcome=case_outcome, reason=reason,
+                  captured_on=captured_on, age_at_capture=age_at_capture)  # fmt: skip
+    ctx = state_of(request).context(who.username)
+    return {"id": governance.request_exception(ctx, fields, data), "status": "pending"}
+
+
+@router.post("/api/exceptional/{request_id}/{verdict}")
+def decide_exception(
+    request_id: int, verdict: str, request: Request, who: Principal = Depends(SUPERVISOR)
+) -> dict[str, Any]:
+    """verdict: approve | reject. The approver must not be the requester (R3)."""
+    if verdict not in ("approve", "reject"):
+        raise ValueError("verdict must be approve or reject")
+    ctx = state_of(request).context(who.username, models=verdict == "approve")
+    return {
+        "id": request_id,
+        "status": governance.decide_request(ctx, request_id, approve=verdict == "approve"),
+    }
+
+
+@router.get("/api/audit")
+def audit(
+    request: Request, start: datetime | None = None, end: datetime | None = None,
+    who: Principal = Depends(AUDITOR),
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Audit entries in [start, end) (default: the last 7 days). The export is itself logged."""
+    end = end or utcnow() + timedelta(seconds=1)
+    start = start or end - timedelta(days=7)
+    start, end = (d if d.tzinfo else d.replace(tzinfo=UTC) for d in (start, end))
+    with state_of(request).store.session() as s:
+        rows = export_audit(s, start, end)
+        append_audit(
+            s, actor=who.username, action=AuditAction.CONSULTATION, event="audit_read",
+            object_type="audit_log", object_id=f"{start.isoformat()}..{end.isoformat()}",
+            justification="audit log reviewed by an auditor", detail={"rows": len(rows)},
+        )  # fmt: skip
+    return rows[-1000:]
+
+
+@router.get("/api/users")
+def users(request: Request, _: Principal = Depends(ADMIN)) -> list[dict[str, Any]]:
+    return [
+        {"username": a.username, "display_name": a.display_name, "role": a.role, "rank": a.rank,
+         "disabled": a.disabled, "created_at": a.created_at.isoformat()}
+        for a in list_accounts(state_of(request).store)
+    ]  # fmt: skip
+
+
+@router.post("/api/users", status_code=201)
+def add_user(body: AccountIn, request: Request, who: Principal = Depends(ADMIN)) -> dict[str, Any]:
+    account_id = create_account(
+        state_of(request).store, username=body.username, password=body.password,
+        role=body.role.value, display_name=body.display_name, rank=body.rank,
+        created_by=who.username,
+    )  # fmt: skip
+    return {"id": account_id, "username": body.username, "role": body.role.value}

@@ -1,0 +1,175 @@
+"""Operator routes: the alert queue, side-by-side images, decisions, outcomes, live health,
+starting and stopping runs, the WebSocket feed and /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from openlfr.api.accounts import Principal
+from openlfr.api.deps import principal_of, refuse, require, state_of
+from openlfr.service.alerts import adjudicate, alert_images, list_alerts, record_outcome
+from openlfr.store.models_accounts import Role, SessionKind
+
+router = APIRouter(tags=["operator"])
+OPERATOR = require(Role.OPERATOR)
+RUNNERS = require(Role.OPERATOR, Role.SUPERVISOR)
+MONITOR = require(Role.ADMIN, Role.AUDITOR)
+
+
+class Decision(BaseModel):
+    decision: Literal["confirmed", "false_alert", "not_actioned"]
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class OutcomeIn(BaseModel):
+    outcome: str = Field(max_length=64)
+    reason: str = Field("", max_length=2000)
+
+
+def _view(v: Any) -> dict[str, Any]:
+    d = asdict(v)
+    d["raised_at"] = v.raised_at.isoformat()
+    return d
+
+
+@router.get("/api/alerts")
+def alerts(
+    request: Request,
+    status: str | None = None,
+    deployment_id: int | None = None,
+    who: Principal = Depends(OPERATOR),
+) -> list[dict[str, Any]]:
+    """Alerts (no images), oldest first. Listing is an audited consultation."""
+    ctx = state_of(request).context(who.username)
+    views = list_alerts(
+        ctx, deployment_id=deployment_id, status=status, justification="operator alert queue"
+    )
+    return [_view(v) for v in views]
+
+
+@router.get(
+    "/api/alerts/{alert_id}/{which}.jpg",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+def alert_image(
+    alert_id: int,
+    which: Literal["probe", "reference"],
+    request: Request,
+    who: Principal = Depends(OPERATOR),
+) -> Response:
+    """The probe crop or the watchlist image of an alert. Each view is an audited consultation."""
+    ctx = state_of(request).context(who.username)
+    probe, reference = alert_images(
+        ctx, alert_id, justification=f"side-by-side review of alert {alert_id} ({which} image)"
+    )
+    return Response(probe if which == "probe" else reference, media_type="image/jpeg")
+
+
+@router.post("/api/alerts/{alert_id}/adjudicate")
+def decide(
+    alert_id: int, body: Decision, request: Request, who: Principal = Depends(OPERATOR)
+) -> dict[str, Any]:
+    adjudicate(state_of(request).context(who.username), alert_id, body.decision, body.reason)
+    return {"id": alert_id, "status": body.decision}
+
+
+@router.post("/api/alerts/{alert_id}/outcome")
+def outcome(
+    alert_id: int, body: OutcomeIn, request: Request, who: Principal = Depends(OPERATOR)
+) -> dict[str, Any]:
+    record_outcome(state_of(request).context(who.username), alert_id, body.outcome, body.reason)
+    return {"id": alert_id, "outcome": body.outcome}
+
+
+@router.get("/api/live")
+def live(request: Request, _: Principal = Depends(RUNNERS)) -> dict[str, Any]:
+    """Running cameras (fps, dropped frames) and the deployments running in this process."""
+    svc = state_of(request)
+    assert svc.hub is not None and svc.runs is not None
+    return {
+        "cameras": svc.hub.health,
+        "running_here": svc.runs.running(),
+        "errors": svc.runs.errors,
+    }
+
+
+@router.post("/api/deployments/{deployment_id}/start", status_code=202)
+def start(
+    deployment_id: int, request: Request, who: Principal = Depends(RUNNERS)
+) -> dict[str, Any]:
+    """Start an authorised deployment in a background thread of the server."""
+    svc = state_of(request)
+    assert svc.runs is not None
+    svc.runs.start(deployment_id, who.username)
+    return {"id": deployment_id, "running": True}
+
+
+@router.post("/api/deployments/{deployment_id}/stop")
+def stop(deployment_id: int, request: Request, who: Principal = Depends(RUNNERS)) -> dict[str, Any]:
+    svc = state_of(request)
+    assert svc.runs is not None
+    if not svc.runs.stop(deployment_id):
+        raise HTTPException(409, f"deployment {deployment_id} is not running in this server")
+    return {"id": deployment_id, "stopping": True}
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(request: Request, _: Principal = Depends(MONITOR)) -> Response:
+    """Prometheus exposition (scrape with a bearer token of an admin or auditor account)."""
+    return Response(state_of(request).metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+def _same_origin(ws: WebSocket) -> bool:
+    # Browsers send cookies on cross-site WebSocket handshakes and CORS does not apply, so the
+    # Origin is checked by hand (cross-site WebSocket hijacking).
+    origin = ws.headers.get("origin")
+    host = ws.headers.get("host")
+    return origin is None or origin.split("://", 1)[-1] == host
+
+
+@router.websocket("/ws/alerts")
+async def ws_alerts(ws: WebSocket) -> None:
+    """New alerts and camera health, pushed as JSON messages. Session cookie, operator role."""
+    who = await asyncio.to_thread(principal_of, ws)
+    if (
+        who is None
+        or who.via is not SessionKind.COOKIE
+        or who.role is not Role.OPERATOR
+        or not _same_origin(ws)
+    ):
+        refuse(
+            ws,
+            403 if who else 401,
+            "alert feed needs an operator's session",
+            who.username if who else None,
+        )
+        await ws.close(code=4403 if who else 4401)
+        return
+    svc = state_of(ws)
+    assert svc.hub is not None
+    await ws.accept()
+    key, queue = svc.hub.subscribe(who.username)
+    receiver: asyncio.Task[str] | None = None
+    try:
+        await ws.send_json({"type": "health", "cameras": svc.hub.health})
+        receiver = asyncio.create_task(ws.receive_text())
+        while True:
+            getter = asyncio.create_task(queue.get())
+            done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            if receiver in done:  # the client speaks only to close
+                getter.cancel()
+                break
+            await ws.send_json(getter.result())
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        svc.hub.unsubscribe(key)
+        if receiver is not None:
+            receiver.cancel()
