@@ -10,6 +10,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from openlfr.domain import parse_rank
 from openlfr.errors import OpenLFRError
@@ -176,3 +177,59 @@ def resolve_token(store: Store, token: str, kind: SessionKind) -> Principal | No
 def revoke_session(store: Store, token: str) -> None:
     with store.session() as s:
         s.execute(delete(WebSession).where(WebSession.token_sha256 == token_digest(token)))
+
+
+def _account(s: Session, username: str) -> Account:
+    account = s.scalar(select(Account).where(Account.username == username.strip()))
+    if account is None:
+        raise AccountError(f"no account {username!r}")
+    return account
+
+
+def set_disabled(store: Store, username: str, *, disabled: bool, actor: str, reason: str) -> None:
+    """Disables (or enables again) an account. Disabling ends its page sessions and API tokens
+    at once: the rows are deleted here, and every request (and the open alert feed) looks the
+    account up again, so nothing it holds keeps working. Audited."""
+    if not reason.strip():
+        raise AccountError("say why (it goes into the audit log)")
+    with store.session() as s:
+        account = _account(s, username)
+        if disabled and account.username == actor:
+            # An administrator locking themselves out may leave nobody able to undo it.
+            raise AccountError("you cannot disable your own account")
+        account.disabled = disabled
+        if disabled:
+            s.execute(delete(WebSession).where(WebSession.account_id == account.id))
+        append_audit(
+            s,
+            actor=actor,
+            action=AuditAction.ALTERATION,
+            event="account_disabled" if disabled else "account_enabled",
+            object_type="account",
+            object_id=account.id,
+            justification=f"account {account.username} {'disabled' if disabled else 'enabled'}: "
+            f"{reason.strip()}",
+        )
+
+
+def reset_password(store: Store, username: str, password: str, *, actor: str, reason: str) -> None:
+    """Sets a new password chosen by an administrator. Every session and token of the account
+    ends: a reset usually means the old password may be known to someone else. Audited (the
+    password itself never is)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if not reason.strip():
+        raise AccountError("say why (it goes into the audit log)")
+    with store.session() as s:
+        account = _account(s, username)
+        account.password_hash = _HASHER.hash(password)
+        s.execute(delete(WebSession).where(WebSession.account_id == account.id))
+        append_audit(
+            s,
+            actor=actor,
+            action=AuditAction.ALTERATION,
+            event="password_reset",
+            object_type="account",
+            object_id=account.id,
+            justification=f"password of {account.username} reset: {reason.strip()}",
+        )

@@ -22,6 +22,7 @@ from openlfr.api.state import ServiceState
 from openlfr.domain import deployment_may_run
 from openlfr.errors import RuleViolation
 from openlfr.service.context import utcnow
+from openlfr.service.run_control import request_stop
 from openlfr.service.runs import run_deployment
 from openlfr.store import AlertStatus, AuditAction, DeploymentStatus, append_audit
 from openlfr.store import models as m
@@ -111,6 +112,9 @@ class AlertHub:
             for a, *_ in rows:
                 metrics.alerts.inc()
                 metrics.latency.observe(max(0.0, (now - a.raised_at).total_seconds()))
+                if a.frame_at is not None:  # None: raised before capture times were stored
+                    face = (a.raised_at - a.frame_at).total_seconds()
+                    metrics.face_to_alert.observe(max(0.0, face))
             if out:
                 self.last_id = out[-1]["id"]
                 # Pushing an alert shows a watchlist reference to each connected operator.
@@ -242,15 +246,11 @@ class RunManager:
             self._runs[deployment_id] = (thread, stop)
             thread.start()
 
-    def stop(self, deployment_id: int) -> bool:
-        """False when the deployment is not running in this process (a CLI run is stopped
-        where it runs: Ctrl-C)."""
-        with self._lock:
-            run = self._runs.get(deployment_id)
-        if run is None or not run[0].is_alive():
-            return False
-        run[1].set()
-        return True
+    def request_stop(self, deployment_id: int, actor: str) -> None:
+        """Asks whichever process runs the deployment (this one or a separate `openlfr
+        deployment run`) to stop it; the runner ends within a counter save (~2 s) with
+        "stopped by <actor>". Audited; refused (R5) when the deployment is not live."""
+        request_stop(self.svc.context(actor), deployment_id)
 
     def shutdown(self, timeout: float = 10.0) -> None:
         with self._lock:

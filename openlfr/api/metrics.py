@@ -23,12 +23,22 @@ class ServiceMetrics:
             labels,
             registry=self.registry,
         )
+        buckets = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0)
+        self.face_to_alert = Histogram(
+            "openlfr_face_to_alert_latency_seconds",
+            "Seconds from the capture of the frame that raised an alert (live source: the "
+            "frame's UTC stamp at decode; file: the wall-clock time it was decoded) to the "
+            "alert's storing (raised_at): queueing, detection, tracking, embedding, fusion and "
+            "search. Add openlfr_alert_push_latency_seconds for the time to the screen.",
+            buckets=buckets,
+            registry=self.registry,
+        )
         self.latency = Histogram(
             "openlfr_alert_push_latency_seconds",
-            "Seconds from an alert's creation in the store (raised_at) to its push to "
-            "operators' browsers. Not the face-to-alert time: the frame's capture time is not "
-            "stored, so detection, tracking and fusion time before raising are not included.",
-            buckets=(0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0),
+            "Seconds from an alert's storing (raised_at) to its push to operators' browsers "
+            "(the live feed polls the store; see openlfr_face_to_alert_latency_seconds for the "
+            "time before storing).",
+            buckets=buckets,
             registry=self.registry,
         )
         self.alerts = Counter(

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from openlfr.api import governance
-from openlfr.api.accounts import Principal, create_account, list_accounts
+from openlfr.api.accounts import (
+    Principal,
+    create_account,
+    list_accounts,
+    reset_password,
+    set_disabled,
+)
 from openlfr.api.deps import require, state_of
 from openlfr.errors import RuleViolation
 from openlfr.service.context import utcnow
@@ -49,6 +55,14 @@ class DraftIn(BaseModel):
 class WatchlistIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     subject_refs: list[str] | None = None
+
+
+class AccountChange(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class PasswordReset(AccountChange):
+    password: str = Field(max_length=1024)
 
 
 class AccountIn(BaseModel):
@@ -231,3 +245,29 @@ def add_user(body: AccountIn, request: Request, who: Principal = Depends(ADMIN))
         created_by=who.username,
     )  # fmt: skip
     return {"id": account_id, "username": body.username, "role": body.role.value}
+
+
+@router.post("/api/users/{username}/password")
+def new_password(
+    username: str, body: PasswordReset, request: Request, who: Principal = Depends(ADMIN)
+) -> dict[str, Any]:
+    """Reset an account's password; its sessions and tokens end. Audited. (Declared before
+    the route below, whose {action} would otherwise claim "password".)"""
+    reset_password(
+        state_of(request).store, username, body.password, actor=who.username, reason=body.reason
+    )
+    return {"username": username, "password_reset": True}
+
+
+@router.post("/api/users/{username}/{action}")
+def change_user(
+    username: str, action: Literal["disable", "enable"], body: AccountChange, request: Request,
+    who: Principal = Depends(ADMIN),
+) -> dict[str, Any]:  # fmt: skip
+    """Disable an account (its sessions and tokens stop at once) or enable it again. Audited."""
+    disabled = action == "disable"
+    set_disabled(
+        state_of(request).store, username, disabled=disabled, actor=who.username,
+        reason=body.reason,
+    )  # fmt: skip
+    return {"username": username, "disabled": disabled}

@@ -7,7 +7,7 @@ import asyncio
 from dataclasses import asdict
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -20,6 +20,7 @@ router = APIRouter(tags=["operator"])
 OPERATOR = require(Role.OPERATOR)
 RUNNERS = require(Role.OPERATOR, Role.SUPERVISOR)
 MONITOR = require(Role.ADMIN, Role.AUDITOR)
+RECHECK_S = 2.0  # how often an open alert feed checks that its session still stands
 
 
 class Decision(BaseModel):
@@ -111,12 +112,14 @@ def start(
     return {"id": deployment_id, "running": True}
 
 
-@router.post("/api/deployments/{deployment_id}/stop")
+@router.post("/api/deployments/{deployment_id}/stop", status_code=202)
 def stop(deployment_id: int, request: Request, who: Principal = Depends(RUNNERS)) -> dict[str, Any]:
+    """Ask the process running a live deployment (this server or a separate `openlfr
+    deployment run`) to stop it: it ends within ~2 s, "stopped by <you>". Audited; 422 (R5)
+    when the deployment is not live."""
     svc = state_of(request)
     assert svc.runs is not None
-    if not svc.runs.stop(deployment_id):
-        raise HTTPException(409, f"deployment {deployment_id} is not running in this server")
+    svc.runs.request_stop(deployment_id, who.username)
     return {"id": deployment_id, "stopping": True}
 
 
@@ -160,13 +163,27 @@ async def ws_alerts(ws: WebSocket) -> None:
     try:
         await ws.send_json({"type": "health", "cameras": svc.hub.health})
         receiver = asyncio.create_task(ws.receive_text())
+        getter: asyncio.Task[dict[str, Any]] | None = None
+        recheck = asyncio.get_running_loop().time() + RECHECK_S
         while True:
-            getter = asyncio.create_task(queue.get())
-            done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            getter = getter or asyncio.create_task(queue.get())
+            done, _ = await asyncio.wait(
+                {getter, receiver}, timeout=RECHECK_S, return_when=asyncio.FIRST_COMPLETED
+            )
             if receiver in done:  # the client speaks only to close
                 getter.cancel()
                 break
-            await ws.send_json(getter.result())
+            if asyncio.get_running_loop().time() >= recheck:
+                # An account disabled, a password reset or a log-out ends the feed too, not
+                # only new requests: the session is looked up again every few seconds.
+                recheck = asyncio.get_running_loop().time() + RECHECK_S
+                if await asyncio.to_thread(principal_of, ws) is None:
+                    getter.cancel()
+                    await ws.close(code=4401)
+                    break
+            if getter in done:
+                await ws.send_json(getter.result())
+                getter = None
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:

@@ -13,6 +13,7 @@ from openlfr.cli.common import app_context, console, err_console
 from openlfr.service.context import utcnow
 from openlfr.service.deployments import DeploymentDraft, authorise_deployment, create_deployment
 from openlfr.service.records import deployment_record
+from openlfr.service.run_control import request_stop
 from openlfr.service.runs import RunSummary, run_deployment
 
 app = typer.Typer(help="Draft, authorise, run and report deployments.", no_args_is_help=True)
@@ -83,7 +84,8 @@ def authorise(
 
 @app.command("run")
 def run(deployment_id: int = typer.Argument(...)) -> None:
-    """Run an authorised deployment until its sources end or its window closes (Ctrl-C stops)."""
+    """Run an authorised deployment until its sources end, its window closes, or it is stopped
+    (Ctrl-C here, or `openlfr deployment stop` / the web page from anywhere)."""
     with (
         app_context() as ctx,
         Progress(
@@ -104,6 +106,18 @@ def run(deployment_id: int = typer.Argument(...)) -> None:
 
         summary = run_deployment(ctx, deployment_id, progress=progress)
     print_run(summary)
+
+
+@app.command("stop")
+def stop(
+    deployment_id: int = typer.Argument(...),
+    reason: str = typer.Option("", help="Why (goes into the audit log)."),
+) -> None:
+    """Ask the process running a live deployment (anywhere on this store) to stop it; it ends
+    within a counter save (~2 s) with "stopped by <you>"."""
+    with app_context() as ctx:
+        request_stop(ctx, deployment_id, reason=reason)
+    console.print(f"stop of deployment {deployment_id} requested")
 
 
 def print_run(summary: RunSummary) -> None:

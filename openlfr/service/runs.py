@@ -15,19 +15,19 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import cv2
 from sqlalchemy import select, update
 
 from openlfr.domain import deployment_may_run, watchlist_purge_due
 from openlfr.errors import RuleViolation
-from openlfr.matching.protocols import GalleryIndex
-from openlfr.pipeline.alerts import Alert
+from openlfr.pipeline.alerts import Alert, CaptureTimes
 from openlfr.pipeline.live import LivePipeline
 from openlfr.service.context import AppContext, utcnow
 from openlfr.service.purge_schedule import PurgeScheduler
 from openlfr.service.refusals import audits_refusals
+from openlfr.service.run_control import COUNTER_SAVE_S, LiveSearch, stop_requested_by
 from openlfr.service.watchlists import (
     GalleryEntry,
     load_gallery,
@@ -39,7 +39,6 @@ from openlfr.store import models as m
 from openlfr.video.runner import CameraRunner
 from openlfr.video.sources import open_source
 
-COUNTER_SAVE_S = 2.0
 Progress = Callable[[str, int, int], None]  # camera name, frames done, alerts so far
 
 
@@ -73,52 +72,25 @@ class _Window:
     end: datetime
 
 
-class _LiveSearch:
-    """What the cameras search and what stops them, shared with the supervising thread."""
-
-    def __init__(self, gallery: GalleryIndex, entries: list[GalleryEntry]) -> None:
-        self.entries = entries
-        self.version, self._gallery = 0, gallery
-        self.excluded: set[int] = set()
-        self.window_closed = threading.Event()
-        self.runners: list[CameraRunner] = []
-        self._lock = threading.Lock()
-
-    def gallery(self) -> tuple[int, GalleryIndex]:
-        with self._lock:
-            return self.version, self._gallery
-
-    def replace(self, gallery: GalleryIndex) -> None:
-        with self._lock:
-            self._gallery, self.version = gallery, self.version + 1
-
-    def add_runner(self, runner: CameraRunner) -> None:
-        with self._lock:
-            self.runners.append(runner)
-            closed = self.window_closed.is_set()
-        if closed:
-            runner.stop(timeout=0)
-
-    def close_window(self) -> None:
-        with self._lock:
-            self.window_closed.set()
-            runners = list(self.runners)
-        for runner in runners:
-            runner.stop(timeout=0)  # ends a camera's wait for a frame that may never come
-
-
 class StoreAlertSink:
     """Seals each alert (probe crop encrypted) into the store and audits the collection."""
 
     def __init__(
-        self, ctx: AppContext, deployment_id: int, camera_db_id: int, entries: list[GalleryEntry]
+        self,
+        ctx: AppContext,
+        deployment_id: int,
+        camera_db_id: int,
+        entries: list[GalleryEntry],
+        captured: CaptureTimes | None = None,
     ) -> None:
         self._ctx, self._dep, self._cam, self._entries = ctx, deployment_id, camera_db_id, entries
+        self._captured = captured
         self.alert_ids: dict[int, int] = {}  # track id -> last alert id (to close last_frame)
 
     def raise_alert(self, alert: Alert) -> None:
         entry = self._entries[alert.label]
         ok, jpeg = cv2.imencode(".jpg", alert.probe_crop, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        at = self._captured.of(alert.frame_index) if self._captured else None
         with self._ctx.store.session() as s:
             row = m.Alert(
                 deployment_id=self._dep,
@@ -130,6 +102,7 @@ class StoreAlertSink:
                 margin=min(alert.margin, 2.0),  # "no runner-up" stored as the largest margin
                 first_frame=alert.first_frame,
                 last_frame=alert.frame_index,
+                frame_at=datetime.fromtimestamp(at, UTC) if at is not None else None,
             )
             self._ctx.store.seal(s, row, probe_crop_blob=jpeg.tobytes() if ok else b"")
             append_audit(
@@ -179,12 +152,13 @@ def run_deployment(
         threshold, end_at, wl_id = dep.threshold, dep.end_at, dep.watchlist_id
         dep.status = DeploymentStatus.LIVE.value
         dep.started_at = utcnow()
+        dep.stop_requested_at, dep.stop_requested_by = None, None
     scheduler = PurgeScheduler(ctx, name=f"purge-deployment-{deployment_id}")
     scheduler.tick()  # due deletions first, before anything is searched
     gallery, entries = load_gallery(
         ctx, wl_id, justification=f"watchlist searched by deployment {deployment_id}"
     )
-    live = _LiveSearch(gallery, entries)
+    live = LiveSearch(gallery, entries)
     summary = RunSummary(deployment_id)
     scheduler.on_tick = lambda: _drop_withdrawn(ctx, deployment_id, live, summary)
     scheduler.start()
@@ -213,11 +187,7 @@ def run_deployment(
         threads.append(t)
         t.start()
     try:
-        for t in threads:
-            while t.is_alive():
-                t.join(0.2)
-                if utcnow() >= end_at and not live.window_closed.is_set():
-                    live.close_window()
+        _supervise(ctx, deployment_id, threads, live, end_at)
     except KeyboardInterrupt:
         stop.set()
         for t in threads:
@@ -232,6 +202,16 @@ def run_deployment(
             .where(m.Deployment.id == deployment_id)
             .values(status=DeploymentStatus.ENDED.value, ended_at=ended_at)
         )
+        if live.stop_reason is not None:  # the request was audited; so is its being carried out
+            append_audit(
+                s,
+                actor=live.stop_reason.removeprefix("stopped by "),
+                action=AuditAction.ALTERATION,
+                event="deployment_stopped",
+                object_type="deployment",
+                object_id=deployment_id,
+                justification=f"run ended: {live.stop_reason}",
+            )
     # R9: the end fixes the watchlist's purge time; the purge run after it deletes it (this
     # one when the setting is 0 h, else a later run: the next deployment or `openlfr purge`).
     summary.watchlist_purge_due = watchlist_purge_due(ended_at, ctx.settings.governance)
@@ -240,8 +220,30 @@ def run_deployment(
     return summary
 
 
+def _supervise(
+    ctx: AppContext,
+    deployment_id: int,
+    threads: list[threading.Thread],
+    live: LiveSearch,
+    end_at: datetime,
+) -> None:
+    """Waits for the cameras; closes the window at the authorised end and halts them all when
+    a stop is asked for from the web (polled every COUNTER_SAVE_S, from any process)."""
+    next_poll = time.monotonic() + COUNTER_SAVE_S
+    for t in threads:
+        while t.is_alive():
+            t.join(0.2)
+            if utcnow() >= end_at and not live.window_closed.is_set():
+                live.close_window()
+            if live.stop_reason is None and time.monotonic() >= next_poll:
+                next_poll = time.monotonic() + COUNTER_SAVE_S
+                who = stop_requested_by(ctx, deployment_id)
+                if who is not None:
+                    live.halt(f"stopped by {who}")
+
+
 def _drop_withdrawn(
-    ctx: AppContext, deployment_id: int, live: _LiveSearch, summary: RunSummary
+    ctx: AppContext, deployment_id: int, live: LiveSearch, summary: RunSummary
 ) -> None:
     """R11 during a run: images withdrawn since the start leave the search from the next frame."""
     gone = withdrawn_images(ctx, [e.reference_image_id for e in live.entries]) - live.excluded
@@ -264,7 +266,7 @@ def _run_camera(
     ctx: AppContext,
     deployment_id: int,
     cam: m.Camera,
-    live: _LiveSearch,
+    live: LiveSearch,
     threshold: float,
     end_at: object,
     cs: CameraSummary,
@@ -272,7 +274,8 @@ def _run_camera(
     progress: Progress | None,
     stop: threading.Event,
 ) -> None:
-    sink = StoreAlertSink(ctx, deployment_id, cam.id, live.entries)
+    captured = CaptureTimes()
+    sink = StoreAlertSink(ctx, deployment_id, cam.id, live.entries, captured)
     with ctx.store.session() as s:
         counter = m.DeploymentCounter(deployment_id=deployment_id, camera_id=cam.id)
         s.add(counter)
@@ -294,12 +297,13 @@ def _run_camera(
             threshold=threshold,
             fps=fps,
         )
-        runner = CameraRunner(source, ctx.settings.video).start()
+        # The runner reads through the stamp, so time spent in its queue counts as latency.
+        runner = CameraRunner(captured.wrap(source), ctx.settings.video).start()
         live.add_runner(runner)
         last_save = time.monotonic()
         for frame in runner:
-            if stop.is_set():
-                reason = "stopped by operator"
+            if live.stop_reason is not None or stop.is_set():
+                reason = live.stop_reason or "stopped by operator"
                 break
             if utcnow() >= end_at:  # type: ignore[operator]
                 reason = "authorised window ended"
@@ -313,7 +317,9 @@ def _run_camera(
             if time.monotonic() - last_save > COUNTER_SAVE_S:
                 _save_counters(ctx, counter_id, pipeline, runner, cs, None)
                 last_save = time.monotonic()
-        if live.window_closed.is_set() and reason == "source ended":
+        if live.stop_reason is not None and reason == "source ended":
+            reason = live.stop_reason  # halted while waiting for a frame
+        elif live.window_closed.is_set() and reason == "source ended":
             reason = "authorised window ended"  # stopped by the supervisor's clock
         err = runner.error or getattr(source, "error", None)
         if err and reason == "source ended":

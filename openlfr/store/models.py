@@ -198,6 +198,10 @@ class Deployment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A stop asked for from the web/API; the runner (in any process) polls it, so a deployment
+    # run by a separate `openlfr deployment run` can be stopped without reaching its terminal.
+    stop_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stop_requested_by: Mapped[str | None] = mapped_column(String(128))
 
 
 class Camera(Base):
@@ -227,6 +231,9 @@ class Alert(Base):
     first_frame: Mapped[int] = mapped_column(Integer)
     last_frame: Mapped[int] = mapped_column(Integer)
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the frame that raised it was captured (live: the frame's own UTC stamp; file: when it
+    # was decoded): raised_at - frame_at is the face-to-alert latency, queueing included.
+    frame_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     probe_crop_blob: Mapped[bytes | None] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16), default=AlertStatus.PENDING.value)
     adjudicated_by: Mapped[str | None] = mapped_column(String(128))

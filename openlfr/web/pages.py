@@ -33,6 +33,7 @@ NAV: list[tuple[str, str, set[Role]]] = [
         "Deployments",
         {Role.OPERATOR, Role.SUPERVISOR, Role.AUTHORISING_OFFICER, Role.AUDITOR},
     ),
+    ("/enrol", "Enrol", {Role.SUPERVISOR}),
     ("/watchlists", "Watchlists", {Role.SUPERVISOR}),
     ("/exceptional", "Exceptional reasons", {Role.SUPERVISOR}),
     ("/audit", "Audit log", {Role.AUDITOR}),

@@ -13,7 +13,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from openlfr.api import governance
-from openlfr.api.accounts import Principal, create_account, list_accounts
+from openlfr.api.accounts import (
+    Principal,
+    create_account,
+    list_accounts,
+    reset_password,
+    set_disabled,
+)
 from openlfr.api.app import _violations
 from openlfr.api.deps import require, state_of
 from openlfr.api.routes_admin import DraftIn, deployment_rows, draft_from
@@ -113,7 +119,7 @@ def start_stop(
     if action == "start":
         runs.start(dep_id, who.username)
     elif action == "stop":
-        runs.stop(dep_id)
+        runs.request_stop(dep_id, who.username)
     else:
         raise ValueError("action must be start or stop")
     return _see_other("/operator" if who.role is Role.OPERATOR else f"/deployments/{dep_id}")
@@ -199,4 +205,26 @@ def add_user(
         state_of(request).store, username=username, password=password, role=role,
         display_name=display_name, rank=rank or None, created_by=who.username,
     )  # fmt: skip
+    return _see_other("/admin/users")
+
+
+@router.post("/admin/users/{username}/password")
+def user_password(
+    username: str, request: Request, password: str = Form(..., max_length=1024),
+    reason: str = Form(..., max_length=2000), who: Principal = Depends(ADMIN),
+) -> Response:  # fmt: skip
+    store = state_of(request).store
+    reset_password(store, username, password, actor=who.username, reason=reason)
+    return _see_other("/admin/users")
+
+
+@router.post("/admin/users/{username}/{action}")
+def user_state(
+    username: str, action: str, request: Request, reason: str = Form(..., max_length=2000),
+    who: Principal = Depends(ADMIN),
+) -> Response:  # fmt: skip
+    if action not in ("disable", "enable"):
+        raise ValueError("action must be disable or enable")
+    store = state_of(request).store
+    set_disabled(store, username, disabled=action == "disable", actor=who.username, reason=reason)
     return _see_other("/admin/users")

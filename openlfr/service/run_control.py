@@ -1,0 +1,107 @@
+"""What stops a running deployment, from any process: its authorised window closing (R5), a
+stop asked for from the web or API, or the runner's own stop event (Ctrl-C, server shutdown).
+
+A stop from the web is a row update (`deployments.stop_requested_at/_by`), not a signal: the
+runner may be a separate `openlfr deployment run` process or another machine on the same
+PostgreSQL, and the database is the one thing they all share. The runner polls it every
+counter save (`COUNTER_SAVE_S`).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import select
+
+from openlfr.errors import RuleViolation
+from openlfr.matching.protocols import GalleryIndex
+from openlfr.service.context import AppContext, utcnow
+from openlfr.service.watchlists import GalleryEntry
+from openlfr.store import AuditAction, DeploymentStatus, append_audit
+from openlfr.store import models as m
+from openlfr.video.runner import CameraRunner
+
+COUNTER_SAVE_S = 2.0
+
+
+class LiveSearch:
+    """What the cameras search and what stops them, shared with the supervising thread."""
+
+    def __init__(self, gallery: GalleryIndex, entries: list[GalleryEntry]) -> None:
+        self.entries = entries
+        self.version, self._gallery = 0, gallery
+        self.excluded: set[int] = set()
+        self.window_closed = threading.Event()
+        self.stop_reason: str | None = None  # "stopped by <user>" once a stop was asked for
+        self.runners: list[CameraRunner] = []
+        self._lock = threading.Lock()
+
+    def gallery(self) -> tuple[int, GalleryIndex]:
+        with self._lock:
+            return self.version, self._gallery
+
+    def replace(self, gallery: GalleryIndex) -> None:
+        with self._lock:
+            self._gallery, self.version = gallery, self.version + 1
+
+    def add_runner(self, runner: CameraRunner) -> None:
+        with self._lock:
+            self.runners.append(runner)
+            closed = self.window_closed.is_set() or self.stop_reason is not None
+        if closed:
+            runner.stop(timeout=0)
+
+    def close_window(self) -> None:
+        with self._lock:
+            self.window_closed.set()
+        self._stop_runners()
+
+    def halt(self, reason: str) -> None:
+        """Ends every camera now, with `reason` as each one's end reason."""
+        with self._lock:
+            self.stop_reason = self.stop_reason or reason
+        self._stop_runners()
+
+    def _stop_runners(self) -> None:
+        with self._lock:
+            runners = list(self.runners)
+        for runner in runners:
+            runner.stop(timeout=0)  # ends a camera's wait for a frame that may never come
+
+
+def request_stop(ctx: AppContext, deployment_id: int, *, reason: str = "") -> None:
+    """Asks the process running a live deployment to stop it (audited). Refused when the
+    deployment is not live; asking again while a stop is pending changes nothing."""
+    with ctx.store.session() as s:
+        dep = s.get(m.Deployment, deployment_id)
+        if dep is None:
+            raise RuleViolation("R5", f"deployment {deployment_id} does not exist")
+        if dep.status != DeploymentStatus.LIVE.value:
+            raise RuleViolation(
+                "R5", f"deployment {deployment_id} is {dep.status}: only a live one can be stopped"
+            )
+        if dep.stop_requested_at is not None:
+            return
+        dep.stop_requested_at, dep.stop_requested_by = utcnow(), ctx.actor
+        append_audit(
+            s,
+            actor=ctx.actor,
+            action=AuditAction.ALTERATION,
+            event="deployment_stop_requested",
+            object_type="deployment",
+            object_id=deployment_id,
+            justification=reason or "stop asked for from the operator service",
+        )
+
+
+def stop_requested_by(ctx: AppContext, deployment_id: int) -> str | None:
+    """Who asked for this deployment to stop, or None while nobody has."""
+    with ctx.store.session() as s:
+        row = s.execute(
+            select(m.Deployment.stop_requested_at, m.Deployment.stop_requested_by).where(
+                m.Deployment.id == deployment_id
+            )
+        ).first()
+    if row is None or row[0] is None:
+        return None
+    return str(row[1] or "unknown")

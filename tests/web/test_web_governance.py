@@ -1,0 +1,172 @@
+"""The supervisor's and the authorising officer's pages in a real browser (Debian's chromium via
+Playwright) against a real uvicorn server and a real SQLite file.
+
+A supervisor enrols through the form (one eligible image; one whose case ended in no further
+action, refused under R3 with its reason), compiles a watchlist and drafts a deployment. An
+authorising officer of too low a rank is refused with each rule listed; a superintendent
+authorises."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openlfr.api import create_app
+from openlfr.api.accounts import create_account
+from openlfr.config import Settings, StoreSettings
+from openlfr.service.context import AppContext, utcnow
+from openlfr.service.deployments import DeploymentDraft, create_deployment
+from openlfr.service.enrolment import ImageSpec, enrol_subject
+from openlfr.service.watchlists import compile_watchlist
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO.parent / "shared" / "data"
+GOOD = DATA / "lfw" / "images" / "AJ_Cook" / "AJ_Cook_0001.jpg"
+NFA = DATA / "lfw" / "images" / "Aaron_Patterson" / "Aaron_Patterson_0001.jpg"
+CLIP = DATA / "video" / "WDA_KatieHill_000.mp4"
+PASSWORD = "correct horse battery"
+BUDGET_S = 30.0
+
+
+@pytest.fixture(scope="module")
+def site(
+    tmp_path_factory: pytest.TempPathFactory,
+    serving: Callable[[Any], AbstractContextManager[str]],
+) -> Iterator[dict[str, Any]]:
+    """Accounts (a supervisor, an inspector and a superintendent as authorising officers) and
+    one drafted deployment for the authorising officers' test; uvicorn serving it all."""
+    tmp = tmp_path_factory.mktemp("gov")
+    settings = Settings().model_copy(update={"store": StoreSettings(data_dir=tmp / "store")})
+    ctx = AppContext.open(settings, actor="sgt.setup")
+    accounts = [("supervisor", "supervisor", None), ("insp", "authorising_officer", "inspector"),
+                ("supt", "authorising_officer", "superintendent")]  # fmt: skip
+    for name, role, rank in accounts:
+        create_account(ctx.store, username=name, password=PASSWORD, role=role, rank=rank,
+                       display_name=f"{name.title()} Officer", created_by="test")  # fmt: skip
+    spec = ImageSpec(GOOD, "CUST-9", "PACE s64A", "charged", date.today(), 30)
+    assert enrol_subject(ctx, reference="SUBJ-0900", display_name="S", category="suspect",
+                         images=[spec]).enrolled  # fmt: skip
+    wl = compile_watchlist(ctx, "Op Prepared")
+    now = utcnow()
+    dep_id = create_deployment(ctx, DeploymentDraft(
+        "Op Prepared", "locate a suspect", "Market Square", "sightings reported",
+        now, now + timedelta(hours=4), wl.id, [("cam1", str(CLIP))], None,
+        "threshold at the calibrated floor; reviewed",
+    ))  # fmt: skip
+    ctx.close()
+    app = create_app(settings)
+    app.state.svc.context("warm-up", models=True)  # enrolment's models, loaded before timing
+    with serving(app) as url:
+        yield {"url": url, "deployment_id": dep_id}
+
+
+@pytest.fixture
+def page(chromium: Any) -> Iterator[Any]:
+    p = chromium.new_page(viewport={"width": 1366, "height": 768})
+    p.set_default_timeout(10_000)
+    errors: list[str] = []
+    p.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    failed: list[str] = []
+    p.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    yield p
+    p.close()
+    # No CSP violation, no script error, no broken resource (the browser's own favicon probe
+    # aside: the pages declare none).
+    assert not [u for u in failed if not u.endswith("/favicon.ico")], failed
+    assert not [e for e in errors if not e.startswith("Failed to load resource")], errors
+
+
+def _login(page: Any, url: str, username: str) -> None:
+    page.goto(f"{url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/deployments$"))
+
+
+def test_supervisor_enrols_compiles_and_drafts(site: dict[str, Any], page: Any) -> None:
+    started = time.monotonic()
+    url = site["url"]
+    _login(page, url, "supervisor")
+    page.click("nav a[href='/enrol']")
+    page.fill("input[name=reference]", "PNC-24/0001")
+    page.select_option("select[name=category]", "wanted_by_courts")
+    for i, (path, source, outcome, age) in enumerate(
+        [(GOOD, "CUST-24-1", "charged", "31"), (NFA, "CUST-19-7", "no_further_action", "27")]
+    ):
+        page.set_input_files(f"input[name=image_{i}]", str(path))
+        page.fill(f"input[name=source_ref_{i}]", source)
+        page.select_option(f"select[name=case_outcome_{i}]", outcome)
+        page.fill(f"input[name=captured_on_{i}]", "2024-03-01")
+        page.fill(f"input[name=age_at_capture_{i}]", age)
+    page.click("#enrol-form button[type=submit]")
+    page.wait_for_selector("#decisions")
+    rows = page.locator("#decisions tbody tr")
+    assert rows.count() == 2
+    eligible, refused = rows.nth(0), rows.nth(1)
+    assert "eligible — enrolled" in eligible.inner_text()
+    assert refused.locator(".rule").inner_text() == "R3"
+    assert "refused" in refused.inner_text() and "no further action" in refused.inner_text()
+    # The refused row's facts stay on the form, to be corrected; the enrolled row's are gone.
+    assert page.input_value("input[name=source_ref_1]") == "CUST-19-7"
+    assert page.input_value("input[name=source_ref_0]") == ""
+
+    page.click("nav a[href='/watchlists']")
+    subject_row = page.locator("tr", has_text="PNC-24/0001")
+    assert "R3" in subject_row.inner_text()  # the refusal is shown where the list is composed
+    subject_row.locator("input[type=checkbox]").check()
+    page.fill("form[action='/watchlists'] input[name=name]", "Op Browser")
+    page.click("form[action='/watchlists'] button[type=submit]")
+    page.wait_for_url(f"{url}/watchlists")
+    compiled = page.locator("tr", has_text="Op Browser")
+    assert compiled.locator("td.n").first.inner_text() == "1"  # one person
+
+    page.click("nav a[href='/deployments']")
+    form = page.locator("form[action='/deployments']")
+    options = form.locator("select[name=watchlist_id] option", has_text="Op Browser")
+    form.locator("select[name=watchlist_id]").select_option(options.get_attribute("value"))
+    form.locator("input[name=name]").fill("Op Browser")
+    form.locator("textarea[name=purpose]").fill("locate a person wanted on warrant")
+    form.locator("input[name=location]").fill("Station Road")
+    form.locator("input[name=location_reason]").fill("reported sightings this week")
+    form.locator("textarea[name=cameras]").fill(f"cam1={CLIP}")
+    form.locator("textarea[name=equality_note]").fill("threshold at the floor; reviewed")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(r".*/deployments/\d+$"))
+    assert page.locator("h1 .status").inner_text() == "draft"
+    assert "Op Browser" in page.locator("h1").inner_text()
+    assert time.monotonic() - started < BUDGET_S
+
+
+def test_authorising_officer_rank_decides(site: dict[str, Any], page: Any) -> None:
+    started = time.monotonic()
+    url, dep_id = site["url"], site["deployment_id"]
+    _login(page, url, "insp")
+    page.goto(f"{url}/deployments/{dep_id}")
+    page.click("text=Authorise deployment")
+    refusal = page.locator(".refusal")
+    refusal.wait_for()
+    rules = refusal.locator("ul.rules li")
+    assert rules.count() >= 1
+    for i in range(rules.count()):  # every unmet rule is listed, each with its number
+        assert re.fullmatch(r"R\d+", rules.nth(i).locator("b").inner_text())
+    assert "inspector" in refusal.inner_text().lower()
+    assert page.locator("h1 .status").inner_text() == "draft"
+
+    page.click("header .who button")  # log out
+    page.wait_for_url(f"{url}/login")
+    _login(page, url, "supt")
+    page.goto(f"{url}/deployments/{dep_id}")
+    page.click("text=Authorise deployment")
+    page.wait_for_url(f"{url}/deployments/{dep_id}")
+    assert page.locator("h1 .status").inner_text() == "authorised"
+    assert "superintendent Supt Officer" in page.locator("dl.kv").inner_text()
+    assert page.locator(".refusal").count() == 0
+    assert time.monotonic() - started < BUDGET_S
