@@ -12,18 +12,15 @@ import contextlib
 import logging
 import threading
 import time
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
 from openlfr.api.state import ServiceState
-from openlfr.domain import deployment_may_run
 from openlfr.errors import RuleViolation
 from openlfr.service.context import utcnow
 from openlfr.service.run_control import request_stop
-from openlfr.service.runs import run_deployment
+from openlfr.service.runs import check_may_run, run_deployment
 from openlfr.store import AlertStatus, AuditAction, DeploymentStatus, append_audit
 from openlfr.store import models as m
 
@@ -180,12 +177,6 @@ class AlertHub:
         return out
 
 
-@dataclass(frozen=True)
-class _Window:
-    start: datetime
-    end: datetime
-
-
 class RunManager:
     """Deployments started from the browser, each in a background thread of this process."""
 
@@ -203,21 +194,9 @@ class RunManager:
         if deployment_id in self.running():
             raise RuleViolation("R5", f"deployment {deployment_id} is already running")
         with self.svc.store.session() as s:
-            dep = s.get(m.Deployment, deployment_id)
-            if dep is None:
-                raise RuleViolation("R5", f"deployment {deployment_id} does not exist")
             # Checked here as well as in run_deployment, so a refusal is the answer to the
             # request rather than a silent failure in a background thread.
-            if dep.status != DeploymentStatus.AUTHORISED.value:
-                raise RuleViolation(
-                    "R5",
-                    f"deployment {deployment_id} is {dep.status}: only an authorised "
-                    "deployment may start",
-                )
-            if not deployment_may_run(_Window(dep.start_at, dep.end_at), utcnow()):
-                raise RuleViolation(
-                    "R5", f"deployment {deployment_id} is outside its authorised window"
-                )
+            check_may_run(s.get(m.Deployment, deployment_id), deployment_id)
             append_audit(
                 s,
                 actor=actor,

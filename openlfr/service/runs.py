@@ -72,6 +72,24 @@ class _Window:
     end: datetime
 
 
+def check_may_run(dep: m.Deployment | None, deployment_id: int) -> m.Deployment:
+    """R5: only an existing, authorised deployment, inside its authorised window, may run."""
+    if dep is None:
+        raise RuleViolation("R5", f"deployment {deployment_id} does not exist")
+    if dep.status != DeploymentStatus.AUTHORISED.value:
+        raise RuleViolation(
+            "R5",
+            f"deployment {deployment_id} is {dep.status}: only an authorised deployment may run",
+        )
+    if not deployment_may_run(_Window(dep.start_at, dep.end_at), utcnow()):
+        raise RuleViolation(
+            "R5",
+            f"deployment {deployment_id} is authorised for {dep.start_at:%Y-%m-%d %H:%M}"
+            f" to {dep.end_at:%Y-%m-%d %H:%M} UTC, not now",
+        )
+    return dep
+
+
 class StoreAlertSink:
     """Seals each alert (probe crop encrypted) into the store and audits the collection."""
 
@@ -133,21 +151,7 @@ def run_deployment(
     Retention runs on a schedule meanwhile (see the module's docstring)."""
     stop = stop or threading.Event()
     with ctx.store.session() as s:
-        dep = s.get(m.Deployment, deployment_id)
-        if dep is None:
-            raise RuleViolation("R5", f"deployment {deployment_id} does not exist")
-        if dep.status != DeploymentStatus.AUTHORISED.value:
-            raise RuleViolation(
-                "R5",
-                f"deployment {deployment_id} is {dep.status}: only an authorised "
-                "deployment may run",
-            )
-        if not deployment_may_run(_Window(dep.start_at, dep.end_at), utcnow()):
-            raise RuleViolation(
-                "R5",
-                f"deployment {deployment_id} is authorised for {dep.start_at:%Y-%m-%d %H:%M}"
-                f" to {dep.end_at:%Y-%m-%d %H:%M} UTC, not now",
-            )
+        dep = check_may_run(s.get(m.Deployment, deployment_id), deployment_id)
         cameras = list(s.scalars(select(m.Camera).where(m.Camera.deployment_id == dep.id)))
         threshold, end_at, wl_id = dep.threshold, dep.end_at, dep.watchlist_id
         dep.status = DeploymentStatus.LIVE.value
