@@ -167,7 +167,17 @@ def _store_image(ctx: AppContext, subject_id: int, spec: ImageSpec, several: str
     if not ok:  # pragma: no cover - a decoded image always re-encodes
         raise OpenLFRError(f"{name}: could not re-encode the image")
     data = jpeg.tobytes()
+    digest = hashlib.sha256(data).hexdigest()
     with ctx.store.session() as s:
+        same = s.scalar(
+            select(ReferenceImage.id).where(
+                ReferenceImage.subject_id == subject_id,
+                ReferenceImage.image_sha256 == digest,
+                ReferenceImage.withdrawn_at.is_(None),
+            )
+        )
+        if same is not None:  # enrolling the same picture again collects nothing new
+            return int(same)
         row = ReferenceImage(
             subject_id=subject_id,
             source_ref=spec.source_ref,
@@ -178,7 +188,7 @@ def _store_image(ctx: AppContext, subject_id: int, spec: ImageSpec, several: str
             under18_reason=spec.under18_reason,
             exceptional_reason=spec.exceptional_reason,
             exceptional_approved_by=spec.exceptional_approved_by,
-            image_sha256=hashlib.sha256(data).hexdigest(),
+            image_sha256=digest,
             embedding_model=ctx.embedder.name,
         )
         ctx.store.seal(

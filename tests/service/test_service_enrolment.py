@@ -228,3 +228,13 @@ def test_16_bit_greyscale_png_is_read_faithfully(ctx: AppContext, tmp_path: Path
         ctx, reference="PNC-0008", display_name="X", category="suspect", images=[_spec(path)]
     )
     assert result.refused == [], result.refused[0].reason
+
+
+def test_enrolling_the_same_picture_again_adds_nothing(ctx: AppContext) -> None:
+    img = LFW / "Abel_Pacheco" / "Abel_Pacheco_0001.jpg"
+    spec = ImageSpec(img, source_ref="custody:1", lawful_basis="PACE", age_at_capture=40)
+    first = enrol_subject(ctx, reference="S-1", display_name="S", category="suspect", images=[spec])
+    again = enrol_subject(ctx, reference="S-1", display_name="S", category="suspect", images=[spec])
+    assert first.enrolled and again.enrolled[0][1] == first.enrolled[0][1]
+    with ctx.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(ReferenceImage)) == 1
