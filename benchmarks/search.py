@@ -4,9 +4,10 @@
 
 For each gallery size and each kind of data (random unit vectors; "clustered": identities as
 cluster centres with ~10 images around each, like face embeddings), measures build time, memory
-(bytes of the index's arrays, and the process RSS it added), per-probe latency (median and p95,
-probes one at a time and in batches of 32), and checks that CompactGallery returns exactly the
-labels of exhaustive search (openlfr's NumpyGallery) with the same scores: mismatches must be 0.
+(bytes of the index's arrays, and the process RSS it added, after building and after the
+searches), per-probe latency (median and p95, probes one at a time and in batches of 32), and
+checks that CompactGallery returns exactly the labels of exhaustive search (openlfr's
+NumpyGallery) with the same scores: mismatches must be 0.
 Runs on 2 threads. Prints a Rich table and writes OUT/search.md and OUT/search.json.
 """
 
@@ -144,11 +145,13 @@ def run_one(kind: str, n: int, n_probes: int, seed: int) -> list[dict[str, Any]]
         one = latencies(index.search, probes, 1)
         many = latencies(index.search, probes, BATCH)
         s, lab = index.search(probes, K)
+        rss_searched = rss_bytes() - before
         nbytes = index_bytes(name, index, n)
         row: dict[str, Any] = {
             "data": kind, "n": n, "method": name, "build_s": round(build_s, 3),
             "index_mb": round(nbytes / 2**20, 1), "x_raw": round(nbytes / vectors.nbytes, 3),
             "rss_added_mb": round(rss_added / 2**20, 1),
+            "rss_after_search_mb": round(rss_searched / 2**20, 1),
             "q1_median_ms": round(1e3 * float(np.median(one)), 2),
             "q1_p95_ms": round(1e3 * float(np.percentile(one, 95)), 2),
             "q32_median_ms": round(1e3 * float(np.median(many)), 2),
@@ -167,6 +170,7 @@ def run_one(kind: str, n: int, n_probes: int, seed: int) -> list[dict[str, Any]]
 COLUMNS = [
     ("data", "data"), ("n", "N"), ("method", "method"), ("build_s", "build s"),
     ("index_mb", "index MiB"), ("x_raw", "x raw fp32"), ("rss_added_mb", "RSS added MiB"),
+    ("rss_after_search_mb", "RSS after searches MiB"),
     ("q1_median_ms", "1 probe median ms"), ("q1_p95_ms", "1 probe p95 ms"),
     ("q32_median_ms", "batch 32 ms/probe median"), ("q32_p95_ms", "batch 32 ms/probe p95"),
     ("label_mismatches", "label mismatches"), ("max_abs_score_diff", "max |score diff|"),

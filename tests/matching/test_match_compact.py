@@ -89,13 +89,50 @@ def test_first_pass_error_never_exceeds_the_proven_bound() -> None:
     vectors, labels, _ = _clustered(rng, 4_000, 100)
     probes = np.vstack([_random(rng, 8), vectors[:4]])
     gallery = CompactGallery(vectors, labels, threads=1)
-    shard = gallery._shards[0]
-    approx, rows = shard.search(probes, len(vectors))
-    exact = np.take_along_axis(probes.astype(np.float64) @ vectors.T.astype(np.float64), rows, 1)
+    approx = gallery.approx_scores(probes)
+    exact = probes.astype(np.float64) @ vectors.T.astype(np.float64)
     worst = np.abs(approx - exact).max(axis=1)
     bound = gallery.error_bound(probes)
     assert (worst <= bound).all()
     assert (bound < 0.05).all()  # and it is tight enough to prune
+    # Probes that are not unit length, or zero, are bounded too.
+    odd = np.vstack([3.0 * probes[:2], np.zeros((1, 128), np.float32)])
+    approx = gallery.approx_scores(odd)
+    exact = odd.astype(np.float64) @ vectors.T.astype(np.float64)
+    assert (np.abs(approx - exact).max(axis=1) <= gallery.error_bound(odd)).all()
+
+
+def test_leaders_without_k_labels_widen_and_unlabelled_rows_never_match() -> None:
+    """The best 1,500 rows carry label -1 (never a match) or one shared label: the first
+    candidates hold fewer than k labels, so the search must widen them, and stay exact."""
+    rng = np.random.default_rng(8)
+    probe = _random(rng, 1)
+    vectors = _random(rng, 24_000)
+    labels = rng.integers(0, 12_000, 24_000)
+    near = _unit(probe + 0.05 * rng.standard_normal((1_500, 128)))
+    vectors[::16][:1_500] = near
+    labels[::16][:1_000] = -1
+    labels[::16][1_000:1_500] = 7
+    gallery = CompactGallery(vectors, labels, candidates=16)
+    probes = np.vstack([probe, near[:3], _random(rng, 4)])
+    for k in (1, 5, 30):
+        _assert_same(NumpyGallery(vectors, labels), gallery, probes, k)
+    assert gallery.stats["exhaustive"] == 0
+
+
+def test_batches_of_any_size_match_single_probes() -> None:
+    rng = np.random.default_rng(9)
+    vectors, labels, centres = _clustered(rng, 40_000, 4_000)
+    probes = np.vstack([_unit(centres[:12] + 0.05 * rng.standard_normal((12, 128))),
+                        _random(rng, 9)])  # 21 probes: batches of 8, 8 and 5
+    gallery = CompactGallery(vectors, labels, threads=2)
+    s_all, l_all = gallery.search(probes, 10)
+    for i in (0, 7, 8, 20):
+        s_one, l_one = gallery.search(probes[i], 10)
+        np.testing.assert_array_equal(l_one[0], l_all[i])
+        np.testing.assert_array_equal(s_one[0], s_all[i])
+    _assert_same(NumpyGallery(vectors, labels), gallery, probes, 10)
+    assert gallery.stats["probes"] == 2 * 21 + 4
 
 
 def test_k_larger_than_gallery_pads() -> None:
@@ -121,10 +158,10 @@ def test_dimension_mismatch_and_bad_shapes_are_refused() -> None:
     gallery = CompactGallery(_random(rng, 100), np.arange(100))
     with pytest.raises(FrameShapeError, match="expected"):
         gallery.search(_random(rng, 2, d=64), 3)
+    with pytest.raises(FrameShapeError, match="NaN"):
+        gallery.search(np.full((1, 128), np.nan, np.float32), 3)
     with pytest.raises(FrameShapeError):
         CompactGallery(_random(rng, 10), np.arange(9))
-    with pytest.raises(ValueError, match="quantiser"):
-        CompactGallery(_random(rng, 10), np.arange(10), quantiser="4bit")
 
 
 def test_is_a_gallery_index_and_is_chosen_for_large_galleries() -> None:
