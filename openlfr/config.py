@@ -185,7 +185,17 @@ class VideoSettings(_Section):
     reconnect_attempts: int = Field(
         0, ge=0, description="Reconnections before giving up (0 = keep trying while authorised)."
     )
-
+    runner_lost_after_s: float = Field(
+        60.0,
+        ge=30.0,
+        le=3600.0,
+        description="Silence of a live deployment's heartbeat (its runner saves counters and "
+        "beats every 2 s) after which its runner process is taken as lost (killed, crashed, "
+        "machine down) and the deployment is ended as 'runner lost' by `openlfr purge`, the "
+        "next run or the operator service. At least 30 s (fifteen beats, and longer than the "
+        "store's 15 s lock wait), so a busy database never ends a live run; longer leaves a "
+        "dead run shown as live, and its watchlist unpurged, for longer.",
+    )
 
 
 class WebSettings(_Section):

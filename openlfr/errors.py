@@ -34,3 +34,12 @@ class RuleViolation(OpenLFRError):
     def __init__(self, rule: str, message: str) -> None:
         super().__init__(message)
         self.rule = rule
+
+
+class StoreError(OpenLFRError):
+    """The store cannot be opened or written: the message names the file and the cause."""
+
+
+class StoreFull(StoreError):
+    """The database or its disk is full ("store full: <file>: <cause>"); nothing of the failed
+    write was kept (its transaction rolled back)."""

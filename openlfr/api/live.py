@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from openlfr.api.state import ServiceState
 from openlfr.errors import RuleViolation
 from openlfr.service.context import utcnow
+from openlfr.service.recovery import recover_abandoned_runs
 from openlfr.service.run_control import request_stop
 from openlfr.service.runs import check_may_run, run_deployment
 from openlfr.store import AlertStatus, AuditAction, DeploymentStatus, append_audit
@@ -88,6 +89,7 @@ class AlertHub:
                     self._broadcast({"type": "alert", "alert": alert})
                 if time.monotonic() >= next_health:
                     next_health = time.monotonic() + web.health_poll_s
+                    await asyncio.to_thread(self.recover_lost_runs)
                     self.health = await asyncio.to_thread(self.poll_health)
                     self._broadcast({"type": "health", "cameras": self.health})
             except Exception:  # a failed poll (database busy) must not end the feed
@@ -130,6 +132,11 @@ class AlertHub:
             )
             metrics.queue_depth.set(int(pending or 0))
         return out
+
+    def recover_lost_runs(self) -> None:
+        """Ends live deployments whose runner (in any process) has stopped beating."""
+        for run in recover_abandoned_runs(self.svc.context("operator-service"), utcnow()):
+            log.warning("deployment %s ended: %s", run.deployment_id, run.reason)
 
     def poll_health(self) -> list[dict[str, Any]]:
         with self.svc.store.session() as s:

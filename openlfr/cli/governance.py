@@ -13,6 +13,8 @@ from rich.table import Table
 from openlfr.cli.common import app_context, console, err_console
 from openlfr.errors import RuleViolation
 from openlfr.service.case_outcomes import OutcomeResult, import_outcome_csv, record_case_outcome
+from openlfr.service.context import utcnow
+from openlfr.service.recovery import recover_abandoned_runs
 from openlfr.service.retention import PurgeReport, purge
 from openlfr.service.watchlist_members import watchlist_members
 
@@ -28,11 +30,16 @@ def purge_command(
 ) -> None:
     """Apply retention now: purge watchlists (R9), alert data (R10) and withdrawn images (R11).
 
+    Live deployments whose runner has fallen silent (killed) are ended first, as "runner lost".
     Every deletion is audited as an erasure citing its rule. Run it from cron (hourly is plenty)
     where no deployment is running: a running deployment purges on its own schedule.
     """
     with app_context() as ctx:
+        # First end runs whose runner died: their end fixes their watchlist's purge (R9).
+        lost = [] if dry_run else recover_abandoned_runs(ctx, utcnow())
         report = purge(ctx, dry_run=dry_run)
+    for run in lost:
+        console.print(f"deployment {run.deployment_id} ended: {run.reason}", highlight=False)
     print_purge(report)
 
 

@@ -139,9 +139,10 @@ class AggregateReport:
 
 
 def _public_end_reason(reason: str) -> str:
-    # "source failed: <error>" may quote a camera URL (with credentials) or a file path: only
-    # the kind of ending is published.
-    return reason.split(":", 1)[0].strip()
+    # "source failed: <error>" may quote a camera URL (with credentials) or a file path, and
+    # "store full: <file>: ..." a path: only the kind of ending is published ("runner lost",
+    # without its "(no heartbeat since <time>)").
+    return reason.split(":", 1)[0].split(" (", 1)[0].strip()
 
 
 def public_record(record: dict[str, Any]) -> PublicRecord:

@@ -4,14 +4,16 @@ stop asked for from the web or API, or the runner's own stop event (Ctrl-C, serv
 A stop from the web is a row update (`deployments.stop_requested_at/_by`), not a signal: the
 runner may be a separate `openlfr deployment run` process or another machine on the same
 PostgreSQL, and the database is the one thing they all share. The runner polls it every
-counter save (`COUNTER_SAVE_S`).
+counter save (`COUNTER_SAVE_S`), and beats its heartbeat at the same poll (`poll_run`): a run
+whose heartbeat falls silent is ended as lost by `service.recovery`.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from openlfr.errors import RuleViolation
 from openlfr.matching.protocols import GalleryIndex
@@ -20,6 +22,8 @@ from openlfr.service.watchlists import GalleryEntry
 from openlfr.store import AuditAction, DeploymentStatus, append_audit
 from openlfr.store import models as m
 from openlfr.video.runner import CameraRunner
+
+log = logging.getLogger(__name__)
 
 COUNTER_SAVE_S = 2.0
 
@@ -105,3 +109,28 @@ def stop_requested_by(ctx: AppContext, deployment_id: int) -> str | None:
     if row is None or row[0] is None:
         return None
     return str(row[1] or "unknown")
+
+
+def poll_run(ctx: AppContext, deployment_id: int) -> str | None:
+    """The supervisor's poll, every COUNTER_SAVE_S: beats the heartbeat of the run's cameras
+    still going (a camera waiting for a silent source is alive too), then says who asked for a
+    stop. "system" when the deployment is no longer live: recovery took this runner for lost
+    (it was frozen past `video.runner_lost_after_s`), so it must not go on searching faces.
+    A failed beat is logged, never raised: a busy or full store must not end a live run."""
+    try:
+        with ctx.store.session() as s:
+            s.execute(
+                update(m.DeploymentCounter)
+                .where(
+                    m.DeploymentCounter.deployment_id == deployment_id,
+                    m.DeploymentCounter.ended_at.is_(None),
+                )
+                .values(updated_at=utcnow())
+            )
+    except Exception:
+        log.warning("heartbeat of deployment %s not saved", deployment_id, exc_info=True)
+    with ctx.store.session() as s:
+        status = s.scalar(select(m.Deployment.status).where(m.Deployment.id == deployment_id))
+    if status is not None and status != DeploymentStatus.LIVE.value:
+        return "system"
+    return stop_requested_by(ctx, deployment_id)

@@ -11,25 +11,26 @@ camera whose source has gone silent is still stopped at the end of its window (R
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
-import cv2
 from sqlalchemy import select, update
 
 from openlfr.domain import deployment_may_run, watchlist_purge_due
-from openlfr.errors import RuleViolation
-from openlfr.pipeline.alerts import Alert, CaptureTimes
+from openlfr.errors import RuleViolation, StoreFull
+from openlfr.pipeline.alerts import CaptureTimes
 from openlfr.pipeline.live import LivePipeline
+from openlfr.service.alert_sink import StoreAlertSink
 from openlfr.service.context import AppContext, utcnow
 from openlfr.service.purge_schedule import PurgeScheduler
+from openlfr.service.recovery import recover_abandoned_runs
 from openlfr.service.refusals import audits_refusals
-from openlfr.service.run_control import COUNTER_SAVE_S, LiveSearch, stop_requested_by
+from openlfr.service.run_control import COUNTER_SAVE_S, LiveSearch, poll_run
 from openlfr.service.watchlists import (
-    GalleryEntry,
     load_gallery,
     rebuild_gallery,
     withdrawn_images,
@@ -38,6 +39,10 @@ from openlfr.store import AuditAction, DeploymentStatus, append_audit
 from openlfr.store import models as m
 from openlfr.video.runner import CameraRunner
 from openlfr.video.sources import open_source
+
+__all__ = ["CameraSummary", "RunSummary", "StoreAlertSink", "check_may_run", "run_deployment"]
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]  # camera name, frames done, alerts so far
 
@@ -90,52 +95,6 @@ def check_may_run(dep: m.Deployment | None, deployment_id: int) -> m.Deployment:
     return dep
 
 
-class StoreAlertSink:
-    """Seals each alert (probe crop encrypted) into the store and audits the collection."""
-
-    def __init__(
-        self,
-        ctx: AppContext,
-        deployment_id: int,
-        camera_db_id: int,
-        entries: list[GalleryEntry],
-        captured: CaptureTimes | None = None,
-    ) -> None:
-        self._ctx, self._dep, self._cam, self._entries = ctx, deployment_id, camera_db_id, entries
-        self._captured = captured
-        self.alert_ids: dict[int, int] = {}  # track id -> last alert id (to close last_frame)
-
-    def raise_alert(self, alert: Alert) -> None:
-        entry = self._entries[alert.label]
-        ok, jpeg = cv2.imencode(".jpg", alert.probe_crop, [cv2.IMWRITE_JPEG_QUALITY, 90])
-        at = self._captured.of(alert.frame_index) if self._captured else None
-        with self._ctx.store.session() as s:
-            row = m.Alert(
-                deployment_id=self._dep,
-                camera_id=self._cam,
-                track_id=alert.track_id,
-                subject_id=entry.subject_id,
-                reference_image_id=entry.reference_image_id,
-                score=alert.score,
-                margin=min(alert.margin, 2.0),  # "no runner-up" stored as the largest margin
-                first_frame=alert.first_frame,
-                last_frame=alert.frame_index,
-                frame_at=datetime.fromtimestamp(at, UTC) if at is not None else None,
-            )
-            self._ctx.store.seal(s, row, probe_crop_blob=jpeg.tobytes() if ok else b"")
-            append_audit(
-                s,
-                actor="system",
-                action=AuditAction.COLLECTION,
-                event="alert_raised",
-                object_type="alert",
-                object_id=row.id,
-                justification=f"match against watchlist subject {entry.subject_ref} at "
-                f"score {alert.score:.3f} in deployment {self._dep}",
-            )
-            self.alert_ids[alert.track_id] = row.id
-
-
 @audits_refusals(
     AuditAction.CONSULTATION, "deployment", event="run_refused", object_id="deployment_id"
 )
@@ -150,6 +109,7 @@ def run_deployment(
     window closes, or `stop` is set. Refuses a deployment that is not authorised (R5).
     Retention runs on a schedule meanwhile (see the module's docstring)."""
     stop = stop or threading.Event()
+    recover_abandoned_runs(ctx, utcnow())  # a killed run's deployment is ended, not left live
     with ctx.store.session() as s:
         dep = check_may_run(s.get(m.Deployment, deployment_id), deployment_id)
         cameras = list(s.scalars(select(m.Camera).where(m.Camera.deployment_id == dep.id)))
@@ -241,7 +201,7 @@ def _supervise(
                 live.close_window()
             if live.stop_reason is None and time.monotonic() >= next_poll:
                 next_poll = time.monotonic() + COUNTER_SAVE_S
-                who = stop_requested_by(ctx, deployment_id)
+                who = poll_run(ctx, deployment_id)  # and beats the heartbeat
                 if who is not None:
                     live.halt(f"stopped by {who}")
 
@@ -280,11 +240,16 @@ def _run_camera(
 ) -> None:
     captured = CaptureTimes()
     sink = StoreAlertSink(ctx, deployment_id, cam.id, live.entries, captured)
-    with ctx.store.session() as s:
-        counter = m.DeploymentCounter(deployment_id=deployment_id, camera_id=cam.id)
-        s.add(counter)
-        s.flush()
-        counter_id = counter.id
+    try:
+        with ctx.store.session() as s:
+            counter = m.DeploymentCounter(deployment_id=deployment_id, camera_id=cam.id)
+            s.add(counter)
+            s.flush()
+            counter_id = counter.id
+    except StoreFull as exc:  # the camera never starts: nothing it saw could be recorded
+        log.error("deployment %s camera %s not started: %s", deployment_id, cam.name, exc)
+        cs.end_reason = str(exc)
+        return
     reason = "source ended"
     pipeline = None
     runner = None
@@ -328,24 +293,34 @@ def _run_camera(
         err = runner.error or getattr(source, "error", None)
         if err and reason == "source ended":
             reason = f"source failed: {err}"
+    except StoreFull as exc:  # an alert or the counters could not be written: stop, loudly
+        reason = str(exc)
+        log.error("deployment %s camera %s stopped: %s", deployment_id, cam.name, reason)
     except Exception as exc:  # the run ends, but its counters must still be saved
         reason = f"error: {exc}"
     finally:
         if runner is not None:
             runner.stop()
-        if pipeline is not None:
-            pipeline.finish()
-            _close_alerts(ctx, sink, pipeline)
-        _save_counters(ctx, counter_id, pipeline, runner, cs, reason)
-        summary.alert_ids.extend(sorted(sink.alert_ids.values()))
+        try:
+            if pipeline is not None:
+                pipeline.finish()
+                _close_alerts(ctx, sink, pipeline)
+        finally:
+            _save_counters(ctx, counter_id, pipeline, runner, cs, reason)
+            summary.alert_ids.extend(sorted(sink.alert_ids.values()))
 
 
 def _close_alerts(ctx: AppContext, sink: StoreAlertSink, pipeline: LivePipeline) -> None:
-    with ctx.store.session() as s:
-        for track_id, alert_id in sink.alert_ids.items():
-            span = pipeline.finished_tracks.get(track_id)
-            if span:
-                s.execute(update(m.Alert).where(m.Alert.id == alert_id).values(last_frame=span[1]))
+    try:
+        with ctx.store.session() as s:
+            for track_id, alert_id in sink.alert_ids.items():
+                span = pipeline.finished_tracks.get(track_id)
+                if span:
+                    s.execute(
+                        update(m.Alert).where(m.Alert.id == alert_id).values(last_frame=span[1])
+                    )
+    except StoreFull as exc:  # the alerts stand; only their tracks' last frames are missing
+        log.error("last frames of alerts %s not saved: %s", sorted(sink.alert_ids.values()), exc)
 
 
 def _save_counters(
@@ -373,11 +348,19 @@ def _save_counters(
         faces=cs.faces,
         tracks=cs.tracks,
         embedded=cs.embedded,
+        updated_at=utcnow(),  # the heartbeat (service.recovery)
     )
     if reason is not None:
         cs.end_reason = reason
         values.update(ended_at=utcnow(), end_reason=reason)
-    with ctx.store.session() as s:
-        s.execute(
-            update(m.DeploymentCounter).where(m.DeploymentCounter.id == counter_id).values(**values)
-        )
+    try:
+        with ctx.store.session() as s:
+            s.execute(
+                update(m.DeploymentCounter)
+                .where(m.DeploymentCounter.id == counter_id)
+                .values(**values)
+            )
+    except StoreFull as exc:
+        if reason is None:
+            raise  # a periodic save: the camera stops with "store full: ..."
+        log.error("final counters of camera %s not saved (%s): %s", cs.camera, reason, exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,10 +12,12 @@ from typing import Any, TypeVar
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from openlfr.config import StoreSettings
+from openlfr.errors import StoreError, StoreFull
 from openlfr.store.crypto import BlobCipher, blob_context
 from openlfr.store.models import Base
 
@@ -26,6 +29,39 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 _M = TypeVar("_M", bound=Base)
+
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+_FULL_SQLSTATES = frozenset({"53100"})  # PostgreSQL disk_full
+_FULL_TEXTS = ("database or disk is full", "no space left on device", "could not extend file")
+
+
+def database_location(url: str | URL) -> str:
+    """The database file (SQLite) or the URL without its password: what errors name."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        return parsed.database
+    return parsed.render_as_string(hide_password=True)
+
+
+def store_failure(exc: BaseException, where: str) -> StoreError | None:
+    """The one place a failed store write is named: a full database or disk (SQLite's
+    "database or disk is full", PostgreSQL's disk_full, ENOSPC) becomes ``StoreFull``, any other
+    file-system error or unopenable database a ``StoreError``; each message names the file and
+    the cause on one line. None: not a store failure (the caller re-raises it as it is)."""
+    if isinstance(exc, OSError):
+        where = str(exc.filename or where)
+        cause = exc.strerror or str(exc)
+        if exc.errno in _FULL_ERRNOS:
+            return StoreFull(f"store full: {where}: {cause}")
+        return StoreError(f"cannot write {where}: {cause}")
+    if isinstance(exc, DBAPIError):
+        cause = (str(exc.orig) if exc.orig is not None else str(exc)).strip().splitlines()[0]
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        if sqlstate in _FULL_SQLSTATES or any(t in cause.lower() for t in _FULL_TEXTS):
+            return StoreFull(f"store full: {where}: {cause}")
+        if "unable to open database file" in cause or "readonly database" in cause:
+            return StoreError(f"cannot open database {where}: {cause}")
+    return None
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -90,10 +126,20 @@ class Store:
     sessions: sessionmaker[Session]
     cipher: BlobCipher
 
+    @property
+    def location(self) -> str:
+        return database_location(self.engine.url)
+
     @contextmanager
     def session(self) -> Iterator[Session]:
-        with self.sessions.begin() as s:
-            yield s
+        try:
+            with self.sessions.begin() as s:
+                yield s
+        except (DBAPIError, OSError) as exc:
+            failure = store_failure(exc, self.location)
+            if not isinstance(failure, StoreFull):  # other errors keep their own type
+                raise
+            raise failure from exc
 
     def seal(self, session: Session, obj: _M, **blobs: bytes) -> _M:
         """Add ``obj`` (if new) and encrypt each given blob column, bound to its row id.
@@ -125,13 +171,22 @@ class Store:
 
 
 def open_store(settings: StoreSettings, *, run_migrations: bool = True) -> Store:
-    """Open (and by default migrate) the store described by ``settings``."""
-    if settings.database_url is None:
-        # The embedded database holds identities: a folder we create is private to its user.
-        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    engine = make_engine(settings.resolved_url())
-    cipher = BlobCipher.from_settings(settings)
-    if run_migrations:
-        migrate(engine)
+    """Open (and by default migrate) the store described by ``settings``. A folder, key file or
+    database that cannot be created or written raises ``StoreError`` (``StoreFull`` when the
+    disk is full) naming the file and the cause."""
+    url = settings.resolved_url()
+    try:
+        if settings.database_url is None:
+            # The embedded database holds identities: a folder we create is private to its user.
+            settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        engine = make_engine(url)
+        cipher = BlobCipher.from_settings(settings)
+        if run_migrations:
+            migrate(engine)
+    except (DBAPIError, OSError) as exc:
+        failure = store_failure(exc, database_location(url))
+        if failure is None:
+            raise
+        raise failure from exc
     sessions = sessionmaker(bind=engine, expire_on_commit=False)
     return Store(engine=engine, sessions=sessions, cipher=cipher)

@@ -262,6 +262,9 @@ class DeploymentCounter(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[str | None] = mapped_column(Text)
+    # Heartbeat: set at every save and every ~2 s by the runner's supervisor, so a run whose
+    # process died is found (service.recovery). Set from the start, so a beat never grows the row.
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AuditEntry(Base):
