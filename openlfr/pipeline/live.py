@@ -17,7 +17,7 @@ from openlfr.pipeline.tracks import TrackState, View
 from openlfr.tracking import FaceTracker
 from openlfr.vision.align import TEMPLATE_112, align_face
 from openlfr.vision.protocols import Detector, Embedder
-from openlfr.vision.quality import assess
+from openlfr.vision.quality import assess, landmark_gate
 from openlfr.vision.types import Frame
 
 
@@ -83,14 +83,15 @@ class LivePipeline:
                 state = self._new_track(tid, frame.index)
             state.last_frame = frame.index
             lm = tracked.detections.landmarks[i]
+            size, score = float(tracked.detections.sizes[i]), float(tracked.detections.scores[i])
+            # Per-frame path: align (a warp) and measure sharpness only for faces that could
+            # still be embedded.
+            if state.resting(frame.index, self._s.tracking) or landmark_gate(
+                size, score, lm, self._s.quality
+            ):
+                continue
             aligned = align_face(frame.image, lm)
-            q = assess(
-                float(tracked.detections.sizes[i]),
-                float(tracked.detections.scores[i]),
-                lm,
-                aligned,
-                self._s.quality,
-            )
+            q = assess(size, score, lm, aligned, self._s.quality)
             if q.passed and state.wants_view(q.score, frame.index, self._s.tracking):
                 crop = context_crop(frame.image, tracked.detections.boxes[i])
                 pending.append((state, aligned, q.score, crop))

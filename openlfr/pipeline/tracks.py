@@ -41,7 +41,7 @@ class TrackState:
         """
         gap = frame_index - self.last_embed_frame
         if self.alerted:
-            return gap >= s.recheck_frames  # only to notice a hand-over to someone else
+            return not self.resting(frame_index, s)
         if not self.views:
             return True
         if len(self.views) < s.max_embeddings_per_track:
@@ -49,6 +49,11 @@ class TrackState:
         worst = min(v.quality for v in self.views)
         better = gap >= s.min_embed_gap_frames and quality > worst * s.quality_gain
         return better or gap >= s.recheck_frames
+
+    def resting(self, frame_index: int, s: TrackingSettings) -> bool:
+        """Alerted and not yet due a re-check: nothing about this view can matter, so the
+        caller need not even align it. Re-checks only notice a hand-over to someone else."""
+        return bool(self.alerted) and frame_index - self.last_embed_frame < s.recheck_frames
 
     def same_person(self, vector: np.ndarray, s: TrackingSettings) -> bool:
         return not self.views or float(vector @ self.fused()) >= s.split_similarity

@@ -54,6 +54,20 @@ def sharpness(aligned_bgr: np.ndarray) -> float:
     return float(cv2.Laplacian(grey, cv2.CV_64F).var())
 
 
+def landmark_gate(
+    size_px: float, detector_score: float, landmarks: np.ndarray, settings: QualitySettings
+) -> str | None:
+    """The checks that need no pixels: run first, so that a face they refuse is never aligned."""
+    asym = pose_asymmetry(landmarks)
+    if size_px < settings.min_face_px:
+        return f"face {size_px:.0f}px < {settings.min_face_px:.0f}px"
+    if detector_score < settings.min_detector_score:
+        return f"detector score {detector_score:.2f} < {settings.min_detector_score:.2f}"
+    if asym > settings.max_asymmetry:
+        return f"turned away (asymmetry {asym:.2f} > {settings.max_asymmetry:.2f})"
+    return None
+
+
 def assess(
     size_px: float,
     detector_score: float,
@@ -63,13 +77,7 @@ def assess(
 ) -> FaceQuality:
     sharp = sharpness(aligned_bgr)
     asym = pose_asymmetry(landmarks)
-    reason = None
-    if size_px < settings.min_face_px:
-        reason = f"face {size_px:.0f}px < {settings.min_face_px:.0f}px"
-    elif detector_score < settings.min_detector_score:
-        reason = f"detector score {detector_score:.2f} < {settings.min_detector_score:.2f}"
-    elif asym > settings.max_asymmetry:
-        reason = f"turned away (asymmetry {asym:.2f} > {settings.max_asymmetry:.2f})"
-    elif sharp < settings.min_sharpness:
+    reason = landmark_gate(size_px, detector_score, landmarks, settings)
+    if reason is None and sharp < settings.min_sharpness:
         reason = f"blurred (sharpness {sharp:.0f} < {settings.min_sharpness:.0f})"
     return FaceQuality(size_px, detector_score, sharp, asym, reason is None, reason)
