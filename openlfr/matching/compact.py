@@ -38,6 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from openlfr.errors import FrameShapeError
+from openlfr.matching.gallery import check_vectors
 from openlfr.matching.int8_kernel import MAX_CODE, ZERO, Int8Scorer
 
 # fp32 unit roundoff: the re-rank sums `dim` products in fp32, each off by <= dim * U * |q||x|.
@@ -73,13 +74,7 @@ class CompactGallery:
         threads: int = 2,
         candidates: int = 256,
     ) -> None:
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        labels = np.ascontiguousarray(labels, dtype=np.int64)
-        if vectors.ndim != 2 or labels.shape != (vectors.shape[0],):
-            raise FrameShapeError(
-                f"gallery: expected vectors (N, D) and labels (N,), got {vectors.shape} and "
-                f"{labels.shape}"
-            )
+        vectors, labels = check_vectors(vectors, labels)
         if not np.isfinite(vectors).all():
             raise FrameShapeError("gallery: vectors contain NaN or infinity")
         self._vectors, self._labels = vectors, labels

@@ -12,7 +12,7 @@ from openlfr.errors import FrameShapeError
 from openlfr.matching.protocols import GalleryIndex
 
 
-def _check_vectors(vectors: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def check_vectors(vectors: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     labels = np.ascontiguousarray(labels, dtype=np.int64)
     if vectors.ndim != 2 or labels.shape != (vectors.shape[0],):
@@ -48,7 +48,7 @@ class NumpyGallery:
     """Brute-force inner product in numpy (vectors are unit length, so it is cosine)."""
 
     def __init__(self, vectors: np.ndarray, labels: np.ndarray) -> None:
-        self._vectors, self._labels = _check_vectors(vectors, labels)
+        self._vectors, self._labels = check_vectors(vectors, labels)
         self.dim = int(self._vectors.shape[1]) if self._vectors.size else 0
 
     def __len__(self) -> int:
@@ -72,7 +72,7 @@ class FaissGallery:
     def __init__(self, vectors: np.ndarray, labels: np.ndarray) -> None:
         import faiss
 
-        vectors, self._labels = _check_vectors(vectors, labels)
+        vectors, self._labels = check_vectors(vectors, labels)
         self.dim = int(vectors.shape[1])
         self._index = faiss.IndexFlatIP(self.dim)
         self._index.add(vectors)
