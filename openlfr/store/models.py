@@ -77,7 +77,13 @@ class AuditAction(StrEnum):
 
 
 class DeploymentStatus(StrEnum):
+    """A draft (or one returned for changes) is edited by its supervisor; only a draft can be
+    authorised; refused and withdrawn are final (a new draft is needed)."""
+
     DRAFT = "draft"
+    RETURNED = "returned"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
     AUTHORISED = "authorised"
     LIVE = "live"
     ENDED = "ended"
@@ -202,6 +208,17 @@ class Deployment(Base):
     # run by a separate `openlfr deployment run` can be stopped without reaching its terminal.
     stop_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     stop_requested_by: Mapped[str | None] = mapped_column(String(128))
+    # The authorising officer's own words, published with the authorisation (R5).
+    authorisation_reasons: Mapped[str | None] = mapped_column(Text)
+    authorisation_conditions: Mapped[str | None] = mapped_column(Text)
+    # The last refusal, return for changes or withdrawal: who, when and why.
+    review_note: Mapped[str | None] = mapped_column(Text)
+    reviewed_by: Mapped[str | None] = mapped_column(String(128))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why the run ended, and whether it ended on an error (no camera could run): the page and
+    # the public record then say "did not run" rather than list it as an ordinary deployment.
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    run_failed: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Camera(Base):
