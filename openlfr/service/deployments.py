@@ -82,7 +82,15 @@ def create_deployment(ctx: AppContext, draft: DeploymentDraft) -> int:
     event="authorisation_refused",
     object_id="deployment_id",
 )
-def authorise_deployment(ctx: AppContext, deployment_id: int, *, officer: str, rank: str) -> None:
+def authorise_deployment(
+    ctx: AppContext,
+    deployment_id: int,
+    *,
+    officer: str,
+    rank: str,
+    reasons: str,
+    conditions: str = "",
+) -> None:
     """Checks every rule at once and either authorises or raises AuthorisationRefused."""
     wl_id = _deployment(ctx, deployment_id).watchlist_id
     summary = watchlist_summary(ctx, wl_id)
@@ -115,6 +123,8 @@ def authorise_deployment(ctx: AppContext, deployment_id: int, *, officer: str, r
         dep.authorised_by = officer
         dep.authoriser_rank = request.rank.name.lower()
         dep.authorised_at = utcnow()
+        dep.authorisation_reasons = reasons.strip() or None
+        dep.authorisation_conditions = conditions.strip() or None
 
 
 def _deployment(ctx: AppContext, deployment_id: int) -> Deployment:
