@@ -131,7 +131,13 @@ def authorise(
     if not who.rank:
         raise RuleViolation("R5", "this account records no rank: an administrator must set it")
     ctx = state_of(request).context(who.username)
-    authorise_deployment(ctx, deployment_id, officer=who.display_name, rank=who.rank)
+    authorise_deployment(
+        ctx,
+        deployment_id,
+        officer=who.display_name,
+        rank=who.rank,
+        reasons="authorised through the API",
+    )
     return {"id": deployment_id, "status": "authorised"}
 
 

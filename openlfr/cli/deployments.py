@@ -78,7 +78,9 @@ def authorise(
 ) -> None:
     """Authorise a drafted deployment; every unmet rule is listed (exit 2)."""
     with app_context() as ctx:
-        authorise_deployment(ctx, deployment_id, officer=officer, rank=rank)
+        authorise_deployment(
+            ctx, deployment_id, officer=officer, rank=rank, reasons="authorised from the CLI"
+        )
     console.print(f"deployment {deployment_id} authorised by {rank} {officer}")
 
 

@@ -87,7 +87,13 @@ def run_demo(ctx: AppContext, mat: DemoMaterial, progress: Progress | None = Non
             equality_note="demonstration: no members of the public present",
         ),
     )
-    authorise_deployment(ctx, dep_id, officer="Demo Officer", rank="superintendent")
+    authorise_deployment(
+        ctx,
+        dep_id,
+        officer="Demo Officer",
+        rank="superintendent",
+        reasons="demonstration of openlfr on built-in material",
+    )
     run = run_deployment(ctx, dep_id, progress=progress)
     alerts = list_alerts(ctx, deployment_id=dep_id, justification="demo summary")
     true = sum(a.subject_ref in mat.expected_alerts for a in alerts)

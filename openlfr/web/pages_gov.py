@@ -104,7 +104,13 @@ def authorise(dep_id: int, request: Request, who: Principal = Depends(AUTHORISER
         if not who.rank:
             raise RuleViolation("R5", "this account records no rank")
         ctx = state_of(request).context(who.username)
-        authorise_deployment(ctx, dep_id, officer=who.display_name, rank=who.rank)
+        authorise_deployment(
+            ctx,
+            dep_id,
+            officer=who.display_name,
+            rank=who.rank,
+            reasons="authorised on the web page",
+        )
     except RuleViolation as exc:  # shown on the page itself, one line per rule
         return _detail(request, who, dep_id, refusal=_violations(exc))
     return _see_other(f"/deployments/{dep_id}")

@@ -77,7 +77,9 @@ def deploy(client: TestClient, tmp_path: Path) -> Iterator[Callable[[Path], int]
             [("cam1", str(source))], None, "reviewed",
         )  # fmt: skip
         dep_id = create_deployment(ctx, draft)
-        authorise_deployment(ctx, dep_id, officer="A Smith", rank="superintendent")
+        authorise_deployment(
+            ctx, dep_id, officer="A Smith", rank="superintendent", reasons="run control test"
+        )
         return dep_id
 
     yield make

@@ -89,7 +89,7 @@ def test_crowd_leaves_only_counts(
                 equality_note="test",
             ),
         )
-        authorise_deployment(ctx, dep, officer="Test", rank="superintendent")
+        authorise_deployment(ctx, dep, officer="Test", rank="superintendent", reasons="test")
         ctx.store.engine.dispose()
         before_rows, before_files = _snapshot(ctx), _files(data_dir)
 

@@ -92,7 +92,9 @@ def _enrol(ctx: AppContext, ref: str, name: str, category: str, image: Path, sou
 
 
 def _run_one(ctx: AppContext, dep: int) -> int:
-    authorise_deployment(ctx, dep, officer=PERSONAL["officer"], rank="superintendent")
+    authorise_deployment(
+        ctx, dep, officer=PERSONAL["officer"], rank="superintendent", reasons="reports test"
+    )
     run_deployment(ctx, dep)
     alerts = list_alerts(ctx, deployment_id=dep, justification="test")
     assert len(alerts) == 1, alerts
@@ -138,7 +140,10 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         dep_future = create_deployment(
             ctx, _draft("Operation Later", wl_c, mat.cameras, timedelta(days=400))
         )
-        authorise_deployment(ctx, dep_future, officer=PERSONAL["officer"], rank="superintendent")
+        authorise_deployment(
+            ctx, dep_future, officer=PERSONAL["officer"], rank="superintendent",
+            reasons="reports test",
+        )  # fmt: skip
         dep_draft = create_deployment(ctx, _draft("Operation Draft", wl_c, mat.cameras, back))
         # The real retention run, 24 h after A ended: A's watchlist is due (R9), B's (which
         # ended seconds later) is not yet, and no alert data is due (R10: 31 days).

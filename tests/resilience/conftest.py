@@ -65,5 +65,7 @@ def katie_deployment(ctx: AppContext, katie_ref: Path) -> int:
         [("cam1", str(CLIP))], None, "reviewed",
     )  # fmt: skip
     dep_id = create_deployment(ctx, draft)
-    authorise_deployment(ctx, dep_id, officer="A Smith", rank="superintendent")
+    authorise_deployment(
+        ctx, dep_id, officer="A Smith", rank="superintendent", reasons="resilience test"
+    )
     return dep_id

@@ -79,7 +79,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         [("cam1", str(CLIP))], None, "threshold at the floor; reviewed",
     )  # fmt: skip
     dep_id = create_deployment(ctx, draft)
-    authorise_deployment(ctx, dep_id, officer="A Smith", rank="superintendent")
+    authorise_deployment(
+        ctx, dep_id, officer="A Smith", rank="superintendent", reasons="live web test"
+    )
     for role in ("operator", "supervisor"):
         create_account(ctx.store, username=role, password=PASSWORD, role=role,
                        display_name=f"PC {role.title()}", created_by="test")  # fmt: skip
