@@ -1,23 +1,87 @@
-"""Shared fixtures: where ../shared/data is, and models loaded once per session."""
+"""Shared fixtures for the whole suite.
+
+- `backend` / `store_settings` / `store`: every store-touching test runs on a real SQLite file
+  and on a real PostgreSQL server (a schema of its own per test, dropped after).
+- `models`: the detector and embedder, loaded once per session.
+- `shared_data`: ../shared/data, or a skip naming what to install (a failure when CI=true).
+- The hook below: in CI a skip for a missing requirement (see tests/suite.py) is a failure.
+"""
 
 from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
+from store_support import PG_URL, pg_schema
+from suite import SHARED_DATA, needs, pytest_runtest_makereport
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+from openlfr.config import Settings, StoreSettings
+from openlfr.store import Store, open_store
+from openlfr.store.crypto import generate_key
+from openlfr.vision.protocols import Detector, Embedder
+
+__all__ = ["pytest_runtest_makereport"]  # the hook: in CI a missing requirement fails
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=[pytest.mark.postgres]),
+]
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
-        pytest.fail(f"{SHARED_DATA} is missing: tests read real images and video from it")
+        pytest.skip(needs("shared data", f"{SHARED_DATA} is missing"))
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def models() -> tuple[Detector, Embedder]:
+    """The default detector and embedder, loaded once for the whole session (read-only use)."""
+    from openlfr.vision.factory import build_detector, build_embedder
+
+    vision = Settings().vision
+    return build_detector(vision), build_embedder(vision)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The store backend: sqlite or postgresql (select one with -m postgres / -m "not postgres")."""
+    if request.param == "postgresql" and not PG_URL:
+        pytest.skip(needs("PostgreSQL", "OPENLFR_TEST_PG_URL is not set"))
+    return str(request.param)
+
+
+@pytest.fixture
+def pg_schema_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a brand-new schema, dropped after the test."""
+    if not PG_URL:
+        pytest.skip(needs("PostgreSQL", "OPENLFR_TEST_PG_URL is not set"))
+    with pg_schema(PG_URL) as url:
+        yield url
+
+
+@pytest.fixture
+def store_settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> StoreSettings:
+    """Settings for a fresh store: SQLite with a key file, or PostgreSQL with a key in settings."""
+    if backend == "postgresql":
+        url = request.getfixturevalue("pg_schema_url")
+        return StoreSettings(data_dir=tmp_path / "data", database_url=url, key=generate_key())
+    return StoreSettings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def store(store_settings: StoreSettings) -> Iterator[Store]:
+    """A migrated store on the test's backend."""
+    s = open_store(store_settings)
+    try:
+        yield s
+    finally:
+        s.dispose()
 
 
 def _png_chunk(kind: bytes, body: bytes) -> bytes:
@@ -25,12 +89,12 @@ def _png_chunk(kind: bytes, body: bytes) -> bytes:
 
 
 @pytest.fixture
-def bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+def bad_files(tmp_path: Path, shared_data: Path) -> dict[str, tuple[Path, str]]:
     """Files an enrolment must refuse: name -> (path, a fragment its refusal reason must hold).
     Generated into tmp_path (couple.jpg, two faces, is read from the shared data)."""
     folder = tmp_path / "bad"
     folder.mkdir()
-    real = (SHARED_DATA / "lfw" / "images" / "AJ_Cook" / "AJ_Cook_0001.jpg").read_bytes()
+    real = (shared_data / "lfw" / "images" / "AJ_Cook" / "AJ_Cook_0001.jpg").read_bytes()
     files = {
         "not_image": folder / "notes.jpg",
         "truncated": folder / "truncated.jpg",
@@ -39,7 +103,7 @@ def bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         "no_face": folder / "grey.jpg",
         "empty": folder / "empty.jpg",
         "missing": folder / "missing.jpg",
-        "several_faces": SHARED_DATA / "deepface" / "images" / "couple.jpg",
+        "several_faces": shared_data / "deepface" / "images" / "couple.jpg",
     }
     files["not_image"].write_text("custody record 1234: this is text, not a photograph\n")
     files["truncated"].write_bytes(real[: len(real) // 2])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import threading
 from datetime import UTC, datetime, timedelta
@@ -18,10 +19,24 @@ from openlfr.store import (
     export_audit,
     verify_audit,
 )
+from openlfr.store import audit as audit_module
 from openlfr.store import models as m
 from openlfr.store.audit import compute_row_hash, entry_hash
 
 ZEROS = "0" * 64
+
+# One row's canonical form, written out by hand from the module's documented rule (JSON of the
+# row's own fields and the previous hash, keys sorted, no spaces, UTF-8 left unescaped, `detail`
+# as its stored canonical JSON text, `at` in ISO 8601 with its offset), and its SHA-256 computed
+# once from that text. Changing the form silently orphans every published audit head.
+GOLDEN_AT = datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+GOLDEN_CANONICAL = (
+    '{"action":"disclosure","actor":"pc.smith","at":"2024-01-02T03:04:05.678901+00:00",'
+    '"detail":"{\\"n\\":1,\\"note\\":\\"ünïcode\\"}","event":"alert_disclosed","id":1,'
+    '"justification":"file requested by the CPS","object_id":"42","object_type":"alert",'
+    f'"prev_hash":"{ZEROS}","recipient":"CPS"}}'
+)
+GOLDEN_HASH = "1f8119e7ac67fd5bad3f8f212ca9974d4f9cbccb980fced21811ce0b67e67c2c"
 
 
 def _fill(store: Store, n: int = 6) -> None:
@@ -89,6 +104,33 @@ def test_chain_verifies(store: Store) -> None:
             assert row.at.tzinfo is not None
             assert entry_hash(row) == row.row_hash
         assert audit_head(s) == (6, rows[-1].row_hash)
+
+
+def test_row_hash_is_the_golden_value_of_the_documented_form() -> None:
+    assert hashlib.sha256(GOLDEN_CANONICAL.encode("utf-8")).hexdigest() == GOLDEN_HASH
+    got = compute_row_hash(
+        id=1, at=GOLDEN_AT, actor="pc.smith", action="disclosure", event="alert_disclosed",
+        object_type="alert", object_id="42", justification="file requested by the CPS",
+        recipient="CPS", detail='{"n":1,"note":"ünïcode"}', prev_hash=ZEROS,
+    )  # fmt: skip
+    assert got == GOLDEN_HASH
+
+
+def test_stored_row_carries_the_golden_hash(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole path (detail canonicalised, stored, read back on this backend) gives it too."""
+    monkeypatch.setattr(audit_module, "utcnow", lambda: GOLDEN_AT)
+    with store.session() as s:
+        append_audit(
+            s, actor="pc.smith", action=AuditAction.DISCLOSURE, event="alert_disclosed",
+            object_type="alert", object_id=42, justification="file requested by the CPS",
+            recipient="CPS", detail={"note": "ünïcode", "n": 1},
+        )  # fmt: skip
+    with store.sessions() as s:
+        row = s.get_one(m.AuditEntry, 1)
+        assert row.detail == '{"n":1,"note":"ünïcode"}'
+        assert (row.row_hash, row.at) == (GOLDEN_HASH, GOLDEN_AT)
+        assert audit_head(s) == (1, GOLDEN_HASH)
+        assert verify_audit(s).ok
 
 
 def test_chain_continues_across_sessions(store: Store) -> None:

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from openlfr.config import StoreSettings
 from openlfr.errors import OpenLFRError
-from openlfr.store import BlobCipher, BlobDecryptError, BlobKeyError, Store, open_store
+from openlfr.store import BlobCipher, BlobDecryptError, BlobKeyError, Store, crypto, open_store
 from openlfr.store import models as m
-from openlfr.store.crypto import generate_key, load_or_create_key_file
+from openlfr.store.crypto import blob_context, generate_key, load_or_create_key_file
 
 MARKER = b"PLAINTEXT-FACE-MARKER-" * 8
 EMBEDDING = b"EMBEDDING-VECTOR-MARK" * 24
@@ -50,6 +50,38 @@ def test_cipher_round_trip_and_context_binding() -> None:
         cipher.decrypt(tampered, context="a")
     with pytest.raises(BlobDecryptError, match="not an openlfr sealed blob"):
         cipher.decrypt(b"\xff\xd8 raw jpeg", context="a")
+
+
+# A blob sealed once with a fixed key and nonce: MAGIC "OLB1" | key id (first 4 bytes of
+# SHA-256("openlfr-blob-key-id\\0" + key)) | 12-byte nonce | AES-256-GCM ciphertext and 16-byte
+# tag, with the cell "openlfr:reference_images.embedding_blob:7" as associated data. Blobs in
+# every existing store have this layout: changing it makes them unreadable.
+GOLDEN_KEY = bytes(range(32))
+GOLDEN_NONCE = bytes(range(0xA0, 0xAC))
+GOLDEN_PLAIN = b"golden embedding"
+GOLDEN_BLOB = bytes.fromhex(
+    "4f4c4231" "d572d6a0" "a0a1a2a3a4a5a6a7a8a9aaab"
+    "8177104920a522da0f07e2b76313aeb9c333ff5c7cb175411276f2ad35ae7afe"
+)  # fmt: skip
+
+
+def test_sealed_blob_format_is_the_golden_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    cell = blob_context("reference_images", "embedding_blob", 7)
+    assert cell == "openlfr:reference_images.embedding_blob:7"
+    cipher = BlobCipher(GOLDEN_KEY)
+    assert cipher.key_id == "d572d6a0"
+    assert cipher.decrypt(GOLDEN_BLOB, context=cell) == GOLDEN_PLAIN
+    # The AAD is bound: the same bytes claimed for another row or column do not open.
+    for other in (blob_context("reference_images", "embedding_blob", 8),
+                  blob_context("reference_images", "image_blob", 7)):  # fmt: skip
+        with pytest.raises(BlobDecryptError):
+            cipher.decrypt(GOLDEN_BLOB, context=other)
+    # Sealing with the same nonce reproduces it byte for byte: header, nonce and all.
+    monkeypatch.setattr(crypto.secrets, "token_bytes", lambda n: GOLDEN_NONCE[:n])
+    sealed = cipher.encrypt(GOLDEN_PLAIN, context=cell)
+    assert sealed == GOLDEN_BLOB
+    assert len(sealed) == 4 + 4 + 12 + len(GOLDEN_PLAIN) + 16
+    assert sealed[8:20] == GOLDEN_NONCE
 
 
 def test_blobs_round_trip(store: Store) -> None:

@@ -1,0 +1,60 @@
+"""Store helpers for tests on either backend: the PostgreSQL URL CI provides, a fresh schema per
+test, the environment a subprocess needs to open the same store, and a dump of every table read
+through SQLAlchemy (so it works on SQLite and PostgreSQL alike)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import Engine, MetaData, create_engine, select, text
+
+from openlfr.config import StoreSettings
+
+PG_URL = os.environ.get("OPENLFR_TEST_PG_URL")
+
+
+@contextmanager
+def pg_schema(base_url: str) -> Iterator[str]:
+    """A URL whose search_path is a brand-new schema on `base_url`; the schema is dropped after."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base_url else "?"
+    try:
+        yield f"{base_url}{sep}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def store_env(settings: StoreSettings) -> dict[str, str]:
+    """Environment variables that make `openlfr` (a subprocess or CliRunner) open this store."""
+    env = {"OPENLFR_STORE__DATA_DIR": str(settings.data_dir)}
+    if settings.database_url:
+        env["OPENLFR_STORE__DATABASE_URL"] = settings.database_url
+    if settings.key:
+        env["OPENLFR_STORE__KEY"] = settings.key
+    return env
+
+
+def dump_tables(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table in the database, in primary-key order, as plain tuples.
+
+    Reflected rather than taken from the models, so a table or column the models do not know
+    about (a stray migration, a debug table) is dumped too.
+    """
+    meta = MetaData()
+    meta.reflect(bind=engine)
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    with engine.connect() as conn:
+        for name, table in sorted(meta.tables.items()):
+            order = list(table.primary_key.columns) or list(table.columns)
+            out[name] = [tuple(row) for row in conn.execute(select(table).order_by(*order))]
+    return out
