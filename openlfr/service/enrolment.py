@@ -1,7 +1,9 @@
 """Enrolment: a subject and their reference images, each checked, embedded and sealed.
 
 Each image is its own transaction: a bad file is reported with its reason and the others are
-still enrolled; a failure part-way through one image leaves nothing of it behind.
+still enrolled; a failure part-way through one image leaves nothing of it behind. The subject is
+written in the transaction of their first image kept, so a subject whose every image is refused
+is never created (its refusals are still logged).
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from openlfr.domain import (
     CaseOutcome,
     ImageFacts,
+    WatchlistCategory,
     assess_image,
     parse_category,
     parse_outcome,
@@ -79,38 +83,57 @@ def _facts(spec: ImageSpec) -> ImageFacts:
     )
 
 
-def _ensure_subject(ctx: AppContext, reference: str, display_name: str, category: str) -> int:
-    cat = parse_category(category)  # R1: no catch-all; raises before anything is written
+@dataclass(frozen=True)
+class _Person:
+    reference: str
+    display_name: str
+    category: WatchlistCategory
+
+
+def _existing_subject(ctx: AppContext, reference: str) -> int | None:
     with ctx.store.session() as s:
-        subject = s.scalar(select(Subject).where(Subject.reference == reference))
-        if subject is None:
-            subject = Subject(reference=reference, display_name=display_name, category=cat.value)
-            s.add(subject)
-            s.flush()
-            append_audit(
-                s,
-                actor=ctx.actor,
-                action=AuditAction.COLLECTION,
-                object_type="subject",
-                object_id=subject.id,
-                justification=f"enrolment of {reference} as {cat.label}",
-            )
-        elif subject.category != cat.value:
-            old = subject.category
-            subject.category = cat.value
-            append_audit(
-                s,
-                actor=ctx.actor,
-                action=AuditAction.ALTERATION,
-                object_type="subject",
-                object_id=subject.id,
-                justification=f"category changed from {old} to {cat.value}",
-            )
-        return subject.id
+        return s.scalar(select(Subject.id).where(Subject.reference == reference))
 
 
-def _refuse(ctx: AppContext, result: EnrolResult, refusal: Refusal, reference: str) -> None:
+def _ensure_subject(ctx: AppContext, s: Session, person: _Person) -> int:
+    """The subject's id, created (or their category changed) in ``s``: the transaction of the
+    image that makes them worth keeping, so that one cannot be written without the other."""
+    reference, display_name, cat = person.reference, person.display_name, person.category
+    subject = s.scalar(select(Subject).where(Subject.reference == reference))
+    if subject is None:
+        subject = Subject(reference=reference, display_name=display_name, category=cat.value)
+        s.add(subject)
+        s.flush()
+        append_audit(
+            s,
+            actor=ctx.actor,
+            action=AuditAction.COLLECTION,
+            object_type="subject",
+            object_id=subject.id,
+            justification=f"enrolment of {reference} as {cat.label}",
+        )
+    elif subject.category != cat.value:
+        old = subject.category
+        subject.category = cat.value
+        append_audit(
+            s,
+            actor=ctx.actor,
+            action=AuditAction.ALTERATION,
+            object_type="subject",
+            object_id=subject.id,
+            justification=f"category changed from {old} to {cat.value}",
+        )
+    return subject.id
+
+
+def _refuse(
+    ctx: AppContext, result: EnrolResult, refusal: Refusal, reference: str, spec: ImageSpec
+) -> None:
     result.refused.append(refusal)
+    # The object is "<subject reference>:<custody source>", the source exactly as given (or
+    # nothing): readers show the part after the colon as the image's source, and a file name
+    # (a temporary upload path, or a name that identifies someone) is no custody reference.
+    source = spec.source_ref.strip()
     with ctx.store.session() as s:  # a refusal is recorded even though nothing was kept
         append_audit(
             s,
@@ -118,7 +141,7 @@ def _refuse(ctx: AppContext, result: EnrolResult, refusal: Refusal, reference: s
             action=AuditAction.COLLECTION,
             event="collection_refused",
             object_type="reference_image",
-            object_id=f"{reference}:{Path(refusal.image).name}",
+            object_id=f"{reference}:{source}"[:128],
             justification=refusal.reason,
             detail={"rule": refusal.rule} if refusal.rule else None,
         )
@@ -133,9 +156,11 @@ def enrol_subject(
     images: list[ImageSpec],
     several_faces: str = "refuse",
 ) -> EnrolResult:
-    """Enrols what can be enrolled; returns what was refused and why (with the rule)."""
-    result = EnrolResult()
-    result.subject_id = _ensure_subject(ctx, reference, display_name, category)
+    """Enrols what can be enrolled; returns what was refused and why (with the rule).
+
+    ``subject_id`` is None when the subject did not exist and every image was refused."""
+    person = _Person(reference, display_name, parse_category(category))  # R1: before any write
+    result = EnrolResult(subject_id=_existing_subject(ctx, reference))
     for spec in images:
         name = str(spec.path)
         try:
@@ -143,22 +168,26 @@ def enrol_subject(
                 _facts(spec), today=date.today(), policy=ctx.settings.governance
             )
         except (RuleViolation, ValueError) as exc:
-            _refuse(ctx, result, Refusal(name, str(exc), getattr(exc, "rule", None)), reference)
+            refusal = Refusal(name, str(exc), getattr(exc, "rule", None))
+            _refuse(ctx, result, refusal, reference, spec)
             continue
         if not decision.eligible:
-            _refuse(ctx, result, Refusal(name, decision.reason, decision.rule), reference)
+            _refuse(ctx, result, Refusal(name, decision.reason, decision.rule), reference, spec)
             continue
         result.warnings.extend(f"{name}: {w}" for w in decision.warnings)
         try:
-            image_id = _store_image(ctx, result.subject_id, spec, several_faces)
+            result.subject_id, image_id = _store_image(ctx, person, spec, several_faces)
         except ImageRejected as exc:
-            _refuse(ctx, result, Refusal(name, exc.reason), reference)
+            _refuse(ctx, result, Refusal(name, exc.reason), reference, spec)
             continue
         result.enrolled.append((name, image_id))
     return result
 
 
-def _store_image(ctx: AppContext, subject_id: int, spec: ImageSpec, several: str) -> int:
+def _store_image(
+    ctx: AppContext, person: _Person, spec: ImageSpec, several: str
+) -> tuple[int, int]:
+    """(subject id, image id): the face is found and embedded before anything is written."""
     name = str(spec.path)
     image = read_image(spec.path)
     face = find_single_face(image, ctx.detector, name, several=several)
@@ -169,6 +198,7 @@ def _store_image(ctx: AppContext, subject_id: int, spec: ImageSpec, several: str
     data = jpeg.tobytes()
     digest = hashlib.sha256(data).hexdigest()
     with ctx.store.session() as s:
+        subject_id = _ensure_subject(ctx, s, person)
         same = s.scalar(
             select(ReferenceImage.id).where(
                 ReferenceImage.subject_id == subject_id,
@@ -177,7 +207,7 @@ def _store_image(ctx: AppContext, subject_id: int, spec: ImageSpec, several: str
             )
         )
         if same is not None:  # enrolling the same picture again collects nothing new
-            return int(same)
+            return subject_id, int(same)
         row = ReferenceImage(
             subject_id=subject_id,
             source_ref=spec.source_ref,
@@ -202,4 +232,4 @@ def _store_image(ctx: AppContext, subject_id: int, spec: ImageSpec, several: str
             object_id=row.id,
             justification=f"reference image from {spec.source_ref} ({spec.lawful_basis})",
         )
-        return row.id
+        return subject_id, row.id

@@ -86,12 +86,13 @@ def test_bad_files_are_refused_one_by_one_and_good_ones_enrolled(
             assert decoded.shape[:2] == cv2.imread(str(src)).shape[:2]
             assert len(ctx.store.unseal(row, "embedding_blob")) == 4 * ctx.embedder.dim
 
-    # Each refusal is in the audit log, naming the file and its reason; the chain still holds.
+    # Each refusal is in the audit log under the custody source it was given, with its reason;
+    # the chain still holds.
     log = _refused_log(ctx)
     assert len(log) == len(bad)
     by_object = {row.object_id: row for row in log}
     for path, fragment in bad:
-        row = by_object[f"PNC-0001:{path.name}"]
+        row = by_object[f"PNC-0001:CUST-{path.name}"]
         assert row.action == "collection" and fragment in row.justification
         assert row.actor == "pc.tester"
     with ctx.store.session() as s:
@@ -112,6 +113,84 @@ def test_only_bad_files_store_no_image(
     assert len(result.refused) == len(bad_files)
     assert _count(ctx, ReferenceImage) == 0
     assert len(_refused_log(ctx)) == len(bad_files)
+    # Nothing half-written: no subject without an image, and no "collection" of one logged.
+    assert result.subject_id is None
+    assert _count(ctx, Subject) == 0
+    with ctx.store.session() as s:
+        logged = s.scalars(select(AuditEntry.object_type).where(AuditEntry.event.is_(None)))
+        assert "subject" not in set(logged)
+
+
+def test_refusal_logs_the_custody_source_not_the_file_name(ctx: AppContext, tmp_path: Path) -> None:
+    """A refused image's log entry names the custody source it was given (readers show it as the
+    image's source reference), or nothing; never the file name, which may be a temporary
+    upload path or a name that identifies someone."""
+    named = tmp_path / "Jane_Doe_mugshot.jpg"
+    named.write_bytes(GOOD[0].read_bytes())
+    result = enrol_subject(
+        ctx,
+        reference="PNC-0010",
+        display_name="X",
+        category="suspect",
+        images=[
+            _spec(named, source_ref="custody:CR-77/1", case_outcome="acquitted"),  # R3
+            _spec(named, source_ref="   "),  # R2: no custody source given
+        ],
+    )
+    assert [r.rule for r in result.refused] == ["R3", "R2"]
+    assert [r.image for r in result.refused] == [str(named)] * 2  # the caller still sees it
+    log = _refused_log(ctx)
+    assert [row.object_id for row in log] == ["PNC-0010:custody:CR-77/1", "PNC-0010:"]
+    for row in log:
+        assert "Jane_Doe" not in row.object_id and "Jane_Doe" not in (row.detail or "")
+        assert "Jane_Doe" not in row.justification
+
+
+def test_existing_subject_left_as_it_was_when_every_image_is_refused(ctx: AppContext) -> None:
+    first = enrol_subject(
+        ctx, reference="PNC-0011", display_name="X", category="suspect", images=[_spec(GOOD[0])]
+    )
+    assert first.subject_id is not None and len(first.enrolled) == 1
+    audit_before = _count(ctx, AuditEntry)
+    again = enrol_subject(
+        ctx,
+        reference="PNC-0011",
+        display_name="X",
+        category="mappa",  # a category change that nothing kept would justify
+        images=[_spec(GOOD[1], case_outcome="discontinued")],
+    )
+    assert again.enrolled == [] and [r.rule for r in again.refused] == ["R3"]
+    assert again.subject_id == first.subject_id
+    with ctx.store.session() as s:
+        subject = s.get(Subject, first.subject_id)
+        assert subject is not None and subject.category == "suspect"
+    assert _count(ctx, AuditEntry) == audit_before + 1  # the refusal only
+    assert _count(ctx, ReferenceImage) == 1
+
+
+def test_subject_created_with_the_first_image_kept(ctx: AppContext) -> None:
+    """A refused image first, then a good one: the subject is written with the good one, and
+    the log reads refusal, subject, image."""
+    result = enrol_subject(
+        ctx,
+        reference="PNC-0012",
+        display_name="Y",
+        category="suspect",
+        images=[_spec(GOOD[1], case_outcome="acquitted"), _spec(GOOD[0])],
+    )
+    assert [r.rule for r in result.refused] == ["R3"] and len(result.enrolled) == 1
+    with ctx.store.session() as s:
+        subject = s.scalar(select(Subject).where(Subject.reference == "PNC-0012"))
+        assert subject is not None and result.subject_id == subject.id
+        rows = s.execute(
+            select(AuditEntry.event, AuditEntry.object_type).order_by(AuditEntry.id)
+        ).all()
+        assert [tuple(r) for r in rows] == [
+            ("collection_refused", "reference_image"),
+            (None, "subject"),
+            (None, "reference_image"),
+        ]
+        assert verify_audit(s).ok
 
 
 def test_catch_all_category_refused_citing_r1_before_anything_is_written(ctx: AppContext) -> None:
