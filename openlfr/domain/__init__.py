@@ -8,7 +8,10 @@ from __future__ import annotations
 from openlfr.domain.authorisation import (
     AuthorisationRequest,
     AuthorisationWindow,
+    DraftRequest,
+    FieldViolation,
     check_authorisation,
+    check_draft,
     deployment_may_run,
     seconds_until_end,
 )
@@ -26,6 +29,7 @@ from openlfr.domain.eligibility import (
 from openlfr.domain.policy import GovernanceSettings
 from openlfr.domain.ranks import Rank, parse_rank
 from openlfr.domain.retention import (
+    HOLDING_STATUSES,
     AlertRecord,
     ImageRecord,
     PurgeItem,
@@ -33,6 +37,7 @@ from openlfr.domain.retention import (
     WatchlistRecord,
     alert_purge_due,
     audit_retention_floor,
+    deployment_holds_watchlist,
     plan_purge,
     watchlist_purge_due,
 )
@@ -40,12 +45,15 @@ from openlfr.domain.rules import RULES, Rule, cite
 from openlfr.domain.watchlist_hash import member_hash, size_by_category
 
 __all__ = [
+    "HOLDING_STATUSES",
     "RULES",
     "AlertRecord",
     "AuthorisationRequest",
     "AuthorisationWindow",
     "CaseOutcome",
+    "DraftRequest",
     "EligibilityDecision",
+    "FieldViolation",
     "GovernanceSettings",
     "ImageCandidate",
     "ImageFacts",
@@ -60,7 +68,9 @@ __all__ = [
     "assess_image",
     "audit_retention_floor",
     "check_authorisation",
+    "check_draft",
     "cite",
+    "deployment_holds_watchlist",
     "deployment_may_run",
     "member_hash",
     "outcome_withdraws_images",

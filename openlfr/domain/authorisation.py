@@ -5,6 +5,10 @@ discretion without adequate criteria; the College of Policing APP answered with 
 authorisation by a senior officer that names purpose, place and why, time, watchlist and
 threshold. ``check_authorisation`` returns every shortfall at once so the form can be fixed in
 one pass; an empty list is the only "yes".
+
+``check_draft`` applies the same rules, less those only the authorising officer can meet (who
+they are, their reasons, the equality note they review), to a deployment as it is drafted: a
+draft that could never be authorised is refused when it is written, not weeks later.
 """
 
 from __future__ import annotations
@@ -26,8 +30,11 @@ from openlfr.errors import RuleViolation
 __all__ = [
     "AuthorisationRequest",
     "AuthorisationWindow",
+    "DraftRequest",
+    "FieldViolation",
     "Rank",
     "check_authorisation",
+    "check_draft",
     "deployment_may_run",
     "parse_rank",
     "seconds_until_end",
@@ -42,6 +49,44 @@ def _require_aware(now: datetime) -> None:
     # ``now`` comes from the caller's clock; a naive one is a programming error, not a refusal.
     if not _aware(now):
         raise ValueError("now must be a timezone-aware datetime")
+
+
+class FieldViolation(RuleViolation):
+    """A refusal that names the form field at fault (``purpose``, ``end``, ``threshold``, ...:
+    the names of ``DeploymentDraft``), so a form can show it beside that field."""
+
+    def __init__(self, rule: str, message: str, field: str) -> None:
+        super().__init__(rule, message)
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class DraftRequest:
+    """A deployment as a supervisor drafts it, before any officer has looked at it."""
+
+    purpose: str
+    location: str
+    location_reason: str
+    start: datetime
+    end: datetime
+    cameras: Sequence[str]
+    watchlist_id: str
+    watchlist_size_by_category: Mapping[str, int]
+    watchlist_hash: str
+    threshold: float
+    model_name: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cameras", tuple(self.cameras))
+        object.__setattr__(
+            self,
+            "watchlist_size_by_category",
+            MappingProxyType(dict(self.watchlist_size_by_category)),
+        )
+
+    @property
+    def watchlist_size(self) -> int:
+        return sum(self.watchlist_size_by_category.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +109,8 @@ class AuthorisationRequest:
     threshold: float
     model_name: str
     equality_note: str
+    #: The officer's own reasons for authorising (published with the authorisation).
+    reasons: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cameras", tuple(self.cameras))
@@ -88,54 +135,78 @@ class AuthorisationWindow(Protocol):
     def end(self) -> datetime: ...
 
 
-def _violation(rule: str, message: str) -> RuleViolation:
-    return RuleViolation(rule, f"{message} ({cite(rule)})")
+Drafted = DraftRequest | AuthorisationRequest
 
 
-def _check_who_and_why(
-    req: AuthorisationRequest, policy: GovernanceSettings
-) -> list[RuleViolation]:
+def _violation(rule: str, message: str, field: str) -> RuleViolation:
+    return FieldViolation(rule, f"{message} ({cite(rule)})", field)
+
+
+def _check_officer(req: AuthorisationRequest, policy: GovernanceSettings) -> list[RuleViolation]:
     found: list[RuleViolation] = []
     if not req.officer_name.strip():
-        found.append(_violation("R5", "the authorising officer is not named"))
+        found.append(_violation("R5", "the authorising officer is not named", "officer"))
     if req.rank < policy.min_rank:
         found.append(
             _violation(
                 "R5",
                 f"authorising officer's rank {req.rank.label} is below the minimum "
                 f"({policy.min_rank.label})",
+                "rank",
             )
         )
-    for value, what in (
-        (req.purpose, "purpose"),
-        (req.location, "location"),
-        (req.location_reason, "reason for choosing the location"),
-    ):
-        if not value.strip():
-            found.append(_violation("R5", f"the {what} is not stated"))
+    return found
+
+
+def _check_why(req: Drafted) -> list[RuleViolation]:
+    return [
+        _violation("R5", f"the {what} is not stated", field)
+        for value, what, field in (
+            (req.purpose, "purpose", "purpose"),
+            (req.location, "location", "location"),
+            (req.location_reason, "reason for choosing the location", "location_reason"),
+        )
+        if not value.strip()
+    ]
+
+
+def _check_officers_part(req: AuthorisationRequest) -> list[RuleViolation]:
+    found: list[RuleViolation] = []
     if not req.equality_note.strip():
         # Bridges paras 173-181: the Public Sector Equality Duty must be considered before, not
         # after, a deployment; the note is where that consideration is written down.
         found.append(
-            _violation("R5", "the equality-impact note is missing (Public Sector Equality Duty)")
+            _violation(
+                "R5",
+                "the equality-impact note is missing (Public Sector Equality Duty)",
+                "equality_note",
+            )
         )
-    if not req.cameras:
-        found.append(_violation("R5", "no camera is named"))
-    elif any(not camera.strip() for camera in req.cameras):
-        found.append(_violation("R5", "a camera has an empty name"))
-    elif len({camera.strip() for camera in req.cameras}) != len(req.cameras):
-        found.append(_violation("R5", "a camera is named twice"))
+    if not req.reasons.strip():
+        # The APP asks the officer to record why the deployment is necessary and proportionate;
+        # a bare signature is not a decision anyone can review.
+        found.append(
+            _violation("R5", "the authorising officer's reasons are not stated", "reasons")
+        )
     return found
 
 
-def _check_when(
-    req: AuthorisationRequest, policy: GovernanceSettings, now: datetime
-) -> list[RuleViolation]:
+def _check_cameras(req: Drafted) -> list[RuleViolation]:
+    if not req.cameras:
+        return [_violation("R5", "no camera is named", "cameras")]
+    if any(not camera.strip() for camera in req.cameras):
+        return [_violation("R5", "a camera has an empty name", "cameras")]
+    if len({camera.strip() for camera in req.cameras}) != len(req.cameras):
+        return [_violation("R5", "a camera is named twice", "cameras")]
+    return []
+
+
+def _check_when(req: Drafted, policy: GovernanceSettings, now: datetime) -> list[RuleViolation]:
     if not (_aware(req.start) and _aware(req.end)):
-        return [_violation("R5", "start and end must carry a time zone")]
+        return [_violation("R5", "start and end must carry a time zone", "start")]
     found: list[RuleViolation] = []
     if req.end <= req.start:
-        found.append(_violation("R5", "the end is not after the start"))
+        found.append(_violation("R5", "the end is not after the start", "end"))
     elif req.end - req.start > timedelta(hours=policy.max_duration_hours):
         hours = (req.end - req.start) / timedelta(hours=1)
         found.append(
@@ -143,20 +214,27 @@ def _check_when(
                 "R5",
                 f"the window is {hours:g} h, longer than the {policy.max_duration_hours:g} h "
                 "maximum: authorise a longer operation in parts",
+                "end",
             )
         )
     if req.end <= now:
-        found.append(_violation("R5", f"the window ended at {req.end.isoformat()}, in the past"))
+        found.append(
+            _violation("R5", f"the window ended at {req.end.isoformat()}, in the past", "end")
+        )
     return found
 
 
-def _check_watchlist(req: AuthorisationRequest) -> list[RuleViolation]:
+def _check_watchlist(req: Drafted) -> list[RuleViolation]:
     found: list[RuleViolation] = []
     if not req.watchlist_id.strip():
-        found.append(_violation("R6", "no watchlist snapshot is named"))
+        found.append(_violation("R6", "no watchlist snapshot is named", "watchlist_id"))
     if not is_sha256_hex(req.watchlist_hash):
         found.append(
-            _violation("R6", "the watchlist's member hash is missing or not a SHA-256 digest")
+            _violation(
+                "R6",
+                "the watchlist's member hash is missing or not a SHA-256 digest",
+                "watchlist_id",
+            )
         )
     for category, count in req.watchlist_size_by_category.items():
         try:
@@ -164,13 +242,17 @@ def _check_watchlist(req: AuthorisationRequest) -> list[RuleViolation]:
         except RuleViolation as exc:
             found.append(exc)
         if count < 0:
-            found.append(_violation("R6", f"watchlist size for {category!r} is negative ({count})"))
+            found.append(
+                _violation(
+                    "R6", f"watchlist size for {category!r} is negative ({count})", "watchlist_id"
+                )
+            )
     if req.watchlist_size <= 0:
-        found.append(_violation("R6", "the watchlist is empty"))
+        found.append(_violation("R6", "the watchlist is empty", "watchlist_id"))
     return found
 
 
-def _check_threshold(req: AuthorisationRequest, policy: GovernanceSettings) -> list[RuleViolation]:
+def _check_threshold(req: Drafted, policy: GovernanceSettings) -> list[RuleViolation]:
     floor = policy.threshold_floor(req.model_name)
     if floor is None:
         known = ", ".join(sorted(policy.threshold_floors))
@@ -178,16 +260,24 @@ def _check_threshold(req: AuthorisationRequest, policy: GovernanceSettings) -> l
             _violation(
                 "R7",
                 f"model {req.model_name!r} has no calibrated threshold floor (known: {known})",
+                "threshold",
             )
         ]
     if not math.isfinite(req.threshold) or req.threshold > 1.0:
-        return [_violation("R7", f"threshold {req.threshold} is not a cosine similarity")]
+        return [
+            _violation(
+                "R7",
+                f"threshold {req.threshold} is not a cosine similarity (at most 1.0)",
+                "threshold",
+            )
+        ]
     if req.threshold < floor:
         return [
             _violation(
                 "R7",
                 f"threshold {req.threshold:g} is below the calibrated floor {floor:g} for "
                 f"{req.model_name}: lower thresholds raise false alerts unevenly across groups",
+                "threshold",
             )
         ]
     return []
@@ -199,7 +289,26 @@ def check_authorisation(
     """Every rule the request breaks (R1, R5, R6, R7); an empty list means it may be authorised."""
     _require_aware(now)
     return [
-        *_check_who_and_why(req, policy),
+        *_check_officer(req, policy),
+        *_check_why(req),
+        *_check_officers_part(req),
+        *_check_drafted(req, policy, now),
+    ]
+
+
+def check_draft(
+    req: DraftRequest, *, policy: GovernanceSettings, now: datetime
+) -> list[RuleViolation]:
+    """Every rule a draft breaks that no authorising officer could mend: purpose, place and
+    reason stated, cameras, a window that has not ended and is not too long, a non-empty
+    snapshot, a threshold in [floor, 1.0]. The same checks ``check_authorisation`` makes."""
+    _require_aware(now)
+    return [*_check_why(req), *_check_drafted(req, policy, now)]
+
+
+def _check_drafted(req: Drafted, policy: GovernanceSettings, now: datetime) -> list[RuleViolation]:
+    return [
+        *_check_cameras(req),
         *_check_when(req, policy, now),
         *_check_watchlist(req),
         *_check_threshold(req, policy),

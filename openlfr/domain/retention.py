@@ -49,6 +49,18 @@ def audit_retention_floor(policy: GovernanceSettings) -> timedelta:
     return timedelta(days=policy.audit_retention_days)
 
 
+#: Deployment statuses that hold their watchlist snapshot until they end (R9). Only an
+#: authorised deployment may search a snapshot, so only it keeps one from being purged: a draft,
+#: one returned for changes, a refused or a withdrawn one never will search it, and keeping the
+#: images for it would hold biometric data for nothing.
+HOLDING_STATUSES = frozenset({"authorised", "live", "ended"})
+
+
+def deployment_holds_watchlist(status: str) -> bool:
+    """R9: whether a deployment in ``status`` keeps its watchlist snapshot from being purged."""
+    return status.strip().casefold() in HOLDING_STATUSES
+
+
 @dataclass(frozen=True, slots=True)
 class WatchlistRecord:
     """A deployment's watchlist snapshot; ``deployment_end`` None while not yet ended."""

@@ -103,17 +103,19 @@ def _run(
                 end=now + timedelta(hours=12),
                 watchlist_id=wl.id,
                 cameras=[("eval", str(video))],
-                threshold=th,
+                # Drafting holds a threshold to the floor (R7); an evaluation may measure below
+                # it, so its own threshold is set with its synthetic authorisation below.
+                threshold=max(th, _floor(ctx)),
                 equality_note="evaluation",
             ),
         )
-        _authorise_for_evaluation(ctx, dep_id)
+        _authorise_for_evaluation(ctx, dep_id, th)
         t0 = time.perf_counter()
         summary = run_deployment(ctx, dep_id, progress=progress)
         seconds = time.perf_counter() - t0
         cam = summary.cameras[0]
         frames, faces, tracks = cam.frames, cam.faces, cam.tracks
-        if cam.end_reason.startswith("error") or cam.end_reason.startswith("source failed"):
+        if summary.run_failed or cam.end_reason.startswith(("error", "source failed")):
             failures.append({"image": str(video), "reason": cam.end_reason})
         with ctx.store.session() as sess:
             rows = sess.execute(
@@ -145,13 +147,19 @@ def _run(
     }
 
 
-def _authorise_for_evaluation(ctx: AppContext, deployment_id: int) -> None:
+def _floor(ctx: AppContext) -> float:
+    floor = ctx.settings.governance.threshold_floor(ctx.settings.vision.embedder)
+    return -1.0 if floor is None else floor
+
+
+def _authorise_for_evaluation(ctx: AppContext, deployment_id: int, threshold: float) -> None:
     """An evaluation is not a deployment: it runs on a throw-away store that is deleted with
     its folder, so it records a synthetic authorisation instead of asking an officer."""
     with ctx.store.session() as s:
         dep = s.get(m.Deployment, deployment_id)
         assert dep is not None
         dep.status = "authorised"
+        dep.threshold = threshold
         dep.authorised_by = "evaluation (throw-away store)"
         dep.authoriser_rank = "n/a"
         dep.authorised_at = utcnow()

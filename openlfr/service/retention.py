@@ -7,9 +7,11 @@ and lets a failure stop one item, not the others. ``dry_run`` computes the same 
 nothing at all, not even an audit row.
 
 What is deleted, and what is kept:
-- R9 watchlist snapshot, due ``watchlist_purge_hours`` after the end of the last deployment that
-  uses it (its actual end when it ran, else its authorised end): its ``watchlist_entries`` (the
-  links to images and vectors) are deleted and ``watchlists.purged_at`` set. The identifiers of
+- R9 watchlist snapshot, due ``watchlist_purge_hours`` after the end of the last authorised
+  deployment that uses it (its actual end when it ran, else its authorised end; a draft, or a
+  refused, returned or withdrawn deployment, never searches it and so holds nothing): its
+  ``watchlist_entries`` (the links to images and vectors) are deleted and
+  ``watchlists.purged_at`` set. The identifiers of
   its members are first copied to ``watchlist_manifest`` (R16).
 - R10 alert data, due ``alert_retention_days`` after the alert unless its outcome followed an
   arrest (arrested, charged or cautioned, bailed or released under investigation: evidence in a
@@ -30,6 +32,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from openlfr.domain import (
+    HOLDING_STATUSES,
     AlertRecord,
     CaseOutcome,
     ImageRecord,
@@ -83,7 +86,7 @@ def _watchlist_records(s: Session) -> list[WatchlistRecord]:
     rows = s.execute(
         select(m.Watchlist.id, m.Deployment.id, m.Deployment.ended_at, m.Deployment.end_at)
         .join(m.Deployment, m.Deployment.watchlist_id == m.Watchlist.id)
-        .where(m.Watchlist.purged_at.is_(None))
+        .where(m.Watchlist.purged_at.is_(None), m.Deployment.status.in_(sorted(HOLDING_STATUSES)))
         .order_by(m.Watchlist.id, m.Deployment.id)
     ).all()
     latest: dict[int, tuple[datetime, int]] = {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 
 from sqlalchemy import select, update
 
@@ -134,3 +135,40 @@ def poll_run(ctx: AppContext, deployment_id: int) -> str | None:
     if status is not None and status != DeploymentStatus.LIVE.value:
         return "system"
     return stop_requested_by(ctx, deployment_id)
+
+
+#: Camera end reasons that mean it was stopped on purpose, not that it failed.
+_WINDOW_ENDED = "authorised window ended"
+
+
+def _stopped(reason: str) -> bool:
+    return reason == _WINDOW_ENDED or reason.startswith("stopped by ")
+
+
+def describe_end(
+    cameras: Sequence[tuple[str, int, str]], stop_reason: str | None
+) -> tuple[str, bool]:
+    """(why the run ended, whether it failed) from each camera's (name, frames, end reason).
+
+    A run failed, and "did not run", when no camera delivered a single frame for a reason other
+    than a stop: every source failed to open or broke (or was empty) before its first picture.
+    A deployment page and the public record must then say so rather than list it as a
+    deployment that saw nobody.
+    """
+    failed = [
+        (name, reason) for name, frames, reason in cameras if frames == 0 and not _stopped(reason)
+    ]
+    if len(failed) == len(cameras):
+        if not failed:
+            return "did not run: camera failed: no camera", True
+        if len(failed) == 1:
+            return f"did not run: camera failed: {failed[0][1]}", True
+        return "did not run: camera failed: " + "; ".join(f"{n}: {r}" for n, r in failed), True
+    if stop_reason is not None:
+        return stop_reason, False
+    reasons = list(dict.fromkeys(reason for _, _, reason in cameras))
+    if reasons == ["source ended"]:
+        return ("source ended" if len(cameras) == 1 else "sources ended"), False
+    if len(reasons) == 1:
+        return reasons[0], False
+    return "; ".join(f"{name}: {reason}" for name, _, reason in cameras), False

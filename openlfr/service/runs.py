@@ -21,7 +21,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from openlfr.domain import deployment_may_run, watchlist_purge_due
-from openlfr.errors import RuleViolation, StoreFull
+from openlfr.errors import RuleViolation, SourceError, StoreFull
 from openlfr.pipeline.alerts import CaptureTimes
 from openlfr.pipeline.live import LivePipeline
 from openlfr.service.alert_sink import StoreAlertSink
@@ -29,7 +29,7 @@ from openlfr.service.context import AppContext, utcnow
 from openlfr.service.purge_schedule import PurgeScheduler
 from openlfr.service.recovery import recover_abandoned_runs
 from openlfr.service.refusals import audits_refusals
-from openlfr.service.run_control import COUNTER_SAVE_S, LiveSearch, poll_run
+from openlfr.service.run_control import COUNTER_SAVE_S, LiveSearch, describe_end, poll_run
 from openlfr.service.watchlists import (
     load_gallery,
     rebuild_gallery,
@@ -69,6 +69,8 @@ class RunSummary:
     purge_errors: list[str] = field(default_factory=list)
     withdrawn_during_run: list[int] = field(default_factory=list)  # image ids dropped (R11)
     watchlist_purge_due: datetime | None = None  # R9: when the next purge run must delete it
+    end_reason: str = ""  # why the run ended, as the deployment records it
+    run_failed: bool = False  # no camera could run: the deployment "did not run"
 
 
 @dataclass(frozen=True)
@@ -160,11 +162,19 @@ def run_deployment(
         scheduler.stop()
     summary.seconds = time.monotonic() - started
     ended_at = utcnow()
+    summary.end_reason, summary.run_failed = describe_end(
+        [(c.camera, c.frames, c.end_reason) for c in summary.cameras], live.stop_reason
+    )
     with ctx.store.session() as s:
         s.execute(
             update(m.Deployment)
             .where(m.Deployment.id == deployment_id)
-            .values(status=DeploymentStatus.ENDED.value, ended_at=ended_at)
+            .values(
+                status=DeploymentStatus.ENDED.value,
+                ended_at=ended_at,
+                end_reason=summary.end_reason,
+                run_failed=summary.run_failed,
+            )
         )
         if live.stop_reason is not None:  # the request was audited; so is its being carried out
             append_audit(
@@ -254,7 +264,11 @@ def _run_camera(
     pipeline = None
     runner = None
     try:
-        source = open_source(cam.source, cam.name, ctx.settings.video)
+        try:
+            source = open_source(cam.source, cam.name, ctx.settings.video)
+        except SourceError as exc:  # checked at drafting, but a file can go missing since
+            reason = f"cannot open source: {exc}"
+            return
         fps = float(getattr(source, "fps", 0) or 25.0)
         version, gallery = live.gallery()
         pipeline = LivePipeline(

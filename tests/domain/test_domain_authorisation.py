@@ -10,7 +10,10 @@ import pytest
 
 from openlfr.domain.authorisation import (
     AuthorisationRequest,
+    DraftRequest,
+    FieldViolation,
     check_authorisation,
+    check_draft,
     deployment_may_run,
     seconds_until_end,
 )
@@ -38,6 +41,7 @@ VALID = AuthorisationRequest(
     threshold=0.45,
     model_name="sface",
     equality_note="considered NPL 2023 results; threshold above equitable point",
+    reasons="three people wanted for violence were seen here on the last two match days",
 )
 
 
@@ -64,6 +68,7 @@ def test_valid_request_passes() -> None:
         ({"location": "  "}, ["R5"]),
         ({"location_reason": ""}, ["R5"]),
         ({"equality_note": ""}, ["R5"]),
+        ({"reasons": " \n"}, ["R5"]),
         ({"purpose": "", "location": ""}, ["R5", "R5"]),
         # R5: cameras
         ({"cameras": []}, ["R5"]),
@@ -242,3 +247,67 @@ def test_parse_rank_refuses_unknown(text: str | int) -> None:
     with pytest.raises(RuleViolation) as caught:
         parse_rank(text)
     assert caught.value.rule == "R5"
+
+
+DRAFT = DraftRequest(
+    purpose=VALID.purpose,
+    location=VALID.location,
+    location_reason=VALID.location_reason,
+    start=VALID.start,
+    end=VALID.end,
+    cameras=VALID.cameras,
+    watchlist_id=VALID.watchlist_id,
+    watchlist_size_by_category=VALID.watchlist_size_by_category,
+    watchlist_hash=VALID.watchlist_hash,
+    threshold=VALID.threshold,
+    model_name=VALID.model_name,
+)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "fragment"),
+    [
+        ({}, None, None),
+        ({"purpose": "   "}, "purpose", "purpose is not stated"),
+        ({"location": ""}, "location", "location is not stated"),
+        ({"location_reason": "\t"}, "location_reason", "reason for choosing the location"),
+        ({"cameras": []}, "cameras", "no camera"),
+        ({"threshold": 0.3}, "threshold", "below the calibrated floor"),
+        ({"threshold": 5.0}, "threshold", "not a cosine similarity"),
+        ({"threshold": SFACE_FLOOR}, None, None),
+        ({"threshold": 1.0}, None, None),
+        ({"end": START + timedelta(hours=744)}, "end", "744 h, longer than the 12 h maximum"),
+        ({"start": NOW - timedelta(hours=3), "end": NOW - timedelta(hours=1)}, "end", "past"),
+        ({"watchlist_size_by_category": {"suspect": 0}}, "watchlist_id", "watchlist is empty"),
+        ({"start": START.replace(tzinfo=None)}, "start", "time zone"),
+    ],
+)
+def test_check_draft_names_the_field(
+    changes: dict[str, Any], field: str | None, fragment: str | None
+) -> None:
+    found = check_draft(replace(DRAFT, **changes), policy=POLICY, now=NOW)
+    if field is None:
+        assert found == []
+        return
+    (violation,) = found
+    assert isinstance(violation, FieldViolation) and violation.field == field
+    assert fragment is not None and fragment in str(violation)
+
+
+def test_draft_leaves_the_officers_part_to_the_officer() -> None:
+    # No officer, rank, reasons or equality note in a draft: those are the authoriser's.
+    assert check_draft(DRAFT, policy=POLICY, now=NOW) == []
+    broken = check_authorisation(
+        replace(VALID, reasons="", equality_note=""), policy=POLICY, now=NOW
+    )
+    assert sorted(getattr(v, "field", None) for v in broken) == ["equality_note", "reasons"]
+
+
+def test_draft_and_authorisation_apply_the_same_rules() -> None:
+    """A draft refused for a reason is refused at authorisation for that same reason."""
+    for changes in ({"threshold": 0.3}, {"end": START + timedelta(hours=13)}, {"cameras": []}):
+        drafted = [str(v) for v in check_draft(replace(DRAFT, **changes), policy=POLICY, now=NOW)]
+        authorised = [
+            str(v) for v in check_authorisation(replace(VALID, **changes), policy=POLICY, now=NOW)
+        ]
+        assert drafted == authorised != []

@@ -18,6 +18,7 @@ from openlfr.domain.retention import (
     WatchlistRecord,
     alert_purge_due,
     audit_retention_floor,
+    deployment_holds_watchlist,
     plan_purge,
     watchlist_purge_due,
 )
@@ -175,3 +176,20 @@ def test_policy_floors_are_case_insensitive_and_frozen() -> None:
 def test_every_policy_field_explains_itself() -> None:
     for name, field in GovernanceSettings.model_fields.items():
         assert field.description and len(field.description) > 40, name
+
+
+@pytest.mark.parametrize(
+    ("status", "holds"),
+    [
+        ("authorised", True),
+        ("live", True),
+        ("ended", True),
+        ("Ended ", True),
+        ("draft", False),
+        ("returned", False),
+        ("refused", False),
+        ("withdrawn", False),
+    ],
+)
+def test_only_an_authorised_deployment_holds_its_watchlist(status: str, holds: bool) -> None:
+    assert deployment_holds_watchlist(status) is holds

@@ -50,7 +50,9 @@ CASES: list[tuple[str, Attempt, str, str, str, str]] = [
     # (what, attempt, rule, action, event, object id: "draft" = the draft's id)
     (
         "authorised by an inspector",
-        lambda c, w, d: authorise_deployment(c, d, officer="B Jones", rank="inspector"),
+        lambda c, w, d: authorise_deployment(
+            c, d, officer="B Jones", rank="inspector", reasons="sightings"
+        ),
         "R5",
         "consultation",
         "authorisation_refused",
@@ -72,13 +74,15 @@ CASES: list[tuple[str, Attempt, str, str, str, str]] = [
         ),
         "R5",
         "consultation",
-        "deployment_refused",
+        "draft_refused",
         "draft:Op",
     ),
     (
         "deployment on a purged watchlist",
         lambda c, w, d: (
-            purge(c, now=utcnow() + timedelta(days=3)),  # after the draft sharing it
+            # Now, while the draft made by the test is still pending: a draft never searches
+            # the watchlist, so only the world's deployment (ended long ago) holds it (R9).
+            purge(c, now=utcnow()),
             create_deployment(
                 c,
                 DeploymentDraft(
@@ -89,13 +93,13 @@ CASES: list[tuple[str, Attempt, str, str, str, str]] = [
                     utcnow(),
                     utcnow() + timedelta(hours=1),
                     w.watchlist_id,
-                    [("cam1", "x")],
+                    [("cam1", str(CLIP))],
                 ),
             ),
         ),
         "R9",
         "consultation",
-        "deployment_refused",
+        "draft_refused",
         "draft:Op",
     ),
     (

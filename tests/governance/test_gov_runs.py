@@ -45,7 +45,9 @@ def _authorised(ctx: AppContext, watchlist_id: int, seconds: float) -> int:
         equality_note="threshold at the calibrated floor; demographic review done",
     )
     dep_id = create_deployment(ctx, draft)
-    authorise_deployment(ctx, dep_id, officer="A Smith", rank="superintendent")
+    authorise_deployment(
+        ctx, dep_id, officer="A Smith", rank="superintendent", reasons="sightings reported"
+    )
     return dep_id
 
 
