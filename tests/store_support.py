@@ -44,17 +44,23 @@ def store_env(settings: StoreSettings) -> dict[str, str]:
     return env
 
 
-def dump_tables(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table in the database, in primary-key order, as plain tuples.
+def dump_tables(engine: Engine) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table in the database, in primary-key order, as column -> value.
 
     Reflected rather than taken from the models, so a table or column the models do not know
     about (a stray migration, a debug table) is dumped too.
     """
     meta = MetaData()
     meta.reflect(bind=engine)
-    out: dict[str, list[tuple[Any, ...]]] = {}
+    out: dict[str, list[dict[str, Any]]] = {}
     with engine.connect() as conn:
         for name, table in sorted(meta.tables.items()):
             order = list(table.primary_key.columns) or list(table.columns)
-            out[name] = [tuple(row) for row in conn.execute(select(table).order_by(*order))]
+            rows = conn.execute(select(table).order_by(*order)).mappings()
+            out[name] = [{k: _plain(v) for k, v in row.items()} for row in rows]
     return out
+
+
+def _plain(value: Any) -> Any:
+    # psycopg may hand bytea back as memoryview: compare blobs as bytes on both backends.
+    return bytes(value) if isinstance(value, memoryview) else value

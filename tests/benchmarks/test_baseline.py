@@ -9,8 +9,9 @@ from pathlib import Path
 import av
 import cv2
 import pytest
+from suite import REPO, needs
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+BENCH = REPO / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
 import baseline_face_recognition as baseline  # noqa: E402
@@ -21,7 +22,7 @@ BBT = VIDEO / "bbt_5frames.mp4"
 KATIE = VIDEO / "WDA_KatieHill_000.mp4"
 
 pytestmark = pytest.mark.skipif(
-    not (BBT.exists() and KATIE.exists()), reason="../shared/data/video is not available"
+    not (BBT.exists() and KATIE.exists()), reason=needs("shared data", f"{VIDEO} is missing")
 )
 
 
@@ -54,7 +55,10 @@ def test_baseline_runs_on_bbt_5frames(watchlist: Path) -> None:
         assert key in result
     assert result["frames"] == 5
     assert result["fps"] > 0 and result["seconds"] > 0
-    assert result["faces_detected"] >= 0
+    # dlib's HOG (upsampled once) finds none of the three faces a frame in this clip holds (all
+    # turned or small; YuNet finds them): the baseline's weakness the benchmark measures. The
+    # count itself is checked on Katie Hill's clip below, where there is one face a frame.
+    assert result["faces_detected"] == 0 and result["frame_matches"] == []
     assert result["threshold"] == pytest.approx(0.6)
     assert result["enrolled"] == 1
     assert [Path(f["image"]).name for f in result["enrol_failures"]] == ["blank.png"]
@@ -69,6 +73,7 @@ def test_baseline_matches_the_same_person(watchlist: Path, tmp_path: Path) -> No
     make_clips.write_clip([KATIE], clip, seconds=0.12)  # 3 frames
     result = baseline.run_baseline(clip, watchlist, 2)
     assert result["frames"] == 2
+    assert result["faces_detected"] == 2  # one face in each frame
     assert result["alerted_identities"] == {"WDA_KatieHill": 2}
     assert result["alerts"][0]["score"] < 0.6
 
@@ -114,7 +119,7 @@ def test_make_clips_builds_a_playable_640x360_clip(tmp_path: Path) -> None:
 def test_make_clips_lfw_watchlist(tmp_path: Path) -> None:
     lfw = make_clips.LFW_DIR
     if not lfw.exists():
-        pytest.skip("../shared/data/lfw is not available")
+        pytest.skip(needs("shared data", f"{lfw} is missing"))
     assert make_clips.write_lfw(tmp_path / "lfw", 3) == 3
     names = sorted(p.name for p in (tmp_path / "lfw").iterdir())
     assert names == sorted(p.name for p in lfw.iterdir() if p.is_dir())[:3]

@@ -10,14 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from suite import data_path
 from typer.testing import CliRunner
 
 from openlfr.cli import app
 from openlfr.evaluation import calibration as cal
 from openlfr.evaluation import embedding_cache
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-LFW = DATA / "lfw" / "images"
 runner = CliRunner()
 
 # Two probes: A's impostor scores 0.1, 0.5, 0.9; B's 0.2, 0.3, 0.4 (M = 3 each).
@@ -94,16 +93,15 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def subset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not LFW.is_dir():
-        pytest.skip("no ../shared/data/lfw")
+    lfw = data_path("lfw", "images")
     root = tmp_path_factory.mktemp("lfw-calib")
-    names = sorted(os.listdir(LFW))
-    multi = [n for n in names if len(os.listdir(LFW / n)) >= 2][:12]
-    single = [n for n in names if len(os.listdir(LFW / n)) == 1][:12]
+    names = sorted(os.listdir(lfw))
+    multi = [n for n in names if len(os.listdir(lfw / n)) >= 2][:12]
+    single = [n for n in names if len(os.listdir(lfw / n)) == 1][:12]
     for n in multi + single:
         (root / n).mkdir()
-        for f in sorted(os.listdir(LFW / n))[:3]:
-            (root / n / f).symlink_to(LFW / n / f)
+        for f in sorted(os.listdir(lfw / n))[:3]:
+            (root / n / f).symlink_to(lfw / n / f)
     return root
 
 
@@ -121,7 +119,21 @@ def test_cli_keeps_evidence(subset: Path, tmp_path: Path) -> None:
     ev = json.loads(out)
     assert ev["model"] == "sface" and ev["target"]["watchlist_size"] == 5
     assert ev["expected_false_alerts_per_hour"] <= 5.0 + 1e-9
-    assert 0.0 <= ev["expected_tpir"] <= 1.0
+    # The figures hang together: rates from one FPIR, comparisons from the folder's shape.
+    data = ev["data"]
+    assert (data["identities"], data["images"], data["failures_to_enrol"]) == (24, 46, 0)
+    assert ev["probes"] == data["images"] and ev["mated_probes"] == 46 - 24
+    assert ev["impostor_comparisons"] == ev["probes"] * (data["identities"] - 1)
+    fpir = ev["expected_fpir"]
+    assert ev["expected_false_alerts_per_hour"] == pytest.approx(100 * fpir)
+    assert ev["expected_false_alerts_per_1000_faces"] == pytest.approx(1000 * fpir)
+    lo, hi = ev["false_alerts_per_hour_ci95"]
+    assert lo <= ev["expected_false_alerts_per_hour"] <= hi and lo < hi
+    # The threshold is the lowest that meets the target, so some impostor scores reach it,
+    # and the highest impostor listed is above it (a strict target would sit above them all).
+    assert ev["impostor_comparisons_at_or_above_threshold"] > 0
+    assert data["highest_impostor_comparisons"][0]["score"] >= ev["threshold"]
+    assert 0.9 <= ev["expected_tpir"] <= 1.0  # a good model finds its mates at this threshold
     kept = Path(ev["evidence_file"])
     assert kept.parent == tmp_path / "calibrations" and kept.name.startswith("sface-")
     assert json.loads(kept.read_text())["threshold"] == ev["threshold"]
@@ -132,7 +144,10 @@ def test_cli_keeps_evidence(subset: Path, tmp_path: Path) -> None:
         "--faces-per-hour", "100", "--false-alerts-per-1000-faces", "50",
     )  # fmt: skip
     assert code == 0, err
-    assert json.loads(out)["threshold"] >= ev["threshold"]
+    bigger = json.loads(out)
+    assert bigger["threshold"] > ev["threshold"]
+    assert bigger["expected_false_alerts_per_hour"] <= 5.0 + 1e-9
+    assert bigger["expected_tpir"] <= ev["expected_tpir"]
 
 
 @pytest.mark.parametrize(

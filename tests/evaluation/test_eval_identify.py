@@ -9,18 +9,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from suite import SHARED_DATA, needs
 from typer.testing import CliRunner
 
 from openlfr.cli import app
 from openlfr.config import VisionSettings
 from openlfr.evaluation import embedding_cache
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-LFW = DATA / "lfw"
+LFW = SHARED_DATA / "lfw"
 RATE_KEYS = {"0.01", "0.001", "0.0001"}
 
 pytestmark = pytest.mark.skipif(
-    not (LFW / "identities.csv").is_file(), reason="no ../shared/data/lfw"
+    not (LFW / "identities.csv").is_file(),
+    reason=needs("shared data", f"{LFW / 'identities.csv'}"),
 )
 runner = CliRunner()
 
@@ -95,16 +96,31 @@ def test_identify_thirty_identities(subset: tuple[Path, Path], tmp_path: Path) -
     assert got["rank1"] >= 0.85
     assert set(got["tpir_at_fpir"]) == set(got["thresholds"]) == RATE_KEYS
     assert set(got["by_group"]) == {"F", "M"}
-    for g in got["by_group"].values():
+    # Per group: the counts follow from the subset, and each rate is its own counts' ratio.
+    with ids.open() as fh:
+        gender = {r["identity"]: r["gender_from_name"] for r in csv.DictReader(fh)}
+    for name, g in got["by_group"].items():
         assert set(g["tpir_at_fpir"]) == RATE_KEYS
-        assert 0.0 <= g["fpir_at_threshold"] <= 1.0 and 0.0 <= g["fnir_at_threshold"] <= 1.0
+        mine = [d for d in root.iterdir() if gender[d.name] == name]
+        counts = g["counts"]
+        assert counts["nonmated_probes"] == 5 == sum(len(list(d.iterdir())) == 1 for d in mine)
+        assert counts["mated_probes"] == sum(len(list(d.iterdir())) - 1 for d in mine)
+        assert g["fpir_at_threshold"] == counts["false_positives"] / counts["nonmated_probes"]
+        assert g["fnir_at_threshold"] == counts["misses"] / counts["mated_probes"]
         for metric in ("fpir", "fnir"):
             lo, hi = g["ci95"][metric]
-            assert 0.0 <= lo <= hi <= 1.0
+            assert 0.0 <= lo <= g[f"{metric}_at_threshold"] <= hi <= 1.0
+            assert hi > lo  # five or ten identities cannot pin a rate down
     eq = got["equitability"]
     assert "FPIR 0.001" in eq["threshold_source"]
     assert eq["operating_threshold"] == pytest.approx(got["thresholds"]["0.001"])
-    assert eq["verdict"]  # 10 vs 10 identities: almost surely no significant difference
+    assert eq["groups_compared"] == ["F", "M"]
+    comparisons = {(c["metric"], frozenset((c["worse"], c["better"]))) for c in eq["comparisons"]}
+    assert comparisons == {("fpir", frozenset("FM")), ("fnir", frozenset("FM"))}
+    # 10 vs 10 identities and no errors in either group: nothing can be significant, and the
+    # verdict must say so in words (not merely be non-empty).
+    assert not any(c["significant"] for c in eq["comparisons"])
+    assert eq["verdict"] == "no statistically significant difference at this threshold"
     assert "noisy proxy" in eq["note"] and "not self-reported" in eq["note"]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert json.loads((tmp_path / "o.json").read_text()) == got
@@ -118,6 +134,11 @@ def test_identify_without_groups(subset: tuple[Path, Path]) -> None:
     assert got["by_group"] == {} and "equitability" not in got
 
 
+class CacheMiss(Exception):
+    """Raised by a stand-in model loader: the cache did not serve an image (its own type, so
+    that no other error, an assert inside the cache included, can pass for it)."""
+
+
 def test_cache_serves_the_second_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     img = sorted((LFW / "images" / "Abel_Pacheco").iterdir())[0]
     link = tmp_path / "a.jpg"
@@ -127,13 +148,13 @@ def test_cache_serves_the_second_run(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert first.ok.all()
 
     def boom(*_: object) -> None:
-        raise AssertionError("the cache should have served this")
+        raise CacheMiss
 
     monkeypatch.setattr(embedding_cache, "build_detector", boom)
     again = embedding_cache.embed_files([link], VisionSettings(), cache_dir=cache)
     assert (again.vectors == first.vectors).all()
     # another model's settings are another key: not served from this entry
-    with pytest.raises(AssertionError):
+    with pytest.raises(CacheMiss):
         embedding_cache.embed_files([link], VisionSettings(detector_score=0.7), cache_dir=cache)
     # a touched file is embedded afresh (its copy here, so the shared data is left alone)
     copy = tmp_path / "b.jpg"
@@ -142,7 +163,7 @@ def test_cache_serves_the_second_run(tmp_path: Path, monkeypatch: pytest.MonkeyP
     embedding_cache.embed_files([copy], VisionSettings(), cache_dir=cache)
     os.utime(copy, ns=(1, 1))
     monkeypatch.setattr(embedding_cache, "build_detector", boom)
-    with pytest.raises(AssertionError):
+    with pytest.raises(CacheMiss):
         embedding_cache.embed_files([copy], VisionSettings(), cache_dir=cache)
 
 

@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
+from suite import data_path
 
 from openlfr.config import TrackingSettings, VisionSettings
 from openlfr.evaluation import improvements as imp
 from openlfr.pipeline.tracks import TrackState, View
 from openlfr.vision.align import align_face
-from openlfr.vision.factory import build_detector, build_embedder
+from openlfr.vision.factory import build_embedder
 from openlfr.vision.images import find_single_face, read_image
-
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-FACE = DATA / "lfw" / "images" / "Abel_Pacheco" / "Abel_Pacheco_0001.jpg"
+from openlfr.vision.protocols import Detector, Embedder
 
 
 @pytest.fixture(scope="module")
-def crop() -> np.ndarray:
-    if not FACE.is_file():
-        pytest.skip("no ../shared/data/lfw")
-    det = build_detector(VisionSettings())
-    face = find_single_face(read_image(FACE), det, FACE.name, several="central")
+def crop(models: tuple[Detector, Embedder]) -> np.ndarray:
+    face_file = data_path("lfw", "images", "Abel_Pacheco", "Abel_Pacheco_0001.jpg")
+    face = find_single_face(read_image(face_file), models[0], face_file.name, several="central")
     return align_face(face.image, face.detections.landmarks[0])
 
 

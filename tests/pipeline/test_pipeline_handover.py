@@ -13,8 +13,8 @@ from openlfr.config import Settings
 from openlfr.matching.gallery import NumpyGallery
 from openlfr.pipeline.alerts import ListSink
 from openlfr.pipeline.live import LivePipeline
-from openlfr.vision.factory import build_detector, build_embedder
 from openlfr.vision.images import find_single_face
+from openlfr.vision.protocols import Detector, Embedder
 from openlfr.vision.types import Frame
 
 PEOPLE = ["WDA_KatieHill", "RD_Radio2"]
@@ -32,9 +32,11 @@ def _frames(clip: Path, start: int, count: int) -> list[np.ndarray]:
 
 
 @pytest.mark.slow
-def test_a_hard_cut_between_two_people_gives_two_tracks_and_two_alerts(shared_data: Path) -> None:
+def test_a_hard_cut_between_two_people_gives_two_tracks_and_two_alerts(
+    shared_data: Path, models: tuple[Detector, Embedder]
+) -> None:
     settings = Settings()
-    det, emb = build_detector(settings.vision), build_embedder(settings.vision)
+    det, emb = models
     clips = [shared_data / "video" / f"{p}_000.mp4" for p in PEOPLE]
     refs = []
     for clip in clips:  # the reference comes from a part of the clip the feed does not use

@@ -11,9 +11,11 @@ import logging
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import select
+from store_support import dump_tables
 
 from openlfr.config import Settings, StoreSettings
 from openlfr.service.context import AppContext, utcnow
@@ -23,18 +25,11 @@ from openlfr.service.runs import run_deployment
 from openlfr.service.watchlists import compile_watchlist
 from openlfr.store import models as m
 from openlfr.store import verify_audit
+from openlfr.vision.protocols import Detector, Embedder
 
 WATCHLIST = 500
-
-
-def _snapshot(ctx: AppContext) -> dict[str, int]:
-    names = inspect(ctx.store.engine).get_table_names()
-    with ctx.store.engine.connect() as c:
-        return {
-            n: c.execute(select(func.count()).select_from(m.Base.metadata.tables[n])).scalar_one()
-            for n in names
-            if n in m.Base.metadata.tables
-        }
+# What running a deployment may change on its own row: its lifecycle, nothing it saw.
+LIFECYCLE = {"status", "started_at", "ended_at", "end_reason", "run_failed"}
 
 
 def _files(root: Path) -> dict[str, int]:
@@ -46,14 +41,24 @@ def _files(root: Path) -> dict[str, int]:
     return out
 
 
+def _changed_columns(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> set[str]:
+    assert [r["id"] for r in before] == [r["id"] for r in after]
+    return {k for b, a in zip(before, after) for k in b if b[k] != a[k]}
+
+
 @pytest.mark.slow
 def test_crowd_leaves_only_counts(
-    tmp_path: Path, shared_data: Path, caplog: pytest.LogCaptureFixture
+    store_settings: StoreSettings,
+    shared_data: Path,
+    models: tuple[Detector, Embedder],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    data_dir = tmp_path / "store"
-    settings = Settings().model_copy(update={"store": StoreSettings(data_dir=data_dir)})
+    data_dir = store_settings.data_dir
+    settings = Settings().model_copy(update={"store": store_settings})
     ctx = AppContext.open(settings, actor="test")
+    ctx._detector, ctx._embedder = models
+    sqlite = ctx.store.engine.dialect.name == "sqlite"
     try:
         people = sorted(p for p in (shared_data / "lfw" / "images").iterdir() if p.is_dir())
         enrolled = []
@@ -91,39 +96,43 @@ def test_crowd_leaves_only_counts(
         )
         authorise_deployment(ctx, dep, officer="Test", rank="superintendent", reasons="test")
         ctx.store.engine.dispose()
-        before_rows, before_files = _snapshot(ctx), _files(data_dir)
+        before, before_files = dump_tables(ctx.store.engine), _files(data_dir)
 
         summary = run_deployment(ctx, dep)
 
-        after_rows = _snapshot(ctx)
+        after = dump_tables(ctx.store.engine)
         cam = summary.cameras[0]
         assert cam.frames == 105 and cam.faces > 300 and cam.tracks >= 5, cam
         assert cam.embedded > 0, "faces were searched"
-        assert summary.alert_ids == [] and after_rows["alerts"] == 0
-        changed = {t for t in after_rows if after_rows[t] != before_rows[t]}
-        # Only counters and the audit of the run (the watchlist consultation) may grow.
-        assert changed <= {"deployment_counters", "audit_log", "audit_head"}, changed
-        assert after_rows["deployment_counters"] == before_rows["deployment_counters"] + 1
+        assert summary.alert_ids == [] and after["alerts"] == []
+        assert set(after) == set(before), "no table was created or dropped"
+        # Row for row and byte for byte (every sealed image and embedding included), every
+        # table is as it was, except: one counters row added, the audit of the run appended,
+        # the audit head moved on, and the deployment's own lifecycle columns.
+        changed = {t for t in after if after[t] != before[t]}
+        assert changed == {"deployment_counters", "audit_log", "audit_head", "deployments"}
+        assert before["reference_images"] == after["reference_images"]
+        assert len(after["reference_images"]) == len(enrolled)
+        assert all(r["embedding_blob"] for r in after["reference_images"])
+        assert _changed_columns(before["deployments"], after["deployments"]) <= LIFECYCLE
+        assert before["deployment_counters"] == []
+        (counter,) = after["deployment_counters"]
+        assert (counter["frames"], counter["faces"]) == (cam.frames, cam.faces)
+        n = len(before["audit_log"])
+        assert after["audit_log"][:n] == before["audit_log"], "the audit log is append-only"
+        assert [a["action"] for a in after["audit_log"][n:]] == ["consultation"]
         with ctx.store.session() as s:
-            counter = s.scalars(select(m.DeploymentCounter)).one()
-            assert (counter.frames, counter.faces) == (cam.frames, cam.faces)
-            new_audit = list(
-                s.scalars(select(m.AuditEntry).where(m.AuditEntry.id > before_rows["audit_log"]))
-            )
-            assert [a.action for a in new_audit] == ["consultation"]
             assert verify_audit(s).ok
+            assert s.scalars(select(m.Alert)).all() == []
         ctx.store.engine.dispose()  # checkpoint the WAL so the file list is final
         after_files = _files(data_dir)
         assert set(after_files) <= set(before_files) | {"openlfr.db-wal", "openlfr.db-shm"}
-        for name in after_files:
-            assert name in {"openlfr.db", "openlfr.db-wal", "openlfr.db-shm", "keys/blob.key"}
+        # PostgreSQL keeps its key in settings: nothing at all is written under the data folder.
+        allowed = {"openlfr.db", "openlfr.db-wal", "openlfr.db-shm", "keys/blob.key"}
+        assert set(after_files) <= (allowed if sqlite else set()), after_files
         # No log line carries biometric data: no arrays, no long number runs.
         for rec in caplog.records:
             msg = rec.getMessage()
             assert "array(" not in msg and not any(len(w) > 200 for w in msg.split())
-        # And no reference image vector was re-written: the store's blobs are unchanged.
-        with ctx.store.session() as s:
-            blobs = [r.embedding_blob for r in s.scalars(select(m.ReferenceImage))]
-        assert len(blobs) == len(enrolled) and all(len(b) > 0 for b in blobs)
     finally:
         ctx.close()

@@ -13,16 +13,10 @@ from openlfr.config import QualitySettings, Settings
 from openlfr.errors import ModelFileError
 from openlfr.vision import model_files
 from openlfr.vision.align import align_face
-from openlfr.vision.factory import build_detector, build_embedder
+from openlfr.vision.factory import build_embedder
 from openlfr.vision.images import find_single_face, read_image
 from openlfr.vision.protocols import Detector, Embedder
 from openlfr.vision.quality import assess, pose_asymmetry
-
-
-@pytest.fixture(scope="module")
-def models() -> tuple[Detector, Embedder]:
-    s = Settings().vision
-    return build_detector(s), build_embedder(s)
 
 
 @pytest.fixture()
@@ -115,9 +109,11 @@ def test_quality_gate_refuses_small_faces() -> None:
     assert not q.passed and "12px" in (q.reason or "")
 
 
-def test_dlib_is_a_second_embedder_behind_the_same_protocol(shared_data: Path) -> None:
+def test_dlib_is_a_second_embedder_behind_the_same_protocol(
+    shared_data: Path, models: tuple[Detector, Embedder]
+) -> None:
     s = Settings().vision
-    det = build_detector(s)
+    det = models[0]
     dlib_emb = build_embedder(s.model_copy(update={"embedder": "dlib"}))
     assert isinstance(dlib_emb, Embedder) and dlib_emb.name == "dlib"
     people = ["Abel_Pacheco", "Akhmed_Zakayev"]

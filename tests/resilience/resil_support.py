@@ -1,5 +1,5 @@
-"""Helpers for the resilience tests: where the clip is, the subject's image spec, and a store
-made "full" for real (SQLite's own max_page_count)."""
+"""Helpers for the resilience tests: the subject's image spec, and a store made "full" for real
+(SQLite's own max_page_count)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,6 @@ from pathlib import Path
 from sqlalchemy import Engine, event
 
 from openlfr.service.enrolment import ImageSpec
-
-REPO = Path(__file__).resolve().parents[2]
-DATA = REPO.parent / "shared" / "data"
-CLIP = DATA / "video" / "WDA_KatieHill_000.mp4"
 
 
 def katie_spec(ref: Path) -> ImageSpec:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from store_support import store_env
 from typer.testing import CliRunner
 
 from openlfr.api.live import AlertHub
@@ -36,7 +37,10 @@ def _make_live(ctx: AppContext, dep_id: int, silent_s: float) -> None:
 
 
 def _purge_cli(ctx: AppContext, dep_id: int, store_dir: Path) -> str:
-    result = CliRunner().invoke(app, ["--store-dir", str(store_dir), "--as", "pc.cron", "purge"])
+    result = CliRunner().invoke(
+        app, ["--store-dir", str(store_dir), "--as", "pc.cron", "purge"],
+        env=store_env(ctx.settings.store),
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     return result.output
 

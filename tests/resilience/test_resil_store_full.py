@@ -26,6 +26,14 @@ from openlfr.store import models as m
 from openlfr.store import open_store, verify_audit
 
 
+@pytest.fixture
+def backend() -> str:
+    """SQLite only: "full" here is SQLite's own max_page_count, and the key file and database
+    file that cannot be written are SQLite's; PostgreSQL has neither (its full disk is the
+    server's, out of a test's reach)."""
+    return "sqlite"
+
+
 def _count(ctx: AppContext, model: type[m.Base]) -> int:
     with ctx.store.session() as s:
         return int(s.scalar(select(func.count()).select_from(model)) or 0)

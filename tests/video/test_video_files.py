@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from video_support import BBT, KATIE, SELFIE, clip
+from video_support import BBT, KATIE, SELFIE, clip, wait_for
 
 from openlfr.config import VideoSettings
 from openlfr.errors import SourceError
@@ -64,8 +64,9 @@ def test_realtime_pacing_follows_the_file_rate() -> None:
             break
     elapsed = time.monotonic() - start
     source.close()
-    # 12 intervals at 25 fps = 0.48 s; an unpaced decode takes a few milliseconds.
-    assert 0.4 <= elapsed <= 2.0
+    # 12 intervals at 25 fps = 0.48 s; an unpaced decode takes a few milliseconds. (Only the
+    # lower bound: a loaded machine makes it later, never earlier.)
+    assert elapsed >= 0.45
 
 
 def test_close_stops_a_paced_file_promptly() -> None:
@@ -73,9 +74,10 @@ def test_close_stops_a_paced_file_promptly() -> None:
     got: list[int] = []
     thread = threading.Thread(target=lambda: got.extend(f.index for f in source.frames()))
     thread.start()
-    time.sleep(0.3)
+    wait_for(lambda: len(got) >= 3)
     source.close()
-    thread.join(1.0)
+    # The clip has about 8 s left to play: a join that ends well before that was cut short.
+    thread.join(5.0)
     assert not thread.is_alive()
     assert 3 <= len(got) < 200
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
-from video_support import TSServer
+from video_support import TSServer, finish_within, wait_for
 
 from openlfr.config import VideoSettings
 from openlfr.video import DeviceSource, StreamSource
@@ -58,21 +58,14 @@ class Reader:
         try:
             for frame in self.source.frames():
                 self.frames.append(frame)
-        except BaseException as exc:
+        except Exception as exc:  # kept for stop() to report: a live source must never raise
             self.error = exc
 
     def stop(self) -> None:
         self.source.close()
-        self.thread.join(10)
+        self.thread.join(60)
         assert not self.thread.is_alive()
-
-
-def wait_for(cond: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.02)
+        assert self.error is None, f"the source raised in its reader: {self.error!r}"
 
 
 @pytest.fixture
@@ -152,10 +145,11 @@ def test_silent_stream_times_out_and_reconnects(
     wait_for(lambda: len(reader.frames) >= 10)
     ts_server.silent.set()
     went_silent = time.monotonic()
-    wait_for(lambda: events.count("disconnected") >= 1, timeout=5)
+    wait_for(lambda: events.count("disconnected") >= 1)
+    # Detected by the read time-out, not by the socket closing (it never closes): not before
+    # the time-out (less the data already in flight), and said so.
+    assert time.monotonic() - went_silent >= 0.3
     assert any("no data for 0.5 s" in m for k, m in events.items if k == "disconnected")
-    # Detected by the read time-out, not by the socket closing (it never closes).
-    assert 0.3 <= time.monotonic() - went_silent <= 3.0
     ts_server.silent.clear()
     wait_for(lambda: events.count("reconnected") >= 1)
     wait_for(lambda: source.health == "connected")
@@ -165,9 +159,7 @@ def test_silent_stream_times_out_and_reconnects(
 def test_nothing_listening_gives_up_after_attempts(dead_url: str, events: Events) -> None:
     settings = FAST.model_copy(update={"reconnect_attempts": 3})
     source = StreamSource(dead_url, "cam-dead", settings, on_event=events)
-    start = time.monotonic()
-    assert list(source.frames()) == []
-    assert time.monotonic() - start < 10
+    assert finish_within(lambda: list(source.frames())) == []
     kinds = events.kinds()
     assert kinds.count("open_failed") == 4  # the first try and 3 reconnections
     assert kinds.count("retrying") == 3
@@ -186,9 +178,9 @@ def test_server_that_never_answers_times_out(events: Events) -> None:
         settings = FAST.model_copy(update={"open_timeout_s": 0.5, "reconnect_attempts": 1})
         source = StreamSource(url, "cam-mute", settings, on_event=events)
         start = time.monotonic()
-        assert list(source.frames()) == []
+        assert finish_within(lambda: list(source.frames())) == []
         elapsed = time.monotonic() - start
-    assert 0.9 <= elapsed <= 4.0  # two opens of 0.5 s each, plus a short back-off
+    assert elapsed >= 0.9  # two opens that each waited out their 0.5 s time-out
     assert events.count("open_failed") == 2
     assert source.error is not None and "gave up" in source.error
     assert "no answer for 0.5 s" in source.error
@@ -200,8 +192,10 @@ def test_close_interrupts_back_off(dead_url: str, events: Events) -> None:
     reader = Reader(source)
     wait_for(lambda: events.count("retrying") == 1)
     start = time.monotonic()
-    reader.stop()  # joins the thread
-    assert time.monotonic() - start < 1.0
+    reader.stop()  # joins the thread; fails if the reader raised
+    # The back-off is at least 24 s (30 s less jitter): ending well before it means close()
+    # cut it short, with room for a loaded machine.
+    assert time.monotonic() - start < 15
     assert source.error is None  # stopped on request, did not give up
 
 

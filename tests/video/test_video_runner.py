@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from video_support import KATIE, SELFIE, TSServer, clip
+from video_support import KATIE, SELFIE, TSServer, clip, finish_within, wait_for
 
 from openlfr.config import VideoSettings
 from openlfr.video import CameraRunner, FileSource, StreamSource
@@ -53,26 +53,28 @@ def test_file_may_drop_when_told() -> None:
 
 def test_slow_consumer_on_a_live_stream_drops_oldest(ts_server: TSServer) -> None:
     runner = CameraRunner(StreamSource(ts_server.url, "cam-live", LIVE), LIVE)
-    lags: list[float] = []
     indices: list[int] = []
+    read_before = 0
     with runner:
-        start = time.monotonic()
         for frame in runner:
-            lags.append(time.time() - frame.timestamp)
+            # Dropping the oldest keeps what is analysed fresh: the frame handed over is among
+            # the newest queue_frames (+1 in the reader's hand) read before we asked, however
+            # far behind the consumer fell. Counted in frames, so load cannot make it flaky.
+            assert frame.index >= read_before - (LIVE.queue_frames + 1), (frame, read_before)
             indices.append(frame.index)
-            assert runner.stats.queued <= 3
-            time.sleep(0.1)  # 10 fps of analysis against a 50 fps camera
-            if time.monotonic() - start > 1.5:
+            assert runner.stats.queued <= LIVE.queue_frames
+            if len(indices) == 10:
                 break
+            # A slow consumer: let the camera get further ahead than the queue holds.
+            target = runner.stats.frames_read + LIVE.queue_frames + 2
+            wait_for(lambda t=target: runner.stats.frames_read >= t)
+            read_before = runner.stats.frames_read
         stats = runner.stats
-    assert stats.frames_dropped > 10
+    assert stats.frames_dropped >= 9 * 2  # each wait overflowed the queue by two at least
     assert stats.frames_read == stats.frames_dropped + stats.frames_delivered + stats.queued
-    assert stats.fps_in > 10
+    assert stats.fps_in > 0
     assert stats.health == "connected"
     assert indices == sorted(indices) and len(set(indices)) == len(indices)
-    # Dropping the oldest keeps what is analysed fresh: never older than the queue's worth of
-    # consumer periods (3 x 0.1 s) plus slack, however long the consumer lags.
-    assert max(lags[3:]) < 0.6
     assert runner.stats.health == "ended"
 
 
@@ -80,13 +82,10 @@ def test_stop_from_another_thread_ends_iteration(ts_server: TSServer) -> None:
     runner = CameraRunner(StreamSource(ts_server.url, "cam-stop", LIVE), LIVE)
     timer = threading.Timer(0.8, runner.stop)
     timer.start()
-    count = 0
-    start = time.monotonic()
-    for _ in runner:
-        count += 1
-    assert time.monotonic() - start < 3
+    # Without stop() this would read the looping stream for ever; with it, iteration ends.
+    count = finish_within(lambda: sum(1 for _ in runner))
     assert count > 0
-    timer.join(5)  # stop() returns once the reader thread is gone
+    timer.join(60)  # stop() returns once the reader thread is gone
     assert not runner.running
     assert runner.stats.health == "ended"
 

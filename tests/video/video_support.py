@@ -4,23 +4,56 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
+from suite import SHARED_DATA, needs
 
-DATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
-VIDEO = DATA / "video"
+VIDEO = SHARED_DATA / "video"
 KATIE = VIDEO / "WDA_KatieHill_000.mp4"  # 512x512, 200 frames at 25 fps, moov at the end
 BBT = VIDEO / "bbt_5frames.mp4"  # 820x460, 5 frames at 23.976 fps
 SELFIE = VIDEO / "selfie_portrait.mp4"  # 1080x1920, 138 frames, moov first (faststart)
 
 STREAM_FRAMES = 200
+T = TypeVar("T")
+# Deadlines for what should take a second or two: generous, so a loaded CI machine is not a
+# failure, yet a hang still ends in one.
+DEADLINE_S = 60.0
+
+
+def wait_for(cond: Callable[[], bool], timeout: float = DEADLINE_S) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not reached within {timeout} s")
+        time.sleep(0.02)
+
+
+def finish_within(work: Callable[[], T], timeout: float = DEADLINE_S) -> T:
+    """Runs `work` on a thread and returns its result; fails (instead of hanging) past timeout."""
+    box: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as exc:  # handed back to the test thread below
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    assert not thread.is_alive(), f"still running after {timeout} s"
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]  # type: ignore[return-value]
 
 
 def clip(path: Path) -> Path:
     if not path.is_file():
-        pytest.skip(f"shared test clip missing: {path}")
+        pytest.skip(needs("shared data", f"clip {path} is missing"))
     return path
 
 
