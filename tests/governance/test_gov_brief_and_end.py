@@ -1,0 +1,212 @@
+"""Issue 8: the authorising officer's brief, camera source verdicts, and why a run ended (a run
+whose every camera failed "did not run")."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from gov_support import CLIP, LFW, World, audit_rows
+from sqlalchemy import select
+
+from openlfr.service.authorisation_brief import authorisation_brief
+from openlfr.service.context import AppContext, utcnow
+from openlfr.service.deployments import (
+    DeploymentDraft,
+    authorise_deployment,
+    create_deployment,
+    return_deployment,
+)
+from openlfr.service.enrolment import ImageSpec, enrol_subject
+from openlfr.service.run_control import describe_end
+from openlfr.service.runs import run_deployment
+from openlfr.service.source_probe import probe_source
+from openlfr.service.watchlists import compile_watchlist
+from openlfr.store import models as m
+
+DEAD_URL = "rtsp://viewer:secret@127.0.0.1:1/stream"
+
+
+def _draft(watchlist: int, cameras: list[tuple[str, str]], minutes: float = 120) -> DeploymentDraft:
+    now = utcnow()
+    return DeploymentDraft(
+        name="Operation Brief",
+        purpose="locate a wanted suspect",
+        location="High Street",
+        location_reason="sightings reported there",
+        start=now - timedelta(minutes=1),
+        end=now + timedelta(minutes=minutes),
+        watchlist_id=watchlist,
+        cameras=cameras,
+        equality_note="threshold at the calibrated floor; demographic review done",
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "open_urls", "ok", "fragment"),
+    [
+        (str(CLIP), False, True, "first frame decoded (512x512)"),
+        ("just-a-name", False, False, "just-a-name: no such video file: a source is"),
+        ("/nonexistent/file.mp4", False, False, "no such video file"),
+        ("  ", False, False, "no source is given"),
+        (__file__, False, False, "cannot open as video"),
+        ("/dev/video97", False, False, "/dev/video97 does not exist"),
+        ("device:97", False, False, "/dev/video97 does not exist"),
+        ("ftp://host/x", False, False, "unsupported source scheme"),
+        ("rtsp:///x", False, False, "names no host"),
+        ("rtsp://host:99999/x", False, False, "not a valid URL"),
+        ("http://cam era/x", False, False, "cannot contain spaces"),
+        (DEAD_URL, False, True, "opened at authorisation"),
+        (DEAD_URL, True, False, "cannot be opened within"),
+    ],
+)
+def test_probe_source(source: str, open_urls: bool, ok: bool, fragment: str) -> None:
+    verdict = probe_source("cam1", source, open_urls=open_urls)
+    assert (verdict.ok, verdict.camera) == (ok, "cam1"), verdict
+    assert fragment in verdict.detail
+    assert "secret" not in verdict.detail + verdict.source
+
+
+def test_brief_lists_members_floor_evidence_and_source_verdicts(
+    bctx: AppContext, bworld: World
+) -> None:
+    spec = ImageSpec(
+        LFW / "Aaron_Patterson" / "Aaron_Patterson_0001.jpg",
+        "CUST-P1",
+        "PACE s64A",
+        "charged",
+        date(2025, 5, 4),
+        30,
+    )
+    assert enrol_subject(
+        bctx, reference="PNC-PEIRSOL", display_name="P", category="mappa", images=[spec]
+    ).enrolled
+    wl = compile_watchlist(bctx, "Operation Brief")
+    dep_id = create_deployment(bctx, _draft(wl.id, [("north", str(CLIP)), ("south", DEAD_URL)]))
+    return_deployment(bctx, dep_id, officer="A Smith", reason="say why the south camera")
+
+    brief = authorisation_brief(bctx, dep_id)
+
+    assert (brief.deployment_id, brief.status, brief.created_by) == (
+        dep_id,
+        "returned",
+        "pc.tester",
+    )
+    assert (brief.review_note, brief.reviewed_by) == ("say why the south camera", "A Smith")
+    assert brief.equality_note.startswith("threshold at the calibrated floor")
+    refs = {(x.reference, x.category, x.image_captured) for x in brief.members}
+    assert ("PNC-PEIRSOL", "mappa", date(2025, 5, 4)) in refs
+    assert {x.reference for x in brief.members} == {
+        "PNC-GUL",
+        "PNC-BRODY",
+        "PNC-COOK",
+        "PNC-PEIRSOL",
+    }
+    assert len(brief.members) == 5  # Gul has two images; the sizes count people
+    assert brief.size_by_category == {"suspect": 2, "wanted_by_courts": 1, "mappa": 1}
+    assert brief.threshold_floor == bctx.settings.governance.threshold_floors["sface"]
+    assert brief.floor_evidence.startswith("No calibration of sface is recorded")
+    north, south = brief.cameras
+    assert north.ok and "first frame decoded" in north.detail
+    assert not south.ok and "cannot be opened" in south.detail and "secret" not in south.source
+    assert (
+        not authorisation_brief(bctx, dep_id, probe_urls=False).cameras[1].detail.startswith("rtsp")
+    )
+    [first, _] = audit_rows(bctx, event="authorisation_brief")
+    assert first.action == "consultation" and first.object_id == str(dep_id)
+
+    folder = bctx.settings.store.data_dir / "calibrations"
+    folder.mkdir(parents=True, exist_ok=True)
+    evidence = {
+        "threshold": 0.47,
+        "expected_false_alerts_per_hour": 0.9,
+        "false_alerts_per_hour_ci95": [0.5, 1.4],
+        "expected_tpir": 0.93,
+        "target": {"false_alerts_per_hour": 1.0, "watchlist_size": 500, "faces_per_hour": 2000},
+        "data": {"identities": 5749, "images": 13233},
+        "model": "sface+flip",
+        "date": "2026-11-30T10:00:00+00:00",
+        "caveats": [],
+        "authorisation_floor": {"model": "sface", "current_floor": 0.42, "calibrated_floor": 0.47},
+    }
+    (folder / "sface+flip-2026-11-30T100000Z.json").write_text(json.dumps(evidence))
+    (folder / "broken.json").write_text("{not json")
+    text = authorisation_brief(bctx, dep_id, probe_urls=False).floor_evidence
+    assert (
+        "Calibrated 2026-11-30" in text and "threshold 0.47" in text and "5749 identities" in text
+    )
+    assert "differs from this calibrated value (0.47)" in text
+
+
+@pytest.mark.parametrize(
+    ("cameras", "stop", "reason", "failed"),
+    [
+        ([("c1", 200, "source ended")], None, "source ended", False),
+        ([("c1", 9, "source ended"), ("c2", 5, "source ended")], None, "sources ended", False),
+        ([("c1", 50, "authorised window ended")], None, "authorised window ended", False),
+        ([("c1", 50, "stopped by sup")], "stopped by sup", "stopped by sup", False),
+        ([("c1", 0, "stopped by sup")], "stopped by sup", "stopped by sup", False),
+        ([("c1", 0, "authorised window ended")], None, "authorised window ended", False),
+        (
+            [("c1", 0, "cannot open source: x: no such video file")],
+            None,
+            "did not run: camera failed: cannot open source: x: no such video file",
+            True,
+        ),
+        (
+            [("c1", 0, "source failed: gone"), ("c2", 0, "error: boom")],
+            None,
+            "did not run: camera failed: c1: source failed: gone; c2: error: boom",
+            True,
+        ),
+        ([("c1", 0, "source ended")], None, "did not run: camera failed: source ended", True),
+        (
+            [("c1", 0, "source failed: gone"), ("c2", 80, "source ended")],
+            None,
+            "c1: source failed: gone; c2: source ended",
+            False,
+        ),
+        ([], None, "did not run: camera failed: no camera", True),
+    ],
+)
+def test_describe_end(
+    cameras: list[tuple[str, int, str]], stop: str | None, reason: str, failed: bool
+) -> None:
+    assert describe_end(cameras, stop) == (reason, failed)
+
+
+def test_a_run_whose_every_camera_failed_did_not_run(
+    bctx: AppContext, bworld: World, tmp_path: Path
+) -> None:
+    clip = tmp_path / "feed.mp4"
+    shutil.copy(CLIP, clip)
+    dep_id = create_deployment(bctx, _draft(bworld.watchlist_id, [("cam1", str(clip))]))
+    authorise_deployment(bctx, dep_id, officer="A Smith", rank="superintendent", reasons="x")
+    clip.unlink()  # the file goes missing between authorisation and the run
+
+    summary = run_deployment(bctx, dep_id)
+
+    assert summary.run_failed
+    assert summary.end_reason.startswith("did not run: camera failed: cannot open source: ")
+    assert "no such video file" in summary.end_reason
+    with bctx.store.session() as s:
+        dep = s.get(m.Deployment, dep_id)
+        assert dep is not None and dep.status == "ended"
+        assert dep.run_failed and dep.end_reason == summary.end_reason
+
+
+def test_a_run_that_played_its_source_records_why_it_ended(bctx: AppContext, bworld: World) -> None:
+    dep_id = create_deployment(bctx, _draft(bworld.watchlist_id, [("cam1", str(CLIP))]))
+    authorise_deployment(bctx, dep_id, officer="A Smith", rank="superintendent", reasons="x")
+    summary = run_deployment(bctx, dep_id)
+    assert summary.cameras[0].frames > 100
+    with bctx.store.session() as s:
+        row = s.execute(
+            select(m.Deployment.end_reason, m.Deployment.run_failed).where(
+                m.Deployment.id == dep_id
+            )
+        ).one()
+    assert tuple(row) == ("source ended", False)
