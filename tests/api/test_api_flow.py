@@ -17,6 +17,8 @@ from openlfr.api.accounts import create_account
 from openlfr.store import models as m
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+#: Drafting probes sources (issue 8): a camera must be a video that decodes.
+CLIP = str(DATA / "video" / "WDA_KatieHill_000.mp4")
 LFW = DATA / "lfw" / "images"
 PASSWORD = "correct horse battery"
 SUBJECT_REF = "SUBJ-SECRET-0042"
@@ -46,7 +48,7 @@ def test_draft_then_authorise_with_every_rule_shown(
     draft = {
         "name": "Op Draft", "purpose": "locate a suspect", "location": "Market Sq",
         "location_reason": "sightings", "watchlist_id": seeded.watchlist_id,
-        "cameras": ["north=/dev/null"], "hours": 2, "equality_note": "reviewed",
+        "cameras": [f"north={CLIP}"], "hours": 2, "equality_note": "reviewed",
     }  # fmt: skip
     r = client.post("/api/deployments", json=draft, headers=tokens["supervisor"])
     assert r.status_code == 201, r.text

@@ -7,11 +7,14 @@ approves exceptional reasons; an authorising officer authorises; an admin manage
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 ROLES = ["operator", "supervisor", "authorising_officer", "auditor", "admin"]
+#: Drafting probes sources (issue 8): a camera must be a video that decodes.
+CLIP = str(Path(__file__).resolve().parents[3] / "shared/data/video/WDA_KatieHill_000.mp4")
 SUBJECT_REF = "SUBJ-SECRET-0042"  # the seeded subject (conftest.seeded)
 
 OP, SUP, AUTH, AUD, ADM = ROLES
@@ -23,7 +26,7 @@ def _routes(s: Any) -> list[tuple[str, str, Any, set[str], int]]:
     a, d, w = s.alert_id, s.deployment_id, s.watchlist_id
     draft = {
         "name": "Op New", "purpose": "p", "location": "l", "location_reason": "r",
-        "watchlist_id": w, "cameras": ["cam=/dev/null"], "hours": 2,
+        "watchlist_id": w, "cameras": [f"cam={CLIP}"], "hours": 2,
     }  # fmt: skip
     decision = {"decision": "confirmed", "reason": "same person"}
     user = {"username": "newuser", "password": "x" * 14, "role": "operator"}
