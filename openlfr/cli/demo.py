@@ -58,7 +58,7 @@ def demo(
     )
     console.print(f"deployment {result.deployment_id} authorised by superintendent 'Demo Officer'")
     cams = Table(title="cameras")
-    for col in ("camera", "frames", "faces seen", "tracks", "faces embedded", "alerts", "ended"):
+    for col in ("camera", "frames", "detections", "people", "faces embedded", "alerts", "ended"):
         cams.add_column(col)
     for c in result.run.cameras:
         cams.add_row(
@@ -86,7 +86,8 @@ def demo(
     console.print(table)
     console.print(
         f"true alerts: {result.true_alerts}, false alerts: {result.false_alerts}; "
-        f"faces seen: {result.record['faces_seen']} in {result.record['tracks']} tracks; of "
+        f"people seen: {result.record['people_seen']} ({result.record['face_detections']} face "
+        "detections); of "
         "faces that did not match, only these counts were kept"
     )
     console.print(f"database: {db}")

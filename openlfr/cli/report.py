@@ -37,7 +37,7 @@ def report(
     out: Path | None = typer.Option(None, "--out", help="Write here instead of stdout."),
 ) -> None:
     """The transparency report: every deployment starting in [--from, --to), its record, the
-    funnel (faces seen -> alerts -> confirmed -> arrests -> outcomes) and deletion times. No
+    funnel (people seen -> alerts -> confirmed -> arrests -> outcomes) and deletion times. No
     personal data."""
     with handle_errors():
         begin, finish = parse_when(start, "--from"), parse_when(end, "--to")

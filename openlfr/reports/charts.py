@@ -16,13 +16,12 @@ from typing import Any
 
 import matplotlib
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
 from openlfr.reports.model import CATEGORY_LABELS, DISPOSITION_LABELS, FunnelStage, PublicRecord
 from openlfr.service.records import DISPOSITIONS
 
 _MAIN, _BRANCH = "#1f4e79", "#8fb3d9"
-_LOG_FLOOR = 0.8  # left edge of the log axis: a count of 1 still shows as a bar
 # One colour per disposition, in DISPOSITIONS order: greys for nothing done, red for false
 # alerts, blues and greens for what followed a confirmed match.
 _DISPOSITION_COLOURS = (
@@ -62,28 +61,29 @@ def _figure(width: float, height: float) -> Figure:
 
 
 def funnel_chart(stages: Sequence[FunnelStage]) -> str:
-    """Horizontal bars on a log scale: faces seen outnumber alerts by orders of magnitude, and
-    on a linear scale every stage after the first would be invisible. Zero stages get no bar
-    (log of 0) but still their label and count."""
+    """Horizontal bars on a linear scale, each with its count written beside it. A log scale
+    would draw 1 as nothing (log 1 = 0) and make 2 look like half of 400; on a linear scale the
+    later stages are short bars, as they truly are, and the written count says how many."""
     with matplotlib.rc_context(_RC):
         fig = _figure(7.0, 0.32 * len(stages) + 0.9)
         ax = fig.add_subplot()
         labels = [("\u21b3 " if s.level else "") + s.label for s in stages]
         ys = list(range(len(stages)))[::-1]
+        top = max(max((s.count for s in stages), default=0), 1)
         for y, s in zip(ys, stages):
-            if s.count > 0:
-                # From the axis' left edge, not 0, which a log scale cannot place.
-                colour = _BRANCH if s.level else _MAIN
-                ax.barh(y, s.count - _LOG_FLOOR, left=_LOG_FLOOR, color=colour, height=0.7)
-            ax.text(max(s.count, 1) * 1.15, y, f"{s.count:,}", va="center")
-        top = max((s.count for s in stages), default=1)
-        ax.set_xscale("log")
-        ax.set_xlim(_LOG_FLOOR, max(top, 1) * 30)
+            colour = _BRANCH if s.level else _MAIN
+            ax.barh(y, s.count, color=colour, height=0.7)
+            # Past the bar's end (a zero bar has none): always readable, never on the bar.
+            ax.text(s.count + top * 0.01, y, f"{s.count:,}", va="center")
+        # Room on the right for the longest bar's count.
+        ax.set_xlim(0, top * 1.12)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
         ax.set_yticks(ys, labels)
-        ax.set_xlabel("count (log scale)")
-        ax.set_title("From faces seen to outcomes")
+        ax.set_xlabel("count (linear scale)")
+        ax.set_title("From people seen to outcomes")
         ax.spines[["top", "right"]].set_visible(False)
-        return _svg(fig, "Funnel: faces seen, alerts, confirmed matches, arrests and outcomes")
+        return _svg(fig, "Funnel: people seen, alerts, confirmed matches, arrests and outcomes")
 
 
 def outcomes_by_category_chart(table: dict[str, dict[str, int]]) -> str:
@@ -114,19 +114,19 @@ def outcomes_by_category_chart(table: dict[str, dict[str, int]]) -> str:
 
 
 def false_alert_rate_chart(records: Sequence[PublicRecord]) -> str:
-    """False alerts per 1,000 faces seen, one bar per deployment."""
+    """False alerts per 1,000 people seen, one bar per deployment that ran."""
     with matplotlib.rc_context(_RC):
         fig = _figure(7.0, 2.6)
         ax = fig.add_subplot()
         xs = list(range(len(records)))
-        rates = [r.false_alert_rate_per_1000_faces for r in records]
+        rates = [r.false_alerts_per_1000_people for r in records]
         ax.bar(xs, rates, color="#c0392b", width=0.6)
         for x, r, rate in zip(xs, records, rates):
-            ax.text(x, rate, f"{rate:g}\n({r.false_alerts}/{r.faces_seen:,})",
+            ax.text(x, rate, f"{rate:g}\n({r.false_alerts}/{r.people_seen:,})",
                     ha="center", va="bottom", fontsize=7)  # fmt: skip
         ax.set_xticks(xs, [f"#{r.deployment_id}\n{r.date}" for r in records])
         ax.set_ylim(0, max(max(rates, default=0), 0.1) * 1.4)
-        ax.set_ylabel("false alerts per 1,000 faces")
-        ax.set_title("False-alert rate per deployment (false alerts / faces seen)")
+        ax.set_ylabel("false alerts per 1,000 people")
+        ax.set_title("False-alert rate per deployment (false alerts / people seen)")
         ax.spines[["top", "right"]].set_visible(False)
-        return _svg(fig, "False alerts per 1,000 faces seen, per deployment")
+        return _svg(fig, "False alerts per 1,000 people seen, per deployment")

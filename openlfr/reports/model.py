@@ -20,7 +20,39 @@ from openlfr.service.records import (
     DISPOSITIONS,
     deployment_ids_starting,
     deployment_record,
+    unpublished_counts,
 )
+
+#: What each published count means, in words: every format carries these (the HTML as notes,
+#: the JSON as ``definitions``, the CSV as a column), so a figure is never read in the wrong
+#: unit. People are counted as the NPL evaluation counts them: one per face track.
+DEFINITIONS: dict[str, str] = {
+    "people_seen": (
+        "People seen: people passing the cameras, each counted once however many video frames "
+        "showed them (one face track per person, as the NPL evaluation counts them)."
+    ),
+    "face_detections": (
+        "Face detections: faces found frame by frame, so one person in view for 4 seconds at "
+        "25 frames a second makes about 100 detections. Not a count of people."
+    ),
+    "false_alerts_per_1000_people": (
+        "False alerts per 1,000 people seen: 1,000 times the false alerts divided by the "
+        "people seen (not by face detections)."
+    ),
+    "did_not_run": (
+        "Did not run: the deployment was authorised but its run ended on an error before any "
+        "camera worked (e.g. no camera could be opened). It is listed, and counted apart from "
+        "the deployments that ran."
+    ),
+    "refused": (
+        "Refused / withdrawn: requests to deploy that the authorising officer refused, or that "
+        "were withdrawn before going live. Counted only; they are not deployments and never "
+        "searched anyone."
+    ),
+}
+
+#: The published end reason of a run that failed (the stored reason may name a camera source).
+DID_NOT_RUN = "did not run: camera failed"
 
 #: Plain-words labels for published tables and charts.
 OUTCOME_LABELS: dict[str, str] = {
@@ -71,6 +103,9 @@ class PublicRecord:
     location: str
     purpose: str
     status: str
+    #: How the deployment ended, in public words ("did not run: camera failed"), or None.
+    end_reason: str | None
+    did_not_run: bool
     authorising_rank: str | None
     cameras: list[str]
     threshold: float
@@ -78,8 +113,8 @@ class PublicRecord:
     watchlist_size_by_category: dict[str, int]
     frames: int
     frames_dropped: int
-    faces_seen: int
-    tracks: int
+    people_seen: int
+    face_detections: int
     alerts: int
     confirmed: int
     false_alerts: int
@@ -87,7 +122,7 @@ class PublicRecord:
     pending: int
     arrests: int
     outcomes: dict[str, int]
-    false_alert_rate_per_1000_faces: float
+    false_alerts_per_1000_people: float
     alert_results_by_category: dict[str, dict[str, int]]
     end_reasons: list[str]
     deletion: Deletion
@@ -98,18 +133,25 @@ class FunnelStage:
     key: str
     label: str
     count: int
-    #: 0: faces seen -> alerts -> confirmed -> arrests; 1: a branch of the stage above it.
+    #: 0: people seen -> alerts -> confirmed -> arrests; 1: a branch of the stage above it.
     level: int = 0
 
 
 @dataclass(frozen=True)
 class Totals:
+    """Figures over the deployments that ran. ``did_not_run`` counts the authorised ones whose
+    run failed (listed, not counted as deployments); ``refused`` and ``withdrawn`` count the
+    requests that never became deployments (not listed at all)."""
+
     deployments: int
+    did_not_run: int
+    refused: int
+    withdrawn: int
     cameras: int
     frames: int
     frames_dropped: int
-    faces_seen: int
-    tracks: int
+    people_seen: int
+    face_detections: int
     alerts: int
     confirmed: int
     false_alerts: int
@@ -117,7 +159,7 @@ class Totals:
     pending: int
     arrests: int
     outcomes: dict[str, int]
-    false_alert_rate_per_1000_faces: float
+    false_alerts_per_1000_people: float
     alert_results_by_category: dict[str, dict[str, int]]
     watchlist_purge: dict[str, int]
     watchlist_purge_max_hours_after_end: float | None
@@ -136,13 +178,45 @@ class AggregateReport:
     deployments: list[PublicRecord]
     totals: Totals
     funnel: list[FunnelStage] = field(default_factory=list)
+    definitions: dict[str, str] = field(default_factory=lambda: dict(DEFINITIONS))
+
+
+#: The kinds of ending a published record may name. The stored reasons go on with details that
+#: must not be published: a camera URL (with credentials) or a file path after "source failed:",
+#: a path after "store full:", the user after "stopped by". Only the kind is published.
+_END_KINDS = (
+    "did not run",
+    "sources ended",
+    "source ended",
+    "authorised window ended",
+    "stopped",
+    "cannot open source",
+    "source failed",
+    "store full",
+    "runner lost",
+    "error",
+)
+
+
+def _end_kind(part: str) -> str:
+    part = part.strip()
+    # A run with several cameras says "<camera>: <reason>" for each.
+    for text in (part, part.partition(": ")[2]):
+        for kind in _END_KINDS:
+            if text.startswith(kind):
+                return kind
+    return "ended"
 
 
 def _public_end_reason(reason: str) -> str:
-    # "source failed: <error>" may quote a camera URL (with credentials) or a file path, and
-    # "store full: <file>: ..." a path: only the kind of ending is published ("runner lost",
-    # without its "(no heartbeat since <time>)").
-    return reason.split(":", 1)[0].split(" (", 1)[0].strip()
+    return "; ".join(dict.fromkeys(_end_kind(p) for p in reason.split("; ") if p.strip()))
+
+
+def _deployment_end_reason(record: dict[str, Any]) -> str | None:
+    if record["did_not_run"]:
+        return DID_NOT_RUN
+    reason = record.get("end_reason")
+    return (_public_end_reason(reason) or None) if reason else None
 
 
 def public_record(record: dict[str, Any]) -> PublicRecord:
@@ -159,6 +233,8 @@ def public_record(record: dict[str, Any]) -> PublicRecord:
         location=record["location"],
         purpose=record["purpose"],
         status=record["status"],
+        end_reason=_deployment_end_reason(record),
+        did_not_run=bool(record["did_not_run"]),
         authorising_rank=record["authorising_rank"],
         cameras=list(record["cameras"]),
         threshold=record["threshold"],
@@ -166,8 +242,8 @@ def public_record(record: dict[str, Any]) -> PublicRecord:
         watchlist_size_by_category=dict(record["watchlist_size_by_category"]),
         frames=record["frames"],
         frames_dropped=record["frames_dropped"],
-        faces_seen=record["faces_seen"],
-        tracks=record["tracks"],
+        people_seen=record["people_seen"],
+        face_detections=record["face_detections"],
         alerts=record["alerts"],
         confirmed=record["confirmed"],
         false_alerts=record["false_alerts"],
@@ -175,7 +251,7 @@ def public_record(record: dict[str, Any]) -> PublicRecord:
         pending=record["pending"],
         arrests=record["arrests"],
         outcomes=outcomes,
-        false_alert_rate_per_1000_faces=record["false_alert_rate_per_1000_faces"],
+        false_alerts_per_1000_people=record["false_alerts_per_1000_people"],
         alert_results_by_category={
             cat: dict(row) for cat, row in record["alert_results_by_category"].items()
         },
@@ -189,10 +265,10 @@ def load_public_record(ctx: AppContext, deployment_id: int) -> PublicRecord:
 
 
 def funnel(t: Totals) -> list[FunnelStage]:
-    """faces seen -> alerts -> confirmed -> arrests -> outcomes, with the branches off it."""
+    """people seen -> alerts -> confirmed -> arrests -> outcomes, with the branches off it."""
     o = t.outcomes
     return [
-        FunnelStage("faces_seen", "faces seen", t.faces_seen),
+        FunnelStage("people_seen", "people seen", t.people_seen),
         FunnelStage("alerts", "alerts", t.alerts),
         FunnelStage("false_alerts", "false alerts", t.false_alerts, 1),
         FunnelStage("not_actioned", "not actioned", t.not_actioned, 1),
@@ -222,22 +298,30 @@ def _sum_tables(tables: list[dict[str, dict[str, int]]]) -> dict[str, dict[str, 
     return out
 
 
-def totals(records: list[PublicRecord]) -> Totals:
-    def total(name: str) -> int:
-        return sum(int(getattr(r, name)) for r in records)
+def totals(records: list[PublicRecord], unpublished: dict[str, int] | None = None) -> Totals:
+    """The figures of the deployments that ran; a run that failed is counted apart. Deletion
+    figures cover every listed deployment: R9 and R10 apply whether or not it ran."""
+    ran = [r for r in records if not r.did_not_run]
 
-    faces, false_alerts = total("faces_seen"), total("false_alerts")
-    outcomes = {o.value: sum(r.outcomes[o.value] for r in records) for o in Outcome}
+    def total(name: str) -> int:
+        return sum(int(getattr(r, name)) for r in ran)
+
+    people, false_alerts = total("people_seen"), total("false_alerts")
+    outcomes = {o.value: sum(r.outcomes[o.value] for r in ran) for o in Outcome}
     dels = [r.deletion for r in records]
+    unpublished = unpublished or {}
     hours = [d.watchlist_purge_hours_after_end for d in dels]
     days = [d.alert_data_max_days_to_purge for d in dels]
     return Totals(
-        deployments=len(records),
-        cameras=sum(len(r.cameras) for r in records),
+        deployments=len(ran),
+        did_not_run=len(records) - len(ran),
+        refused=unpublished.get("refused", 0),
+        withdrawn=unpublished.get("withdrawn", 0),
+        cameras=sum(len(r.cameras) for r in ran),
         frames=total("frames"),
         frames_dropped=total("frames_dropped"),
-        faces_seen=faces,
-        tracks=total("tracks"),
+        people_seen=people,
+        face_detections=total("face_detections"),
         alerts=total("alerts"),
         confirmed=total("confirmed"),
         false_alerts=false_alerts,
@@ -245,10 +329,10 @@ def totals(records: list[PublicRecord]) -> Totals:
         pending=total("pending"),
         arrests=sum(n for k, n in outcomes.items() if k in ARREST_OUTCOMES),
         outcomes=outcomes,
-        # Rate over the period's faces, not a mean of per-deployment rates: a quiet deployment
+        # Rate over the period's people, not a mean of per-deployment rates: a quiet deployment
         # must not weigh as much as a busy one.
-        false_alert_rate_per_1000_faces=round(1000 * false_alerts / faces, 4) if faces else 0.0,
-        alert_results_by_category=_sum_tables([r.alert_results_by_category for r in records]),
+        false_alerts_per_1000_people=round(1000 * false_alerts / people, 4) if people else 0.0,
+        alert_results_by_category=_sum_tables([r.alert_results_by_category for r in ran]),
         watchlist_purge=dict(sorted(Counter(d.watchlist_purge for d in dels).items())),
         watchlist_purge_max_hours_after_end=max((h for h in hours if h is not None), default=None),
         alert_data_purged=sum(d.alert_data_purged for d in dels),
@@ -266,11 +350,12 @@ def _require_aware(moment: datetime, what: str) -> None:
 
 
 def aggregate(ctx: AppContext, start: datetime, end: datetime) -> AggregateReport:
-    """Every deployment (authorised or later) whose scheduled start is in [start, end)."""
+    """Every published deployment (authorised, live or ended) whose scheduled start is in
+    [start, end), and the number of refused and withdrawn requests in the same period."""
     _require_aware(start, "start")
     _require_aware(end, "end")
     if end <= start:
         raise ValueError(f"the period must end after it starts ({start} .. {end})")
     records = [load_public_record(ctx, i) for i in deployment_ids_starting(ctx, start, end)]
-    t = totals(records)
+    t = totals(records, unpublished_counts(ctx, start, end))
     return AggregateReport(start, end, utcnow(), records, t, funnel(t))

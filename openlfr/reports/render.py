@@ -20,6 +20,7 @@ from openlfr.domain import WatchlistCategory
 from openlfr.reports import charts
 from openlfr.reports.model import (
     CATEGORY_LABELS,
+    DEFINITIONS,
     DISPOSITION_LABELS,
     OUTCOME_LABELS,
     AggregateReport,
@@ -32,7 +33,9 @@ from openlfr.reports.model import (
 from openlfr.service.alerts import Outcome
 from openlfr.service.records import DISPOSITIONS
 
-SCHEMA = "openlfr.report/1"
+#: 2: "people_seen" (tracks) and "face_detections" replace "faces_seen", the false-alert rate is
+#: per 1,000 people seen, and each deployment has its status, end reason and "did_not_run".
+SCHEMA = "openlfr.report/2"
 
 
 def _jsonable(value: Any) -> Any:
@@ -47,7 +50,8 @@ def to_json(report: AggregateReport) -> str:
 
 
 def record_json(record: PublicRecord) -> str:
-    return json.dumps({"schema": SCHEMA, **asdict(record)}, indent=2, ensure_ascii=False) + "\n"
+    body = {"schema": SCHEMA, **asdict(record), "definitions": dict(DEFINITIONS)}
+    return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
 
 
 # --- CSV: one row per deployment and a totals row, fixed columns --------------------------------
@@ -56,10 +60,16 @@ _CATEGORIES = [c.value for c in WatchlistCategory]
 _OUTCOMES = [o.value for o in Outcome]
 _SCALARS = [
     "deployment_id", "name", "date", "start", "end", "started_at", "ended_at", "location",
-    "purpose", "status", "authorising_rank", "threshold", "watchlist_size", "frames",
-    "frames_dropped", "faces_seen", "tracks", "alerts", "confirmed", "false_alerts",
-    "not_actioned", "pending", "arrests", "false_alert_rate_per_1000_faces",
+    "purpose", "status", "end_reason", "did_not_run", "authorising_rank", "threshold",
+    "watchlist_size", "frames", "frames_dropped", "people_seen", "face_detections", "alerts",
+    "confirmed", "false_alerts", "not_actioned", "pending", "arrests",
+    "false_alerts_per_1000_people",
 ]  # fmt: skip
+#: The CSV's own words for its counts (a CSV has no notes): on every row, so none is read alone.
+RATE_BASIS = (
+    "false alerts per 1,000 people seen; people seen = people passing (one face track each, "
+    "as NPL counts them), not face detections (one per frame)"
+)
 _DELETION = [f.name for f in fields(Deletion)]
 
 
@@ -68,6 +78,7 @@ def csv_columns() -> list[str]:
     different periods can be stacked."""
     return [
         *_SCALARS,
+        "rate_basis",
         "cameras",
         *(f"watchlist_{c}" for c in _CATEGORIES),
         *(f"outcome_{o}" for o in _OUTCOMES),
@@ -79,6 +90,7 @@ def csv_columns() -> list[str]:
 
 def _row(r: PublicRecord) -> dict[str, Any]:
     row: dict[str, Any] = {k: getattr(r, k) for k in _SCALARS}
+    row["rate_basis"] = RATE_BASIS
     row["cameras"] = "; ".join(r.cameras)
     row.update({f"watchlist_{c}": r.watchlist_size_by_category.get(c, 0) for c in _CATEGORIES})
     row.update({f"outcome_{o}": r.outcomes.get(o, 0) for o in _OUTCOMES})
@@ -94,15 +106,20 @@ def _totals_row(report: AggregateReport) -> dict[str, Any]:
     t, recs = report.totals, report.deployments
     row: dict[str, Any] = {
         "deployment_id": "TOTAL",
-        "name": f"{t.deployments} deployments",
+        # Totals count the deployments that ran; the others are counted here, in words.
+        "name": f"{t.deployments} deployments; {t.did_not_run} did not run; "
+        f"{t.refused} refused; {t.withdrawn} withdrawn",
         "start": report.start.isoformat(),
         "end": report.end.isoformat(),
         "cameras": t.cameras,
-        "watchlist_size": sum(r.watchlist_size for r in recs),
+        "watchlist_size": sum(r.watchlist_size for r in recs if not r.did_not_run),
+        "rate_basis": RATE_BASIS,
         **{k: getattr(t, k) for k in _SCALARS if k in Totals.__dataclass_fields__},
     }
     for c in _CATEGORIES:
-        row[f"watchlist_{c}"] = sum(r.watchlist_size_by_category.get(c, 0) for r in recs)
+        row[f"watchlist_{c}"] = sum(
+            r.watchlist_size_by_category.get(c, 0) for r in recs if not r.did_not_run
+        )
         for d in DISPOSITIONS:
             row[f"alerts_{c}_{d}"] = t.alert_results_by_category.get(c, {}).get(d, 0)
     row.update({f"outcome_{o}": t.outcomes.get(o, 0) for o in _OUTCOMES})
@@ -136,6 +153,7 @@ def _env() -> Environment:
     )
     env.globals.update(
         CATEGORY_LABELS=CATEGORY_LABELS,
+        DEFINITIONS=DEFINITIONS,
         DISPOSITION_LABELS=DISPOSITION_LABELS,
         OUTCOME_LABELS=OUTCOME_LABELS,
         DISPOSITIONS=DISPOSITIONS,
@@ -163,7 +181,7 @@ def to_html(report: AggregateReport) -> str:
             "categories": Markup(
                 charts.outcomes_by_category_chart(report.totals.alert_results_by_category)
             ),
-            "rates": Markup(charts.false_alert_rate_chart(recs)),
+            "rates": Markup(charts.false_alert_rate_chart([r for r in recs if not r.did_not_run])),
         }
     return _env().get_template("report.html.j2").render(report=report, charts=pictures)
 

@@ -46,21 +46,47 @@ DISPOSITIONS: tuple[str, ...] = (
     *(o.value for o in Outcome),
 )
 
-#: Statuses that exist before anything ran: a draft was never authorised, so it is no deployment.
-_NOT_DEPLOYED = (m.DeploymentStatus.DRAFT.value,)
+#: The statuses of a deployment that was authorised and not withdrawn: only these are published.
+#: A draft, a request returned for changes, a refused request and a withdrawn one never searched
+#: anybody, so they are no deployment (refusals and withdrawals are published as numbers only).
+PUBLISHED_STATUSES: tuple[str, ...] = (
+    m.DeploymentStatus.AUTHORISED.value,
+    m.DeploymentStatus.LIVE.value,
+    m.DeploymentStatus.ENDED.value,
+)
+
+
+def is_published(status: str) -> bool:
+    return status in PUBLISHED_STATUSES
 
 
 def deployment_ids_starting(ctx: AppContext, start: datetime, end: datetime) -> list[int]:
-    """Ids of the deployments (authorised or later) whose scheduled start is in [start, end)."""
+    """Ids of the published deployments (authorised, live or ended) whose scheduled start is in
+    [start, end)."""
     with ctx.store.session() as s:
         return list(
             s.scalars(
                 select(m.Deployment.id)
                 .where(m.Deployment.start_at >= start, m.Deployment.start_at < end)
-                .where(m.Deployment.status.not_in(_NOT_DEPLOYED))
+                .where(m.Deployment.status.in_(PUBLISHED_STATUSES))
                 .order_by(m.Deployment.start_at, m.Deployment.id)
             )
         )
+
+
+def unpublished_counts(ctx: AppContext, start: datetime, end: datetime) -> dict[str, int]:
+    """Requests refused and withdrawn whose scheduled start is in [start, end): published as
+    numbers only, so that the public sees how many requests never became deployments."""
+    wanted = (m.DeploymentStatus.REFUSED.value, m.DeploymentStatus.WITHDRAWN.value)
+    with ctx.store.session() as s:
+        found = Counter(
+            s.scalars(
+                select(m.Deployment.status)
+                .where(m.Deployment.start_at >= start, m.Deployment.start_at < end)
+                .where(m.Deployment.status.in_(wanted))
+            )
+        )
+    return {status: found.get(status, 0) for status in wanted}
 
 
 def deployment_record(ctx: AppContext, deployment_id: int) -> dict[str, Any]:
@@ -78,21 +104,26 @@ def deployment_record(ctx: AppContext, deployment_id: int) -> dict[str, Any]:
         wl = s.get(m.Watchlist, dep.watchlist_id)
         categories = _alert_categories(s, dep.watchlist_id, alerts)
         alert_purges = _alert_purge_times(alerts)
-        # R9's clock runs from the end of the last deployment that searched this watchlist
-        # (a shared snapshot is kept until then), exactly as service/retention computes it.
+        # R9's clock runs from the end of the last authorised deployment that searched this
+        # watchlist (a shared snapshot is kept until then), as service/retention computes it:
+        # a draft or a refused request holds no watchlist.
         last_end = max(
-            (ended or end)
-            for ended, end in s.execute(
-                select(m.Deployment.ended_at, m.Deployment.end_at).where(
-                    m.Deployment.watchlist_id == dep.watchlist_id
+            [dep.ended_at or dep.end_at]
+            + [
+                ended or end
+                for ended, end in s.execute(
+                    select(m.Deployment.ended_at, m.Deployment.end_at).where(
+                        m.Deployment.watchlist_id == dep.watchlist_id,
+                        m.Deployment.status.in_(PUBLISHED_STATUSES),
+                    )
                 )
-            )
+            ]
         )
     summary = watchlist_summary(ctx, dep.watchlist_id)
     # Every category, zeros included, even when nothing is left to count (a purge without
     # its manifest), so records line up column for column.
     sizes = {c.value: 0 for c in WatchlistCategory} | summary.size_by_category
-    faces = sum(c.faces for c in counters)
+    people = sum(c.tracks for c in counters)
     status = Counter(a.status for a in alerts)
     outcomes = Counter(a.outcome for a in alerts if a.outcome)
     false_alerts = status.get("false_alert", 0)
@@ -107,6 +138,10 @@ def deployment_record(ctx: AppContext, deployment_id: int) -> dict[str, Any]:
         "location": dep.location,
         "purpose": dep.purpose,
         "status": dep.status,
+        "end_reason": dep.end_reason,
+        # Ended on an error before any camera ran (e.g. none could be opened): no deployment
+        # happened, and the published figures say so instead of counting it.
+        "did_not_run": bool(dep.run_failed),
         "authorising_rank": dep.authoriser_rank,
         "cameras": [c.name for c in cams],
         "watchlist_size": sum(sizes.values()),
@@ -114,15 +149,17 @@ def deployment_record(ctx: AppContext, deployment_id: int) -> dict[str, Any]:
         "threshold": dep.threshold,
         "frames": sum(c.frames for c in counters),
         "frames_dropped": sum(c.frames_dropped for c in counters),
-        "faces_seen": faces,
-        "tracks": sum(c.tracks for c in counters),
+        # People passing (tracks), the unit of every published rate; detections are per frame.
+        "people_seen": people,
+        "face_detections": sum(c.faces for c in counters),
+        "tracks": people,
         "alerts": len(alerts),
         "confirmed": status.get("confirmed", 0),
         "false_alerts": false_alerts,
         "not_actioned": status.get("not_actioned", 0),
         "pending": status.get("pending", 0),
         "outcomes": dict(outcomes),
-        "false_alert_rate_per_1000_faces": round(1000 * false_alerts / faces, 4) if faces else 0.0,
+        "false_alerts_per_1000_people": round(1000 * false_alerts / people, 4) if people else 0.0,
         "watchlist_purged_at": wl.purged_at.isoformat() if wl and wl.purged_at else None,
         "end_reasons": sorted({c.end_reason for c in counters if c.end_reason}),
         # Added for the transparency reports (issue 4); the keys above are unchanged.

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from openlfr import reports
 from openlfr.api.deps import state_of
+from openlfr.service.records import is_published
+from openlfr.store import models as m
 from openlfr.web import TEMPLATES
 
 router = APIRouter(tags=["public"])
@@ -64,6 +66,7 @@ def public_page(
             "first": first,
             "last": last,
             "query": f"from={first}&to={last}",
+            "definitions": report.definitions,
             "who": None,
         },
     )
@@ -118,14 +121,11 @@ def record_json(deployment_id: int, request: Request) -> Response:
 
 
 def _public(request: Request, deployment_id: int) -> reports.PublicRecord:
-    from fastapi import HTTPException
-
     svc = state_of(request)
-    from openlfr.store import models as m
-
     with svc.store.session() as s:
         dep = s.get(m.Deployment, deployment_id)
-        # A draft was never authorised: it is no deployment and has no public record.
-        if dep is None or dep.status == m.DeploymentStatus.DRAFT.value:
+        # Only an authorised deployment has a public record: a draft, a request returned or
+        # refused, and a withdrawn one never searched anybody (they are counted, not listed).
+        if dep is None or not is_published(dep.status):
             raise HTTPException(404, "no published record for that deployment")
     return reports.load_public_record(svc.base, deployment_id)

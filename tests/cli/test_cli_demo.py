@@ -20,5 +20,5 @@ def test_demo_runs_twice_with_one_true_alert_and_one_refusal(cli: Callable[..., 
         assert f"deployment {run} authorised" in result.stdout
     record = cli("deployment", "record", "2", "--json")
     rec = json.loads(record.stdout)
-    assert rec["alerts"] == 1 and rec["faces_seen"] > 0 and rec["authorising_rank"]
+    assert rec["alerts"] == 1 and rec["people_seen"] > 0 and rec["authorising_rank"]
     assert cli("audit", "verify").exit_code == 0

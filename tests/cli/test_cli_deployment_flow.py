@@ -118,7 +118,7 @@ def test_cli_deployment_end_to_end(
     # --- the published record ------------------------------------------------------------
     record = json.loads(_ok(cli("deployment", "record", dep_id, "--json")).stdout)
     assert record["deployment_id"] == dep_id
-    assert record["faces_seen"] > 0
+    assert record["people_seen"] > 0 and record["face_detections"] >= record["people_seen"]
     assert record["alerts"] == len(alerts) >= 1
     assert record["confirmed"] == 1
     assert record["outcomes"] == {"arrested": 1}

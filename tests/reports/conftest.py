@@ -1,10 +1,17 @@
-"""A real store with real deployment runs, built once for the report tests (~10 s).
+"""A real store with real deployment runs, built once per backend for the report tests (~10 s
+each): a SQLite file, and a fresh PostgreSQL schema when OPENLFR_TEST_PG_URL is set.
 
 Two subjects with distinctive references and names are enrolled from the built-in demo material
 (the only face in its generated street camera is theirs), each on its own watchlist in its own
 category. Deployment A runs with the first: its alert is confirmed and ends in an arrest.
 Deployment B runs with the second: its alert is judged a false alert. A third deployment is
 authorised for next year (outside the period) and a fourth stays a draft (never a deployment).
+In the period too: one authorised whose camera file was gone by the time it ran (it did not
+run), one refused by the authorising officer and one withdrawn after authorisation.
+
+What the camera shows is known exactly: one person walks past (one face track), on screen in
+``FACE_FRAMES`` of its frames (``openlfr.demo.material._street_feed``: frames i of n = 150 with
+0.25 <= i/n < 0.9), and the detector finds the face in each of them.
 """
 
 from __future__ import annotations
@@ -16,18 +23,31 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from store_support import PG_URL, pg_schema, store_env
+from suite import needs
 
 from openlfr.config import Settings, StoreSettings
 from openlfr.demo.material import builtin_material
 from openlfr.service.alerts import adjudicate, list_alerts, record_outcome
 from openlfr.service.context import AppContext, utcnow
-from openlfr.service.deployments import DeploymentDraft, authorise_deployment, create_deployment
+from openlfr.service.deployments import (
+    DeploymentDraft,
+    authorise_deployment,
+    create_deployment,
+    refuse_deployment,
+    withdraw_deployment,
+)
 from openlfr.service.enrolment import ImageSpec, enrol_subject
 from openlfr.service.retention import purge
 from openlfr.service.runs import run_deployment
 from openlfr.service.watchlists import compile_watchlist
 from openlfr.store import models as m
+from openlfr.store.crypto import generate_key
 from openlfr.vision.factory import build_detector, build_embedder
+
+#: Frames of the built-in camera that show the face (6 s at 25 fps; see the module docstring).
+FEED_FRAMES = 150
+FACE_FRAMES = sum(1 for i in range(FEED_FRAMES) if 0.25 <= i / FEED_FRAMES < 0.9)
 
 # Strings that must never appear in any published output.
 PERSONAL = {
@@ -40,6 +60,9 @@ PERSONAL = {
     "officer": "Chief Supt Wolfgang Ambersnatch",
     "actor": "pc.quillfeather",
     "reason": "ZQX adjudication reason with a name in it",
+    "refusal": "ZQX refused: Insp Gallowglass says the watchlist names Ms Trellisford",
+    "withdrawal": "ZQX withdrawn: DS Hobnail on leave",
+    "gone_camera": "ZQX-camera-gone.mp4",
 }
 
 
@@ -54,6 +77,11 @@ class Scenario:
     alert_b: int
     wl_a: int
     workdir: Path
+    dep_failed: int
+    dep_refused: int
+    dep_withdrawn: int
+    backend: str
+    env: dict[str, str]
 
 
 def _draft(name: str, wl: int, cams: list[tuple[str, str]], start_in: timedelta) -> DeploymentDraft:
@@ -91,10 +119,14 @@ def _enrol(ctx: AppContext, ref: str, name: str, category: str, image: Path, sou
     assert res.enrolled, res.refused
 
 
-def _run_one(ctx: AppContext, dep: int) -> int:
+def _authorise(ctx: AppContext, dep: int) -> None:
     authorise_deployment(
         ctx, dep, officer=PERSONAL["officer"], rank="superintendent", reasons="reports test"
     )
+
+
+def _run_one(ctx: AppContext, dep: int) -> int:
+    _authorise(ctx, dep)
     run_deployment(ctx, dep)
     alerts = list_alerts(ctx, deployment_id=dep, justification="test")
     assert len(alerts) == 1, alerts
@@ -107,10 +139,35 @@ def personal() -> dict[str, str]:
     return dict(PERSONAL)
 
 
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=[pytest.mark.postgres]),
+]
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def report_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, StoreSettings]]:
+    """(backend, settings) of the scenario's store; one store per backend for the session."""
+    work = tmp_path_factory.mktemp(f"reports-{request.param}")
+    if request.param == "sqlite":
+        yield "sqlite", StoreSettings(data_dir=work / "store")
+        return
+    if not PG_URL:
+        pytest.skip(needs("PostgreSQL", "OPENLFR_TEST_PG_URL is not set"))
+    with pg_schema(PG_URL) as url:
+        yield (
+            "postgresql",
+            StoreSettings(data_dir=work / "store", database_url=url, key=generate_key()),
+        )
+
+
 @pytest.fixture(scope="session")
-def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
-    work = tmp_path_factory.mktemp("reports")
-    settings = Settings().model_copy(update={"store": StoreSettings(data_dir=work / "store")})
+def scenario(report_store: tuple[str, StoreSettings]) -> Iterator[Scenario]:
+    backend, store_settings = report_store
+    work = store_settings.data_dir.parent
+    settings = Settings().model_copy(update={"store": store_settings})
     ctx = AppContext.open(settings, actor=PERSONAL["actor"])
     ctx._detector, ctx._embedder = build_detector(settings.vision), build_embedder(settings.vision)
     mat = builtin_material(work)
@@ -145,6 +202,26 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             reasons="reports test",
         )  # fmt: skip
         dep_draft = create_deployment(ctx, _draft("Operation Draft", wl_c, mat.cameras, back))
+        # Authorised with a camera file that existed then and was gone when the run began: no
+        # camera delivered a frame, so the deployment did not run.
+        gone = work / PERSONAL["gone_camera"]
+        gone.write_bytes(Path(mat.cameras[0][1]).read_bytes())
+        wl_f = compile_watchlist(ctx, "Operation Gamma", [PERSONAL["ref_b"]]).id
+        dep_failed = create_deployment(
+            ctx, _draft("Operation Gamma", wl_f, [("gate", str(gone))], back)
+        )
+        _authorise(ctx, dep_failed)
+        gone.unlink()
+        failed_run = run_deployment(ctx, dep_failed)
+        assert failed_run.run_failed, failed_run
+        # Requests that never became deployments: counted, never listed.
+        dep_refused = create_deployment(ctx, _draft("Operation Refused", wl_c, mat.cameras, back))
+        refuse_deployment(ctx, dep_refused, officer=PERSONAL["officer"], reason=PERSONAL["refusal"])
+        dep_withdrawn = create_deployment(
+            ctx, _draft("Operation Withdrawn", wl_c, mat.cameras, back)
+        )
+        _authorise(ctx, dep_withdrawn)
+        withdraw_deployment(ctx, dep_withdrawn, reason=PERSONAL["withdrawal"])
         # The real retention run, 24 h after A ended: A's watchlist is due (R9), B's (which
         # ended seconds later) is not yet, and no alert data is due (R10: 31 days).
         with ctx.store.session() as s:
@@ -153,6 +230,9 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             a_ended = dep.ended_at
         done = purge(ctx, now=a_ended + timedelta(hours=24))
         assert [(st.kind, st.ref) for st in done.steps] == [("watchlist", wl_a)], done.steps
-        yield Scenario(ctx, dep_a, dep_b, dep_future, dep_draft, alert_a, alert_b, wl_a, work)
+        yield Scenario(
+            ctx, dep_a, dep_b, dep_future, dep_draft, alert_a, alert_b, wl_a, work,
+            dep_failed, dep_refused, dep_withdrawn, backend, store_env(store_settings),
+        )  # fmt: skip
     finally:
         ctx.close()

@@ -23,6 +23,8 @@ def report(scenario: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     for console in (common.console, common.err_console):
         monkeypatch.setattr(console, "_width", None)
     store = scenario.workdir / "store"
+    for name, value in scenario.env.items():  # the same store, on either backend
+        monkeypatch.setenv(name, value)
 
     def invoke(*args: object) -> Result:
         result = CliRunner().invoke(app, ["--store-dir", str(store), "report", *map(str, args)])
@@ -41,19 +43,30 @@ def test_json_to_stdout(report: Any, scenario: Any) -> None:
     res = report("--from", _days(-1), "--to", _days(2), "--format", "json")
     assert res.exit_code == 0, res.output
     body = json.loads(res.stdout)
-    assert [d["deployment_id"] for d in body["deployments"]] == [scenario.dep_a, scenario.dep_b]
-    assert body["totals"]["arrests"] == 1
+    assert [d["deployment_id"] for d in body["deployments"]] == [
+        scenario.dep_a,
+        scenario.dep_b,
+        scenario.dep_failed,
+    ]
+    t = body["totals"]
+    assert (t["arrests"], t["people_seen"], t["face_detections"], t["did_not_run"]) == (
+        1,
+        2,
+        194,
+        1,
+    )
     # A date without an offset is a UTC date.
     assert body["start"] == f"{_days(-1)}T00:00:00+00:00"
 
 
-def test_csv_and_html_to_files(report: Any, tmp_path: Path) -> None:
+def test_csv_and_html_to_files(report: Any, scenario: Any, tmp_path: Path) -> None:
     out = tmp_path / "report.csv"
     res = report("--from", _days(-1), "--to", _days(2), "--format", "csv", "--out", out)
     assert res.exit_code == 0, res.output
-    assert res.stdout == "" and "2 deployments" in res.stderr
+    # Three listed: two that ran and the one that did not run.
+    assert res.stdout == "" and "3 deployments" in res.stderr
     lines = out.read_text().splitlines()
-    assert len(lines) == 4 and lines[-1].startswith("TOTAL,")
+    assert len(lines) == 5 and lines[-1].startswith("TOTAL,2 deployments; 1 did not run;")
     page = tmp_path / "report.html"
     res = report("--from", _days(-1), "--to", _days(2), "--out", page)  # html is the default
     assert res.exit_code == 0, res.output

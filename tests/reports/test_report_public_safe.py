@@ -24,12 +24,15 @@ def _outputs(sc: Any) -> dict[str, str]:
     rep = aggregate(sc.ctx, now - timedelta(days=1), now + timedelta(days=1))
     assert rep.totals.alerts == 2  # the personal data is really behind these numbers
     rec = load_public_record(sc.ctx, sc.dep_a)
+    failed = load_public_record(sc.ctx, sc.dep_failed)
     return {
         "json": to_json(rep),
         "csv": to_csv(rep),
         "html": to_html(rep),
         "record_html": record_html(rec),
         "record_json": record_json(rec),
+        "failed_html": record_html(failed),
+        "failed_json": record_json(failed),
     }
 
 
@@ -48,12 +51,17 @@ def test_no_personal_data_in_any_format(scenario: Any, personal: dict[str, str])
 
 def test_the_secrets_are_really_in_the_store(scenario: Any, personal: dict[str, str]) -> None:
     """Guards the test above: it proves something only if the store holds those strings."""
-    import sqlite3
+    from sqlalchemy import text
 
-    with sqlite3.connect(scenario.workdir / "store" / "openlfr.db") as conn:
-        refs = {r for (r,) in conn.execute("SELECT reference FROM subjects")}
-        names = {n for (n,) in conn.execute("SELECT display_name FROM subjects")}
-        officers = {o for (o,) in conn.execute("SELECT authorised_by FROM deployments")}
-    assert {personal["ref_a"], personal["ref_b"]} <= refs
-    assert {personal["name_a"], personal["name_b"]} <= names
-    assert personal["officer"] in officers
+    def column(sql: str) -> set[str]:
+        with scenario.ctx.store.session() as s:
+            return {str(v) for (v,) in s.execute(text(sql))}
+
+    assert {personal["ref_a"], personal["ref_b"]} <= column("SELECT reference FROM subjects")
+    assert {personal["name_a"], personal["name_b"]} <= column("SELECT display_name FROM subjects")
+    assert personal["officer"] in column("SELECT authorised_by FROM deployments")
+    notes = column("SELECT review_note FROM deployments WHERE review_note IS NOT NULL")
+    assert {personal["refusal"], personal["withdrawal"]} <= notes
+    # The failed run's stored reason names the missing camera file; the record must not.
+    reasons = " ".join(column("SELECT end_reason FROM deployments WHERE end_reason IS NOT NULL"))
+    assert personal["gone_camera"] in reasons
