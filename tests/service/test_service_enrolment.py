@@ -314,6 +314,7 @@ def test_enrolling_the_same_picture_again_adds_nothing(ctx: AppContext) -> None:
     spec = ImageSpec(img, source_ref="custody:1", lawful_basis="PACE", age_at_capture=40)
     first = enrol_subject(ctx, reference="S-1", display_name="S", category="suspect", images=[spec])
     again = enrol_subject(ctx, reference="S-1", display_name="S", category="suspect", images=[spec])
-    assert first.enrolled and again.enrolled[0][1] == first.enrolled[0][1]
+    assert len(first.enrolled) == len(again.enrolled) == 1 and again.refused == []
+    assert again.enrolled[0][1] == first.enrolled[0][1] and again.subject_id == first.subject_id
     with ctx.store.session() as s:
         assert s.scalar(select(func.count()).select_from(ReferenceImage)) == 1
