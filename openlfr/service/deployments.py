@@ -343,7 +343,8 @@ def authorise_deployment(
     with ctx.store.session() as s:
         dep = _load(s, deployment_id, (_DRAFT,), "authorised")
         wl_id = dep.watchlist_id
-        sources = [(c.name, c.source) for c in _cameras(s, dep.id)]
+        cams = s.scalars(select(Camera).where(Camera.deployment_id == dep.id).order_by(Camera.id))
+        sources = [(c.name, c.source) for c in cams]
     summary = _usable_watchlist(ctx, wl_id)
     # Outside any transaction: opening a stream may take seconds and must not hold the store.
     verdicts = [probe_source(name, source, open_urls=True) for name, source in sources]
@@ -392,9 +393,3 @@ def authorise_deployment(
                 "sources": {v.camera: v.detail for v in verdicts},
             },
         )
-
-
-def _cameras(s: Session, deployment_id: int) -> list[Camera]:
-    return list(
-        s.scalars(select(Camera).where(Camera.deployment_id == deployment_id).order_by(Camera.id))
-    )
