@@ -285,3 +285,15 @@ def test_an_authorised_deployment_still_holds_its_watchlist(
     authorise_deployment(bctx, dep_id, **SUPT, reasons="sightings")
     done = purge(bctx, now=utcnow())
     assert "watchlist" not in [st.kind for st in done.steps]
+
+
+def test_a_draft_whose_watchlist_was_purged_meanwhile_cannot_be_authorised(
+    bctx: AppContext, bworld: World
+) -> None:
+    dep_id = create_deployment(bctx, _draft(bworld.watchlist_id))
+    purge(bctx, now=utcnow())  # the draft does not hold it (R9)
+    with pytest.raises(RuleViolation) as refused:
+        authorise_deployment(bctx, dep_id, **SUPT, reasons="sightings")
+    assert refused.value.rule == "R9" and "compile a new one" in str(refused.value)
+    [entry] = audit_rows(bctx, event="authorisation_refused")
+    assert entry.object_id == str(dep_id)
