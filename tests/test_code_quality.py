@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -18,6 +20,7 @@ def test_ruff_is_clean() -> None:
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+@pytest.mark.slow  # tens of seconds on a clean clone (no .mypy_cache yet)
 def test_mypy_is_clean() -> None:
     r = _run("mypy", "openlfr")
     assert r.returncode == 0, r.stdout + r.stderr

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from sqlalchemy import select, text
 from store_support import store_env
 from suite import REPO
@@ -42,6 +43,7 @@ def _state(
     return dep, counters, alerts
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_loses_nothing_and_recovery_ends_the_run(
     ctx: AppContext, katie_deployment: int, store_dir: Path
 ) -> None:

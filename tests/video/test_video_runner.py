@@ -60,7 +60,7 @@ def test_slow_consumer_on_a_live_stream_drops_oldest(ts_server: TSServer) -> Non
             # Dropping the oldest keeps what is analysed fresh: the frame handed over is among
             # the newest queue_frames (+1 in the reader's hand) read before we asked, however
             # far behind the consumer fell. Counted in frames, so load cannot make it flaky.
-            assert frame.index >= read_before - (LIVE.queue_frames + 1), (frame, read_before)
+            assert frame.index >= read_before - (LIVE.queue_frames + 1), (frame.index, read_before)
             indices.append(frame.index)
             assert runner.stats.queued <= LIVE.queue_frames
             if len(indices) == 10:
