@@ -255,6 +255,13 @@ class WebSettings(_Section):
         description="How often camera counters are read for fps and dropped frames (runners "
         "save them every 2 s, so polling faster shows nothing new).",
     )
+    alert_order: Literal["newest_first", "oldest_first"] = Field(
+        "newest_first",
+        description="Default order of the operator's queue (each operator can flip it on the "
+        "page). newest_first puts the person most likely still in front of the camera on top, "
+        "where an intervention can still happen; oldest_first works the backlog fairly but "
+        "shows a live arrival last, after alerts whose subject has probably walked on.",
+    )
 
 
 def default_data_dir() -> Path:

@@ -87,8 +87,24 @@ def _install_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     """The operator service. ``store``: an already open store (tests); else opened here."""
-    from openlfr.api import routes_admin, routes_auth, routes_enrol, routes_ops
-    from openlfr.web import STATIC_DIR, pages, pages_enrol, pages_gov, public
+    from openlfr.api import (
+        routes_admin,
+        routes_audit,
+        routes_auth,
+        routes_enrol,
+        routes_ops,
+        routes_review,
+    )
+    from openlfr.web import (
+        STATIC_DIR,
+        pages,
+        pages_audit,
+        pages_deploy,
+        pages_enrol,
+        pages_gov,
+        pages_review,
+        public,
+    )
 
     svc = ServiceState.open(settings, store)
     svc.hub = AlertHub(svc)
@@ -125,8 +141,12 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     _install_handlers(app)
     app.add_middleware(SecurityHeaders, hsts=settings.web.secure_cookies)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    modules = (routes_auth, routes_ops, routes_admin, routes_enrol, public, pages, pages_gov,
-               pages_enrol)  # fmt: skip
+    # pages_review before pages_deploy: its /deployments/{id}/authorise etc. must be matched
+    # before pages_deploy's /deployments/{id}/{action} (start, stop).
+    modules = (
+        routes_auth, routes_ops, routes_review, routes_admin, routes_audit, routes_enrol,
+        public, pages, pages_gov, pages_review, pages_deploy, pages_enrol, pages_audit,
+    )  # fmt: skip
     for module in modules:
         app.include_router(module.router)
     return app

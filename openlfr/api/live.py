@@ -67,6 +67,9 @@ class AlertHub:
         with svc.store.session() as s:
             # Alerts already in the store are listed when a page loads; only newer ones are pushed.
             self.last_id = int(s.scalar(select(func.max(m.Alert.id))) or 0)
+        # Decisions taken after this instant (by any operator, in any process) are pushed too,
+        # so that a page showing an alert another operator has just closed says so.
+        self.last_change = utcnow()
 
     def subscribe(self, username: str) -> tuple[int, asyncio.Queue[dict[str, Any]]]:
         q: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
@@ -87,6 +90,8 @@ class AlertHub:
                 users = sorted({u for _, u in self.subscribers.values()})
                 for alert in await asyncio.to_thread(self.poll_alerts, users):
                     self._broadcast({"type": "alert", "alert": alert})
+                for change in await asyncio.to_thread(self.poll_decisions):
+                    self._broadcast({"type": "update", "alert": change})
                 if time.monotonic() >= next_health:
                     next_health = time.monotonic() + web.health_poll_s
                     await asyncio.to_thread(self.recover_lost_runs)
@@ -131,6 +136,27 @@ class AlertHub:
                 select(func.count(m.Alert.id)).where(m.Alert.status == AlertStatus.PENDING.value)
             )
             metrics.queue_depth.set(int(pending or 0))
+        return out
+
+    def poll_decisions(self) -> list[dict[str, Any]]:
+        """Alerts adjudicated or given an outcome since the last poll: ids, states and who
+        decided; no reference or image (those went out, audited, with the alert itself)."""
+        since = self.last_change
+        with self.svc.store.session() as s:
+            rows = list(
+                s.scalars(
+                    select(m.Alert)
+                    .where((m.Alert.adjudicated_at > since) | (m.Alert.outcome_at > since))
+                    .order_by(m.Alert.id)
+                    .limit(500)
+                )
+            )
+            out = []
+            for a in rows:
+                stamps = [t for t in (a.adjudicated_at, a.outcome_at) if t is not None]
+                self.last_change = max([self.last_change, *stamps])
+                by = a.outcome_by if a.outcome_at and a.outcome_at > since else a.adjudicated_by
+                out.append({"id": a.id, "status": a.status, "outcome": a.outcome, "by": by})
         return out
 
     def recover_lost_runs(self) -> None:

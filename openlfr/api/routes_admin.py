@@ -20,22 +20,18 @@ from openlfr.api.accounts import (
     set_disabled,
 )
 from openlfr.api.deps import require, state_of
-from openlfr.errors import RuleViolation
 from openlfr.service.context import utcnow
-from openlfr.service.deployments import DeploymentDraft, authorise_deployment, create_deployment
+from openlfr.service.deployments import DeploymentDraft, create_deployment
 from openlfr.service.records import deployment_record
 from openlfr.service.watchlists import compile_watchlist, watchlist_summary
-from openlfr.store import AuditAction, append_audit, export_audit
 from openlfr.store import models as m
 from openlfr.store.models_accounts import Role
 
 router = APIRouter(tags=["governance"])
 SUPERVISOR = require(Role.SUPERVISOR)
-AUTHORISER = require(Role.AUTHORISING_OFFICER)
 PLANNERS = require(Role.SUPERVISOR, Role.AUTHORISING_OFFICER)
 DEPLOYMENT_READERS = require(Role.SUPERVISOR, Role.AUTHORISING_OFFICER, Role.OPERATOR, Role.AUDITOR)
 RECORD_READERS = require(Role.SUPERVISOR, Role.AUTHORISING_OFFICER, Role.AUDITOR)
-AUDITOR = require(Role.AUDITOR)
 ADMIN = require(Role.ADMIN)
 
 
@@ -89,6 +85,10 @@ def deployment_rows(request: Request) -> list[dict[str, Any]]:
                 "authorised_by": d.authorised_by,
                 "authoriser_rank": d.authoriser_rank,
                 "created_by": d.created_by,
+                "end_reason": d.end_reason,
+                "did_not_run": bool(d.run_failed),
+                "review_note": d.review_note,
+                "reviewed_by": d.reviewed_by,
             }
             for d in deps
         ]
@@ -120,25 +120,6 @@ def draft(body: DraftIn, request: Request, who: Principal = Depends(SUPERVISOR))
     """Draft a deployment (supervisor). It cannot run until an authorising officer authorises it."""
     dep_id = create_deployment(state_of(request).context(who.username), draft_from(body))
     return {"id": dep_id, "status": "draft"}
-
-
-@router.post("/api/deployments/{deployment_id}/authorise")
-def authorise(
-    deployment_id: int, request: Request, who: Principal = Depends(AUTHORISER)
-) -> dict[str, Any]:
-    """Authorise as the logged-in officer, at the rank on their account. 422 lists every rule
-    the draft fails."""
-    if not who.rank:
-        raise RuleViolation("R5", "this account records no rank: an administrator must set it")
-    ctx = state_of(request).context(who.username)
-    authorise_deployment(
-        ctx,
-        deployment_id,
-        officer=who.display_name,
-        rank=who.rank,
-        reasons="authorised through the API",
-    )
-    return {"id": deployment_id, "status": "authorised"}
 
 
 @router.get("/api/deployments/{deployment_id}/record")
@@ -213,25 +194,6 @@ def decide_exception(
         "id": request_id,
         "status": governance.decide_request(ctx, request_id, approve=verdict == "approve"),
     }
-
-
-@router.get("/api/audit")
-def audit(
-    request: Request, start: datetime | None = None, end: datetime | None = None,
-    who: Principal = Depends(AUDITOR),
-) -> list[dict[str, Any]]:  # fmt: skip
-    """Audit entries in [start, end) (default: the last 7 days). The export is itself logged."""
-    end = end or utcnow() + timedelta(seconds=1)
-    start = start or end - timedelta(days=7)
-    start, end = (d if d.tzinfo else d.replace(tzinfo=UTC) for d in (start, end))
-    with state_of(request).store.session() as s:
-        rows = export_audit(s, start, end)
-        append_audit(
-            s, actor=who.username, action=AuditAction.CONSULTATION, event="audit_read",
-            object_type="audit_log", object_id=f"{start.isoformat()}..{end.isoformat()}",
-            justification="audit log reviewed by an auditor", detail={"rows": len(rows)},
-        )  # fmt: skip
-    return rows[-1000:]
 
 
 @router.get("/api/users")

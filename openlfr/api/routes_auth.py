@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -28,16 +30,37 @@ class Token(BaseModel):
     role: str
 
 
+def lock_message(locks: dict[str, float], max_failures: int) -> str:
+    """Says what is locked, for how long, and that it is not the whole service: an officer
+    told only "try again later" retries the right password and thinks it wrong."""
+    wait = max(locks.values())
+    mins = max(1, math.ceil(wait / 60))
+    until = (datetime.now(UTC) + timedelta(seconds=wait)).strftime("%H:%M")
+    what = (
+        "this account"
+        if "address" not in locks
+        else "this address (too many failed log-ins from it, for any account)"
+        if "account" not in locks
+        else "this account and this address"
+    )
+    return (
+        f"Too many wrong passwords: log-ins to {what} are locked for {mins} more "
+        f"minute{'s' if mins != 1 else ''} (until {until} UTC); even the right password is "
+        f"refused until then. The lock is per account (after {max_failures} failures) and per "
+        "client address, and lifts by itself; other accounts and addresses are not affected."
+    )
+
+
 def check_login(request: Request, username: str, password: str) -> Account:
     """The account, or 429 (too many failures) / 401. Used by the page form and the API."""
     svc = state_of(request)
     ip = client_ip(request)
-    wait = svc.limiter.retry_after(username, ip)
-    if wait is not None:
+    locks = svc.limiter.locks(username, ip)
+    if locks:
         log.warning("log-in throttled for %r from %s", username, ip)
-        raise HTTPException(
-            429, "too many failed log-ins: try again later", {"Retry-After": str(int(wait) + 1)}
-        )
+        wait = max(locks.values())
+        raise HTTPException(429, lock_message(locks, svc.settings.web.login_max_failures),
+                            {"Retry-After": str(int(wait) + 1)})  # fmt: skip
     account = authenticate(svc.store, username, password)
     if account is None:
         svc.limiter.failed(username, ip)

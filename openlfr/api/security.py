@@ -119,17 +119,22 @@ class LoginLimiter:
 
     def retry_after(self, username: str, ip: str) -> float | None:
         """Seconds to wait when either limit is reached, else None."""
+        locks = self.locks(username, ip)
+        return max(locks.values()) if locks else None
+
+    def locks(self, username: str, ip: str) -> dict[str, float]:
+        """The limits reached ("account", "address") with the seconds each has left."""
         now = time.monotonic()
         with self._lock:
-            waits = []
-            for key, limit in (
-                (f"u:{username.strip().lower()}", self.per_account),
-                (f"ip:{ip}", self.per_ip),
+            out = {}
+            for what, key, limit in (
+                ("account", f"u:{username.strip().lower()}", self.per_account),
+                ("address", f"ip:{ip}", self.per_ip),
             ):
                 q = self._recent(key, now)
                 if len(q) >= limit:
-                    waits.append(q[0] + self.window - now)
-            return max(waits) if waits else None
+                    out[what] = q[len(q) - limit] + self.window - now
+            return out
 
     def failed(self, username: str, ip: str) -> None:
         now = time.monotonic()

@@ -137,4 +137,5 @@ def home(request: Request) -> Response:
 @router.get("/operator", response_class=HTMLResponse)
 def operator(request: Request, who: Principal = Depends(require(Role.OPERATOR))) -> HTMLResponse:
     """The live page: cameras' health and the alert queue; data arrives by fetch and WebSocket."""
-    return page(request, "operator.html", who)
+    order = state_of(request).settings.web.alert_order
+    return page(request, "operator.html", who, alert_order=order)

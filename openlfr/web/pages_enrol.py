@@ -28,7 +28,7 @@ from openlfr.store.models_accounts import Role
 from openlfr.web.pages import page
 
 router = APIRouter(include_in_schema=False)
-ROWS = 3
+ROWS = MAX_IMAGES  # the page offers as many images as the rules allow
 
 
 def _render(

@@ -1,11 +1,10 @@
-"""Pages for supervisors (draft, watchlists, exceptional reasons), authorising officers
-(authorise), auditors (audit log, records) and admins (users). Forms post here with the
-session's CSRF token; refusals are shown with each rule."""
+"""Pages for supervisors (watchlists, exceptional reasons) and admins (users). Forms post here
+with the session's CSRF token; a refused form comes back as typed, the error beside its field.
+(Deployments: pages_deploy and pages_review; the audit log: pages_audit.)"""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -14,22 +13,20 @@ from sqlalchemy import select
 
 from openlfr.api import governance
 from openlfr.api.accounts import (
+    AccountError,
     Principal,
     create_account,
     list_accounts,
     reset_password,
     set_disabled,
 )
-from openlfr.api.app import _violations
 from openlfr.api.deps import require, state_of
-from openlfr.api.routes_admin import DraftIn, deployment_rows, draft_from
-from openlfr.api.routes_admin import audit as audit_rows
+from openlfr.domain import WatchlistCategory
 from openlfr.errors import RuleViolation
-from openlfr.service.deployments import authorise_deployment, create_deployment
-from openlfr.service.records import deployment_record
 from openlfr.service.watchlists import compile_watchlist, watchlist_summary
 from openlfr.store import models as m
 from openlfr.store.models_accounts import Role
+from openlfr.web.forms import FormErrors
 from openlfr.web.pages import page
 
 router = APIRouter(include_in_schema=False)
@@ -51,101 +48,54 @@ def _watchlists(request: Request) -> list[dict[str, Any]]:
     return [asdict(watchlist_summary(svc.base, i)) for i in ids]
 
 
-@router.get("/deployments", response_class=HTMLResponse)
-def deployments(request: Request, who: Principal = Depends(READERS)) -> HTMLResponse:
-    wls = _watchlists(request) if who.role is Role.SUPERVISOR else []
+def _composer(
+    request: Request, who: Principal, q: str = "", category: str = "", *,
+    values: dict[str, Any] | None = None, errors: FormErrors | None = None, status: int = 200,
+) -> HTMLResponse:  # fmt: skip
+    subjects = governance.subjects_with_decisions(state_of(request).context(who.username))
+    total = len(subjects)
+    needle = q.strip().casefold()
+    subjects = [
+        x
+        for x in subjects
+        if (not needle or needle in x["reference"].casefold())
+        and (not category or x["category"] == category)
+    ]
     return page(
-        request, "deployments.html", who, deployments=deployment_rows(request), watchlists=wls
-    )
-
-
-@router.post("/deployments")
-def draft(
-    request: Request,
-    name: str = Form(...), purpose: str = Form(...), location: str = Form(...),
-    location_reason: str = Form(...), watchlist_id: int = Form(...), cameras: str = Form(...),
-    hours: float = Form(8.0), threshold: str = Form(""), equality_note: str = Form(""),
-    who: Principal = Depends(SUPERVISOR),
-) -> Response:  # fmt: skip
-    body = DraftIn(
-        name=name, purpose=purpose, location=location, location_reason=location_reason,
-        watchlist_id=watchlist_id, cameras=[c for c in cameras.splitlines() if c.strip()],
-        hours=hours, threshold=float(threshold) if threshold.strip() else None,
-        equality_note=equality_note,
+        request, "watchlists.html", who, status, subjects=subjects, total=total,
+        watchlists=_watchlists(request), q=q, category=category,
+        categories=sorted(c.value for c in WatchlistCategory),
+        values=values or {"name": "", "subject": []}, errors=errors,
     )  # fmt: skip
-    dep_id = create_deployment(state_of(request).context(who.username), draft_from(body))
-    return _see_other(f"/deployments/{dep_id}")
-
-
-def _detail(request: Request, who: Principal, dep_id: int, **extra: Any) -> HTMLResponse:
-    svc = state_of(request)
-    with svc.store.session() as s:
-        dep = s.get(m.Deployment, dep_id)
-        if dep is None:
-            raise RuleViolation("R5", f"deployment {dep_id} does not exist")
-        cams = list(s.scalars(select(m.Camera).where(m.Camera.deployment_id == dep_id)))
-    assert svc.runs is not None
-    return page(
-        request, "deployment.html", who, dep=dep, cameras=cams,
-        watchlist=watchlist_summary(svc.base, dep.watchlist_id),
-        record=deployment_record(svc.base, dep_id) if who.role is not Role.OPERATOR else None,
-        running_here=dep_id in svc.runs.running(), run_error=svc.runs.errors.get(dep_id), **extra,
-    )  # fmt: skip
-
-
-@router.get("/deployments/{dep_id}", response_class=HTMLResponse)
-def deployment(dep_id: int, request: Request, who: Principal = Depends(READERS)) -> HTMLResponse:
-    return _detail(request, who, dep_id)
-
-
-@router.post("/deployments/{dep_id}/authorise", response_model=None)
-def authorise(dep_id: int, request: Request, who: Principal = Depends(AUTHORISER)) -> Response:
-    try:
-        if not who.rank:
-            raise RuleViolation("R5", "this account records no rank")
-        ctx = state_of(request).context(who.username)
-        authorise_deployment(
-            ctx,
-            dep_id,
-            officer=who.display_name,
-            rank=who.rank,
-            reasons="authorised on the web page",
-        )
-    except RuleViolation as exc:  # shown on the page itself, one line per rule
-        return _detail(request, who, dep_id, refusal=_violations(exc))
-    return _see_other(f"/deployments/{dep_id}")
-
-
-@router.post("/deployments/{dep_id}/{action}", response_model=None)
-def start_stop(
-    dep_id: int, action: str, request: Request, who: Principal = Depends(RUNNERS)
-) -> Response:
-    runs = state_of(request).runs
-    assert runs is not None
-    if action == "start":
-        runs.start(dep_id, who.username)
-    elif action == "stop":
-        runs.request_stop(dep_id, who.username)
-    else:
-        raise ValueError("action must be start or stop")
-    return _see_other("/operator" if who.role is Role.OPERATOR else f"/deployments/{dep_id}")
 
 
 @router.get("/watchlists", response_class=HTMLResponse)
-def watchlists(request: Request, who: Principal = Depends(SUPERVISOR)) -> HTMLResponse:
-    subjects = governance.subjects_with_decisions(state_of(request).context(who.username))
-    return page(request, "watchlists.html", who, subjects=subjects, watchlists=_watchlists(request))
+def watchlists(
+    request: Request, q: str = "", category: str = "", who: Principal = Depends(SUPERVISOR)
+) -> HTMLResponse:
+    """The composer. ``q`` (part of a reference) and ``category`` filter the subjects here
+    without script; static/watchlists.js filters the same rows as one types."""
+    return _composer(request, who, q, category)
 
 
-@router.post("/watchlists")
+@router.post("/watchlists", response_model=None)
 async def compose(request: Request, who: Principal = Depends(SUPERVISOR)) -> Response:
     form = await request.form()
     refs = [str(v) for v in form.getlist("subject")]
     name = str(form.get("name") or "").strip()
-    if not name or not refs:
-        raise ValueError("a watchlist needs a name and at least one subject")
-    ctx = state_of(request).context(who.username)
-    compile_watchlist(ctx, name, refs)
+    errors = FormErrors()
+    if not name:
+        errors.add("name", "give the watchlist a name")
+    if not refs:
+        errors.add("subject", "choose at least one subject")
+    if not errors:
+        try:
+            compile_watchlist(state_of(request).context(who.username), name, refs)
+        except RuleViolation as exc:  # e.g. nobody chosen has an eligible image
+            errors.absorb(exc, ("name", "subject"), {})
+    if errors:
+        values = {"name": name, "subject": refs}
+        return _composer(request, who, values=values, errors=errors, status=422)
     return _see_other("/watchlists")
 
 
@@ -182,35 +132,43 @@ def decide(
     return _see_other("/exceptional")
 
 
-@router.get("/audit", response_class=HTMLResponse)
-def audit(
-    request: Request, days: int = 7, who: Principal = Depends(require(Role.AUDITOR))
-) -> HTMLResponse:
-    end = datetime.now(UTC) + timedelta(seconds=1)
-    rows = audit_rows(request, end - timedelta(days=max(1, min(days, 3650))), end, who)
-    return page(request, "audit.html", who, rows=list(reversed(rows)), days=days)
+def _users(
+    request: Request, who: Principal, *, values: dict[str, str] | None = None,
+    errors: FormErrors | None = None, status: int = 200,
+) -> HTMLResponse:  # fmt: skip
+    return page(
+        request, "users.html", who, status, accounts=list_accounts(state_of(request).store),
+        roles=list(Role), values=values or {}, errors=errors,
+    )  # fmt: skip
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
 def users(request: Request, who: Principal = Depends(require(Role.ADMIN))) -> HTMLResponse:
-    return page(
-        request,
-        "users.html",
-        who,
-        accounts=list_accounts(state_of(request).store),
-        roles=list(Role),
-    )
+    return _users(request, who)
 
 
-@router.post("/admin/users")
+def _account_field(message: str) -> str | None:
+    for name in ("username", "password", "rank", "role"):
+        if name in message:
+            return name
+    return "username" if "already exists" in message else None
+
+
+@router.post("/admin/users", response_model=None)
 def add_user(
-    request: Request, username: str = Form(...), password: str = Form(...), role: str = Form(...),
+    request: Request, username: str = Form(""), password: str = Form(""), role: str = Form(""),
     display_name: str = Form(""), rank: str = Form(""), who: Principal = Depends(ADMIN),
 ) -> Response:  # fmt: skip
-    create_account(
-        state_of(request).store, username=username, password=password, role=role,
-        display_name=display_name, rank=rank or None, created_by=who.username,
-    )  # fmt: skip
+    try:
+        create_account(
+            state_of(request).store, username=username, password=password, role=role,
+            display_name=display_name, rank=rank or None, created_by=who.username,
+        )  # fmt: skip
+    except AccountError as exc:  # the form again, as typed (but the password), error beside
+        errors = FormErrors()
+        errors.add(_account_field(str(exc)), str(exc))
+        values = {"username": username, "role": role, "display_name": display_name, "rank": rank}
+        return _users(request, who, values=values, errors=errors, status=422)
     return _see_other("/admin/users")
 
 

@@ -53,10 +53,16 @@ def test_draft_then_authorise_with_every_rule_shown(
     r = client.post("/api/deployments", json=draft, headers=tokens["supervisor"])
     assert r.status_code == 201, r.text
     dep_id = r.json()["id"]
-    r = client.post(f"/api/deployments/{dep_id}/authorise", headers=_bearer(client, "insp"))
+    url = f"/api/deployments/{dep_id}/authorise"
+    body = {"reasons": "necessary: a violent suspect seen twice this week", "conditions": ""}
+    r = client.post(url, json=body, headers=_bearer(client, "insp"))
     assert r.status_code == 422
     assert any(v["rule"] == "R5" and "inspector" in v["message"] for v in r.json()["violations"])
-    r = client.post(f"/api/deployments/{dep_id}/authorise", headers=tokens["authorising_officer"])
+    # Reasons are required: blank ones are refused, naming them.
+    blank = client.post(url, json={"reasons": "  "}, headers=tokens["authorising_officer"])
+    assert blank.status_code == 422 and "reasons" in blank.text
+    body["conditions"] = "stop if the crowd exceeds 2,000"
+    r = client.post(url, json=body, headers=tokens["authorising_officer"])
     assert r.status_code == 200, r.text
     dep = next(
         d

@@ -181,7 +181,10 @@ def test_stop_from_the_api_ends_a_separate_cli_process(
 ) -> None:
     dep_id = deploy(long_clip)
     store = settings.store
-    env = {**os.environ, "OPENLFR_VIDEO__REALTIME": "true", "OPENLFR_ACTOR": "pc.runner",
+    # The CLI acts under an account (issue 8): the operator's bearer token, as from
+    # `openlfr login --print-token` or POST /api/token.
+    token = tokens["operator"]["Authorization"].removeprefix("Bearer ")
+    env = {**os.environ, "OPENLFR_VIDEO__REALTIME": "true", "OPENLFR_TOKEN": token,
            "OPENLFR_STORE__DATA_DIR": str(store.data_dir), "COLUMNS": "200"}  # fmt: skip
     if store.database_url:
         env["OPENLFR_STORE__DATABASE_URL"] = store.database_url

@@ -4,6 +4,7 @@ RuleViolation as 422 with its rule, cookies' flags, the WebSocket's own checks."
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -100,6 +101,10 @@ def test_login_rate_limited_per_account_and_per_ip(client: TestClient) -> None:
         )
     r = client.post("/api/token", json={"username": "operator", "password": PASSWORD})
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    # The message says how long, and that the lock is per account and per address.
+    text = r.json()["detail"]
+    assert "this account" in text and "per account" in text and "per client address" in text
+    assert re.search(r"locked for \d+ more minutes? \(until \d\d:\d\d UTC\)", text), text
     # Another account from the same address still works until the per-address limit.
     assert (
         client.post("/api/token", json={"username": "auditor", "password": PASSWORD}).status_code
@@ -114,6 +119,7 @@ def test_login_rate_limited_per_account_and_per_ip(client: TestClient) -> None:
     csrf = client.cookies.get("openlfr_login_csrf")
     r = client.post("/login", data={"username": "admin", "password": PASSWORD, "csrf_token": csrf})
     assert r.status_code == 429 and page.status_code == 200
+    assert "this address" in r.text and "minute" in r.text and "lifts by itself" in r.text
 
 
 def test_cookie_session_flags_and_csrf(

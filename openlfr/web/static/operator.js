@@ -1,20 +1,37 @@
 // Live operator page: the alert queue (fetched, then pushed over a WebSocket), side-by-side
 // review and keyboard adjudication. No framework; text goes in with textContent only.
+//
+// The alert under review changes only when the operator chooses another one: a new arrival is
+// announced (banner, live region, an optional tone) and highlighted, never selected; after the
+// final outcome the page says so and waits for a choice. Keys act only on the alert shown.
 "use strict";
 (function () {
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const alerts = new Map(); // id -> alert
-  let current = null;
+  const fresh = new Set(); // ids announced and not yet opened
+  let current = null; // the alert shown; only select() and finish() change it
   let pendingDecision = null;
   const $ = (id) => document.getElementById(id);
   const CATS = { wanted_by_courts: "Wanted by the courts", suspect: "Suspect", court_conditions: "Court conditions",
                  mappa: "MAPPA", missing_vulnerable: "Missing / vulnerable" };
+  const LABELS = { confirmed: "Confirmed match", false_alert: "False alert", not_actioned: "Not actioned" };
+  const OUTCOME_LABELS = { engaged_no_arrest: "engaged, no arrest", arrested: "arrested",
+    charged_or_cautioned: "charged or cautioned", bailed_or_released_under_investigation: "bailed / released under investigation",
+    no_further_action: "no further action" };
+  const store = {  // the operator's own choices survive a reload (localStorage; nothing personal)
+    get: (k) => { try { return localStorage.getItem("openlfr." + k); } catch (e) { return null; } },
+    set: (k, v) => { try { localStorage.setItem("openlfr." + k, v); } catch (e) { /* private mode */ } },
+  };
+  let order = store.get("order") || $("operator").dataset.order || "newest_first";
+  let soundOn = store.get("sound") === "on";
+  let audio = null;
 
   function needsWork(a) {
     return a.status === "pending" || (a.status === "confirmed" && (!a.outcome || a.outcome === "arrested"));
   }
   function queue() {
-    return [...alerts.values()].filter(needsWork).sort((x, y) => x.id - y.id);
+    const sign = order === "oldest_first" ? 1 : -1;
+    return [...alerts.values()].filter(needsWork).sort((x, y) => sign * (x.id - y.id));
   }
   async function api(path, body) {
     const res = await fetch(path, {
@@ -39,25 +56,34 @@
   function li(a) {
     const el = document.createElement("li");
     el.dataset.id = a.id;
-    el.className = (current === a.id ? "sel " : "") + a.status;
+    el.className = [current === a.id ? "sel" : "", fresh.has(a.id) ? "new" : "", a.status].join(" ").trim();
+    if (current === a.id) el.setAttribute("aria-current", "true");
     const t = new Date(a.raised_at);
-    el.textContent = `#${a.id} ${CATS[a.category] || a.category} · ${a.camera} · ${t.toLocaleTimeString()} · ${a.score.toFixed(2)}`
-      + (a.status === "confirmed" ? " · outcome due" : "");
+    const head = document.createElement("span");
+    head.textContent = `#${a.id} ${a.subject_ref} · ${CATS[a.category] || a.category}`
+      + (a.status === "confirmed" ? " · outcome due" : "") + (fresh.has(a.id) ? " · NEW" : "");
+    const sub = document.createElement("span");
+    sub.className = "sub";
+    sub.textContent = `${a.deployment} (#${a.deployment_id}) · ${a.camera} · ${t.toLocaleTimeString()} · ${a.score.toFixed(2)}`;
+    el.append(head, sub);
     el.addEventListener("click", () => select(a.id));
     return el;
   }
   function render() {
     const q = queue();
     $("count").textContent = q.length;
-    if (current === null || !q.some((a) => a.id === current)) current = q.length ? q[0].id : null;
     $("queue").replaceChildren(...q.map(li));
+    $("order-toggle").textContent = order === "oldest_first" ? "Oldest first" : "Newest first";
+    $("order-toggle").setAttribute("aria-pressed", order === "oldest_first" ? "true" : "false");
     show(current === null ? null : alerts.get(current));
   }
   let shown = null;
   function show(a) {
-    $("empty").hidden = !!a;
+    $("detail").dataset.current = a ? String(a.id) : "";
     $("alert").hidden = !a;
+    $("empty").hidden = !!a || !$("done").hidden;
     if (!a) { shown = null; return; }
+    $("done").hidden = true;
     if (shown !== a.id) {
       // Each image request is an audited consultation on the server.
       $("img-probe").src = `/api/alerts/${a.id}/probe.jpg`;
@@ -68,6 +94,7 @@
     }
     $("a-cat").textContent = CATS[a.category] || a.category;
     $("a-ref").textContent = a.subject_ref;
+    $("a-dep").textContent = `${a.deployment} (#${a.deployment_id})`;
     $("a-score").textContent = a.score.toFixed(3);
     $("a-cam").textContent = a.camera;
     $("a-time").textContent = new Date(a.raised_at).toLocaleString();
@@ -77,8 +104,20 @@
     $("outcome-1").hidden = a.outcome === "arrested";
     $("outcome-2").hidden = a.outcome !== "arrested";
   }
-  function select(id) { current = id; render(); }
-  const LABELS = { confirmed: "Confirmed match", false_alert: "False alert", not_actioned: "Not actioned" };
+  function select(id) {
+    current = id;
+    fresh.delete(id);
+    $("done").hidden = true;
+    if (!fresh.size) $("announce").hidden = true;
+    render();
+  }
+  // The alert shown is finished (by this operator or another): say so, and wait for a choice.
+  function finish(a, text) {
+    current = null;
+    $("done").textContent = `${text} Choose the next alert from the queue.`;
+    $("done").hidden = false;
+    render();
+  }
   function askReason(decision) {
     pendingDecision = decision;
     $("reason-box").hidden = false;
@@ -95,13 +134,13 @@
     const reason = $("reason").value.trim();
     if (!a || !pendingDecision) return;
     if (!reason) { $("msg").textContent = "A reason is required."; return; }
+    const decision = pendingDecision;
     try {
-      await api(`/api/alerts/${a.id}/adjudicate`, { decision: pendingDecision, reason });
-      a.status = pendingDecision;
-      $("msg").textContent = `Recorded: ${LABELS[pendingDecision]}.`;
+      await api(`/api/alerts/${a.id}/adjudicate`, { decision, reason });
+      a.status = decision;
       cancelReason();
-      if (a.status === "confirmed") { show(a); $("queue").replaceChildren(...queue().map(li)); }
-      else render();
+      if (a.status === "confirmed") { $("msg").textContent = `Recorded: ${LABELS[decision]}.`; render(); }
+      else finish(a, `Alert #${a.id} done: ${LABELS[decision].toLowerCase()}.`);
     } catch (e) { $("msg").textContent = "Refused: " + e.message; }
   }
   async function submitOutcome(outcome) {
@@ -110,21 +149,73 @@
     try {
       await api(`/api/alerts/${a.id}/outcome`, { outcome });
       a.outcome = outcome;
-      $("msg").textContent = "Outcome recorded.";
-      render();
+      if (needsWork(a)) { $("msg").textContent = "Outcome recorded: arrested. Now the result."; render(); }
+      else finish(a, `Alert #${a.id} done: outcome recorded (${OUTCOME_LABELS[outcome] || outcome}).`);
     } catch (e) { $("msg").textContent = "Refused: " + e.message; }
+  }
+  function beep() {
+    // A short tone made here (no audio file); only when the operator switched sound on.
+    if (!soundOn) return;
+    try {
+      audio = audio || new AudioContext();
+      const osc = audio.createOscillator(), gain = audio.createGain();
+      osc.type = "sine"; osc.frequency.value = 880;
+      gain.gain.setValueAtTime(0.2, audio.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.25);
+      osc.connect(gain).connect(audio.destination);
+      osc.start(); osc.stop(audio.currentTime + 0.25);
+      document.body.dataset.beeps = String(Number(document.body.dataset.beeps || 0) + 1);
+    } catch (e) { /* no audio device: the banner still shows */ }
+  }
+  function arrived(a) {
+    const known = alerts.has(a.id);
+    add(a);
+    if (known || !needsWork(a)) { render(); return; }
+    fresh.add(a.id);
+    const text = `New alert #${a.id}: ${a.subject_ref} (${CATS[a.category] || a.category}) on ${a.deployment}, ${a.camera}.`
+      + (current !== null ? ` You are still on alert #${current}.` : " Choose it in the queue to review it.");
+    $("announce").textContent = text;
+    $("announce").hidden = false;
+    $("live").textContent = text;
+    beep();
+    render();
+  }
+  function updated(u) {
+    const a = alerts.get(u.id);
+    if (!a) return;
+    const before = a.status + "/" + (a.outcome || "");
+    Object.assign(a, { status: u.status, outcome: u.outcome });
+    if (before === a.status + "/" + (a.outcome || "")) return;
+    fresh.delete(a.id);
+    if (current === a.id && !needsWork(a)) {
+      const what = a.status === "confirmed" ? `outcome recorded (${OUTCOME_LABELS[a.outcome] || a.outcome})` : LABELS[a.status].toLowerCase();
+      finish(a, `Alert #${a.id} was dealt with by ${u.by || "another operator"}: ${what}.`);
+    } else render();
   }
   document.querySelectorAll("[data-decision]").forEach((b) => b.addEventListener("click", () => askReason(b.dataset.decision)));
   document.querySelectorAll("[data-outcome]").forEach((b) => b.addEventListener("click", () => submitOutcome(b.dataset.outcome)));
   $("decide").addEventListener("submit", (e) => { e.preventDefault(); submitDecision(); });
   $("outcome").addEventListener("submit", (e) => e.preventDefault());
+  $("order-toggle").addEventListener("click", () => {
+    order = order === "oldest_first" ? "newest_first" : "oldest_first";
+    store.set("order", order);
+    render();
+  });
+  $("sound-toggle").checked = soundOn;
+  $("sound-toggle").addEventListener("change", (e) => {
+    soundOn = e.target.checked;
+    store.set("sound", soundOn ? "on" : "off");
+    if (soundOn) { try { audio = audio || new AudioContext(); audio.resume(); } catch (err) { /* no audio */ } }
+  });
   $("reason").addEventListener("keydown", (e) => {
     if (e.key === "Enter") { e.preventDefault(); submitDecision(); }
     if (e.key === "Escape") { e.preventDefault(); cancelReason(); }
   });
   document.addEventListener("keydown", (e) => {
-    if (e.target instanceof HTMLInputElement || e.ctrlKey || e.metaKey || e.altKey) return;
-    const a = current === null ? null : alerts.get(current);
+    if (e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement
+        || e.ctrlKey || e.metaKey || e.altKey) return;
+    // Only the alert on screen can be acted on; with none shown, decision keys do nothing.
+    const a = current === null || $("alert").hidden ? null : alerts.get(current);
     const q = queue();
     const i = q.findIndex((x) => x.id === current);
     const keys = { c: "confirmed", f: "false_alert", n: "not_actioned" };
@@ -135,8 +226,8 @@
       const second = ["1", "2", "3"].includes(e.key);
       if (second === (a.outcome === "arrested")) { e.preventDefault(); submitOutcome(outs[e.key]); }
     }
-    else if (e.key === "j" && i + 1 < q.length) select(q[i + 1].id);
-    else if (e.key === "k" && i > 0) select(q[i - 1].id);
+    else if (e.key === "j" && q.length) select(q[Math.min(i + 1, q.length - 1)].id);
+    else if (e.key === "k" && q.length) select(q[Math.max(i - 1, 0)].id);
   });
 
   function health(cams) {
@@ -165,7 +256,8 @@
     ws.onopen = () => { delay = 500; $("conn").textContent = "live"; $("conn").className = "pill on"; load().catch(() => {}); };
     ws.onmessage = (ev) => {
       const msg = JSON.parse(ev.data);
-      if (msg.type === "alert") { add(msg.alert); render(); }
+      if (msg.type === "alert") arrived(msg.alert);
+      else if (msg.type === "update") updated(msg.alert);
       else if (msg.type === "health") health(msg.cameras);
     };
     ws.onclose = () => {
