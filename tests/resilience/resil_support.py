@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 from sqlalchemy import Engine, event
 
+from openlfr.api.accounts import create_account, issue_session
 from openlfr.service.enrolment import ImageSpec
+from openlfr.store import Store
+from openlfr.store.models_accounts import SessionKind
 
 
 def katie_spec(ref: Path) -> ImageSpec:
@@ -35,3 +39,15 @@ def cap_pages(engine: Engine, spare_pages: int = 0) -> Callable[[], None]:
         engine.dispose()
 
     return lift
+
+
+def login_env(store: Store, role: str) -> dict[str, str]:
+    """OPENLFR_TOKEN for a fresh account with `role`: what `openlfr login` would leave, so the
+    CLI (in-process or a subprocess) acts as that account."""
+    name = f"{role}.{secrets.token_hex(3)}"
+    account_id = create_account(
+        store, username=name, password="correct horse battery", role=role,
+        display_name=f"{role.title()} Tester", rank=None, created_by="test",
+    )  # fmt: skip
+    token, _csrf = issue_session(store, int(account_id), SessionKind.BEARER, 1.0, "test")
+    return {"OPENLFR_TOKEN": token, "OPENLFR_ACTOR": name}

@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from resil_support import login_env
 from sqlalchemy import select, text
 from store_support import store_env
 from suite import REPO
@@ -48,8 +49,8 @@ def test_sigkill_mid_run_loses_nothing_and_recovery_ends_the_run(
     ctx: AppContext, katie_deployment: int, store_dir: Path
 ) -> None:
     dep_id = katie_deployment
-    env = {**os.environ, **store_env(ctx.settings.store), "OPENLFR_VIDEO__REALTIME": "true",
-           "OPENLFR_ACTOR": "pc.runner", "COLUMNS": "200"}  # fmt: skip
+    env = {**os.environ, **store_env(ctx.settings.store), **login_env(ctx.store, "operator"),
+           "OPENLFR_VIDEO__REALTIME": "true", "COLUMNS": "200"}  # fmt: skip
     proc = subprocess.Popen(
         [sys.executable, "-m", "openlfr", "--store-dir", str(store_dir),
          "deployment", "run", str(dep_id)],

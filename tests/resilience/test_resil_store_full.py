@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
-from resil_support import cap_pages, katie_spec
+from resil_support import cap_pages, katie_spec, login_env
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
@@ -72,14 +72,16 @@ def test_enrolment_into_a_full_store_is_refused_cleanly(
         cur.execute("PRAGMA max_page_count = 1")  # never below the current size: "full now"
         cur.close()
 
-    monkeypatch.setattr(store_db, "_sqlite_pragmas", full)
     monkeypatch.setenv("COLUMNS", "4000")
     before = _count(ctx, m.ReferenceImage)
+    env = login_env(ctx.store, "supervisor")  # before the store is "full"
+    monkeypatch.setattr(store_db, "_sqlite_pragmas", full)
     result = CliRunner().invoke(
         app,
-        ["--store-dir", str(ctx.settings.store.data_dir), "--as", "pc.tester", "enrol",
+        ["--store-dir", str(ctx.settings.store.data_dir), "enrol",
          str(katie_ref), "--ref", "SUBJ-3", "--category", "suspect", "--source", "CUST-9",
          "--outcome", "charged", "--age", "30", "--captured", "2024-01-01"],
+        env=env,
     )  # fmt: skip
     monkeypatch.setattr(store_db, "_sqlite_pragmas", real_pragmas)
     assert result.exit_code == 2, result.output
