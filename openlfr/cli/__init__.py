@@ -14,7 +14,9 @@ from openlfr.cli import (
     deployments,
     enrol,
     evaluate,
+    exceptional,
     governance,
+    login,
     report,
     serve,
     watchlists,
@@ -25,7 +27,8 @@ app = typer.Typer(
     help="openlfr: live facial recognition with the law built in.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    # Plain help: click rewraps each paragraph to the terminal and shows no type after a flag.
+    rich_markup_mode=None,
 )
 
 
@@ -38,17 +41,20 @@ def _global(
         "data directory; env OPENLFR_STORE__DATA_DIR).",
     ),
     db: Path | None = typer.Option(None, "--db", help="SQLite database file to use."),
-    actor: str | None = typer.Option(
-        None, "--as", help="Who is acting, for the audit log (default: $OPENLFR_ACTOR or login)."
-    ),
 ) -> None:
-    OPTIONS.data_dir, OPTIONS.db, OPTIONS.actor = data_dir, db, actor
+    """Commands act under the account you log in as (`openlfr login NAME`); its role decides
+    what you may do, as on the web, and the audit log names it."""
+    OPTIONS.data_dir, OPTIONS.db = data_dir, db
 
 
+app.command("login")(login.login)
+app.command("logout")(login.logout)
+app.command("whoami")(login.whoami)
 app.command("enrol")(enrol.enrol)
 app.add_typer(watchlists.app, name="watchlist")
 app.add_typer(deployments.app, name="deployment")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(exceptional.app, name="exceptional")
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(audit.app, name="audit")
 app.command("demo")(demo.demo)

@@ -5,12 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from openlfr.cli.common import app_context, console
 from openlfr.service.alerts import adjudicate, alert_images, list_alerts, record_outcome
 
-app = typer.Typer(help="Review alerts: every alert is decided by a person.", no_args_is_help=True)
+app = typer.Typer(
+    help="Review alerts: every alert is decided by a person.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 
 
 @app.command("list")
@@ -19,39 +25,36 @@ def list_(
     status: str | None = typer.Option(None, help="pending, confirmed, false_alert, not_actioned."),
     reason: str = typer.Option("alert review", help="Why you are looking (audited)."),
 ) -> None:
-    """List alerts (an audited consultation)."""
-    with app_context() as ctx:
+    """List alerts, newest first (an audited consultation; operator or supervisor).
+
+    Each row is two lines, so it fits 80 columns: camera and frames, subject and category,
+    score and margin to the runner-up, date and time raised, status and outcome.
+    """
+    with app_context("alerts list") as ctx:
         views = list_alerts(ctx, deployment_id=deployment, status=status, justification=reason)
-    table = Table(title="alerts")
-    for col in (
-        "id",
-        "deployment",
-        "camera",
-        "subject",
-        "category",
-        "score",
-        "margin",
-        "frames",
-        "raised (UTC)",
-        "status",
-        "outcome",
-    ):
-        table.add_column(col)
-    for v in views:
+    # No vertical rules and one space of padding: the id and status columns never wrap, the
+    # free text (camera, subject) folds instead.
+    table = Table(title="alerts", box=box.SIMPLE_HEAD, padding=(0, 1), show_lines=False)
+    table.add_column("id", no_wrap=True, justify="right")
+    table.add_column("dep", no_wrap=True, justify="right")
+    table.add_column("camera\nframes", overflow="fold")
+    table.add_column("subject\ncategory", overflow="fold", ratio=2)
+    table.add_column("score\nmargin", no_wrap=True)
+    table.add_column("raised\n(UTC)", no_wrap=True)
+    table.add_column("status\noutcome", overflow="fold", min_width=12)
+    for v in sorted(views, key=lambda a: (a.raised_at, a.id), reverse=True):
         table.add_row(
             str(v.id),
             str(v.deployment_id),
-            v.camera,
-            v.subject_ref,
-            v.category,
-            f"{v.score:.3f}",
-            f"{v.margin:.3f}",
-            f"{v.first_frame}-{v.last_frame}",
-            f"{v.raised_at:%Y-%m-%d %H:%M:%S}",
-            v.status,
-            v.outcome or "",
+            f"{escape(v.camera)}\n{v.first_frame}-{v.last_frame}",
+            f"{escape(v.subject_ref)}\n{v.category}",
+            f"{v.score:.3f}\n" + ("-" if v.margin >= 2.0 else f"{v.margin:.3f}"),
+            f"{v.raised_at:%Y-%m-%d}\n{v.raised_at:%H:%M:%S}",
+            f"{v.status}\n{v.outcome or ''}",
         )
     console.print(table)
+    if not views:
+        console.print("no alerts")
 
 
 @app.command("adjudicate")
@@ -60,8 +63,8 @@ def adjudicate_(
     decision: str = typer.Argument(..., help="confirmed, false_alert or not_actioned."),
     reason: str = typer.Option(..., help="Why (recorded and audited)."),
 ) -> None:
-    """Record a person's decision on an alert, after comparing the two faces."""
-    with app_context() as ctx:
+    """Record your decision on an alert, after comparing the two faces (operator)."""
+    with app_context("alerts adjudicate") as ctx:
         adjudicate(ctx, alert_id, decision, reason)
     console.print(f"alert {alert_id}: {decision}")
 
@@ -76,8 +79,8 @@ def outcome(
     ),
     reason: str = typer.Option("", help="Note."),
 ) -> None:
-    """Record what followed a confirmed match."""
-    with app_context() as ctx:
+    """Record what followed a confirmed match (operator)."""
+    with app_context("alerts outcome") as ctx:
         record_outcome(ctx, alert_id, value, reason)
     console.print(f"alert {alert_id}: outcome {value}")
 
@@ -89,7 +92,7 @@ def images(
     reason: str = typer.Option(..., help="Why (audited consultation)."),
 ) -> None:
     """Write an alert's probe crop and watchlist image side by side for review."""
-    with app_context() as ctx:
+    with app_context("alerts images") as ctx:
         probe, ref = alert_images(ctx, alert_id, justification=reason)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"alert{alert_id}_probe.jpg").write_bytes(probe)

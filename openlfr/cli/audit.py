@@ -13,15 +13,17 @@ import typer
 from openlfr.cli.common import OPTIONS, app_context, console, err_console
 from openlfr.store import export_audit, verify_audit
 
-app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True, rich_markup_mode=None)
 
 
 @app.command("verify")
 def verify(db: Path | None = typer.Option(None, "--db", help="SQLite database file.")) -> None:
-    """Exit 0 with the number of rows checked if intact; exit 1 naming the first bad row."""
+    """Exit 0 with the number of rows checked if intact; exit 1 naming the first bad row.
+
+    Needs no account."""
     if db is not None:
         OPTIONS.db = db
-    with app_context() as ctx, ctx.store.session() as s:
+    with app_context("audit verify") as ctx, ctx.store.session() as s:
         result = verify_audit(s)
     if result.ok:
         console.print(f"audit log intact: {result.rows_checked} rows checked")
@@ -36,11 +38,11 @@ def export(
     end: datetime = typer.Option(..., "--to", help="To, exclusive."),
     fmt: str = typer.Option("json", "--format", help="csv or json."),
 ) -> None:
-    """Print audit entries in [from, to) as CSV or JSON."""
+    """Print audit entries in [from, to) as CSV or JSON (auditor)."""
     from datetime import UTC
 
     start, end = (d if d.tzinfo else d.replace(tzinfo=UTC) for d in (start, end))
-    with app_context() as ctx, ctx.store.session() as s:
+    with app_context("audit export") as ctx, ctx.store.session() as s:
         rows = export_audit(s, start, end)
     if fmt == "json":
         print(json.dumps(rows, indent=2, default=str))

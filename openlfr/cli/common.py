@@ -1,9 +1,8 @@
-"""What every command shares: settings from global options, the console, clean errors."""
+"""What every command shares: settings from global options, the acting account, the console,
+clean errors."""
 
 from __future__ import annotations
 
-import getpass
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +13,15 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from openlfr.api.accounts import Principal
+from openlfr.cli.roles import ROLES
+from openlfr.cli.session import (
+    LoginNeeded,
+    check_role,
+    current_principal,
+    needs,
+    store_identity,
+)
 from openlfr.config import Settings, StoreSettings
 from openlfr.errors import OpenLFRError, RuleViolation
 from openlfr.service.context import AppContext
@@ -21,13 +29,14 @@ from openlfr.service.context import AppContext
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
+# The audit actor of a command that needs no account, run without one.
+ANONYMOUS = "anonymous (command line, no login)"
 
 
 @dataclass
 class GlobalOptions:
     data_dir: Path | None = None
     db: Path | None = None
-    actor: str | None = None
 
     def settings(self) -> Settings:
         base = Settings()
@@ -42,22 +51,42 @@ class GlobalOptions:
             store = StoreSettings(**{**store.model_dump(), **updates})
         return base.model_copy(update={"store": store})
 
-    def who(self) -> str:
-        return self.actor or os.environ.get("OPENLFR_ACTOR") or getpass.getuser()
-
 
 OPTIONS = GlobalOptions()
 
 
 @contextmanager
-def app_context() -> Iterator[AppContext]:
-    """Opens the store for one command and turns expected errors into one clear line."""
+def acting(
+    command: str, *, anonymous: str = ANONYMOUS, settings: Settings | None = None
+) -> Iterator[tuple[AppContext, Principal | None]]:
+    """Opens the store for one command under the logged-in account, after checking that its
+    role may run `command` (openlfr.cli.roles.ROLES); expected errors become one clear line.
+
+    A command that needs no account still acts under one when a valid login is at hand, so
+    the audit log names the person; otherwise under `anonymous`."""
     with handle_errors():
-        ctx = AppContext.open(OPTIONS.settings(), OPTIONS.who())
+        settings = settings or OPTIONS.settings()
+        ctx = AppContext.open(settings, anonymous)
         try:
-            yield ctx
+            try:
+                who: Principal | None = current_principal(ctx.store, store_identity(settings.store))
+            except LoginNeeded as exc:
+                if ROLES[command] is not None:
+                    msg = f"`openlfr {command}` needs {needs(command)}, but {exc}"
+                    raise LoginNeeded(msg) from None
+                who = None
+            check_role(command, who)
+            if who is not None:
+                ctx.actor = who.username
+            yield ctx, who
         finally:
             ctx.close()
+
+
+@contextmanager
+def app_context(command: str, *, anonymous: str = ANONYMOUS) -> Iterator[AppContext]:
+    with acting(command, anonymous=anonymous) as (ctx, _):
+        yield ctx
 
 
 @contextmanager

@@ -1,4 +1,5 @@
-"""`openlfr demo`: enrol, refuse an ineligible image, authorise, run, report."""
+"""`openlfr demo`: enrol, refuse an ineligible image, authorise, run, report, in a store of
+its own, never the force's."""
 
 from __future__ import annotations
 
@@ -6,29 +7,68 @@ import tempfile
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from openlfr.cli.common import app_context, console, err_console
+from openlfr.cli.common import OPTIONS, acting, console, err_console, handle_errors
+from openlfr.cli.session import store_identity
+from openlfr.config import Settings, StoreSettings, default_data_dir
 from openlfr.demo.material import builtin_material, shared_material
 from openlfr.demo.scenario import run_demo
+
+DEMO_ACTOR = "demo (openlfr demo)"
+
+
+def demo_dir_default() -> Path:
+    return default_data_dir() / "demo"
+
+
+def demo_settings(demo_dir: Path | None) -> Settings:
+    """The force's settings with the store swapped for the demo's own SQLite store.
+
+    Built from the folder alone (no URL, key or key file from the environment), so that the
+    demo's subjects, alerts and "demo operation" deployments can never land in the store that
+    `openlfr serve` uses. A demo folder that is the force's store is refused."""
+    force = OPTIONS.settings()
+    store = StoreSettings(data_dir=(demo_dir or demo_dir_default()).expanduser().resolve())
+    if store_identity(store) == store_identity(force.store):
+        raise ValueError(
+            f"{store.data_dir} holds the force's own store: give the demo another --demo-dir"
+        )
+    return force.model_copy(update={"store": store})
 
 
 def demo(
     data_dir: Path | None = typer.Option(
         None,
         "--data-dir",
-        help="Use the talking-head clips in this folder (../shared/data) "
-        "instead of the built-in generated feed.",
+        help="Use the talking-head clips in this folder (../shared/data) instead of the "
+        "built-in generated feed.",
+    ),
+    demo_dir: Path | None = typer.Option(
+        None,
+        "--demo-dir",
+        help="The demo's own store (default: a 'demo' folder in the user data directory). "
+        "The demo never uses the store given by --store-dir or the environment.",
     ),
 ) -> None:
-    """Run a whole deployment on the embedded default and show what happened."""
-    with tempfile.TemporaryDirectory(prefix="openlfr-demo-") as tmp, app_context() as ctx:
+    """Run a whole deployment on built-in material, in the demo's own store, and show what
+    happened. Needs no account; can be run again and again."""
+    with handle_errors():
+        settings = demo_settings(demo_dir)
+    store_dir = settings.store.data_dir
+    with (
+        tempfile.TemporaryDirectory(prefix="openlfr-demo-") as tmp,
+        acting("demo", anonymous=DEMO_ACTOR, settings=settings) as (ctx, _),
+    ):
+        ctx.actor = DEMO_ACTOR  # a login to the force's store means nothing here
         work = Path(tmp)
         with console.status("building the demo material"):
             mat = shared_material(data_dir, work) if data_dir else builtin_material(work)
         console.print(Panel(mat.description, title="openlfr demo"))
+        console.print(f"demo store: {escape(str(store_dir))} (not your force's store)")
         with Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -46,7 +86,6 @@ def demo(
 
             console.print("enrolling, compiling the watchlist, authorising, running…")
             result = run_demo(ctx, mat, progress)
-        db = ctx.settings.store.resolved_url()
     for r in result.refused:
         console.print(
             f"[yellow]{r.image and Path(r.image).name} refused[/]: {r.reason}", highlight=False
@@ -58,8 +97,9 @@ def demo(
     )
     console.print(f"deployment {result.deployment_id} authorised by superintendent 'Demo Officer'")
     cams = Table(title="cameras")
-    for col in ("camera", "frames", "detections", "people", "faces embedded", "alerts", "ended"):
+    for col in ("camera", "frames", "face detections", "people (tracks)", "embedded", "alerts"):
         cams.add_column(col)
+    cams.add_column("ended", overflow="fold")
     for c in result.run.cameras:
         cams.add_row(
             c.camera,
@@ -84,16 +124,17 @@ def demo(
             f"{a.first_frame}-{a.last_frame}",
         )
     console.print(table)
+    rec = result.record
     console.print(
         f"true alerts: {result.true_alerts}, false alerts: {result.false_alerts}; "
-        f"people seen: {result.record['people_seen']} ({result.record['face_detections']} face "
-        "detections); of "
-        "faces that did not match, only these counts were kept"
+        f"people seen: {rec['people_seen']} (expected {mat.people}), face detections: "
+        f"{rec['face_detections']}; of faces that did not match, only these counts were kept"
     )
-    console.print(f"database: {db}")
+    console.print(f"demo store: {escape(str(store_dir))}", highlight=False)
     console.print(
-        "next: openlfr alerts list; openlfr alerts adjudicate ID confirmed --reason …;"
-        f" openlfr deployment record {result.deployment_id}"
+        "next: openlfr --store-dir "
+        f"{escape(str(store_dir))} deployment record {result.deployment_id}",
+        highlight=False,
     )
     if result.true_alerts < 1 or result.false_alerts:
         err_console.print("[red]demo did not end with a true alert and no false one[/]")

@@ -1,4 +1,9 @@
-"""`openlfr deployment`: draft, authorise, run and report a deployment."""
+"""`openlfr deployment`: draft, amend, review, authorise, run and report a deployment.
+
+Who may do what is the account's role (openlfr.cli.roles): a supervisor drafts, amends and
+withdraws; an authorising officer authorises, refuses or returns, under the name and rank on
+their account; a supervisor or operator runs and stops.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,34 @@ import json
 from datetime import datetime, timedelta
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from openlfr.cli.common import app_context, console, err_console
+from openlfr.cli.common import acting, app_context, console, err_console, handle_errors
+from openlfr.cli.session import check_role
+from openlfr.service.authorisation_brief import authorisation_brief
+from openlfr.service.cli_session import current_draft, record_is_published
 from openlfr.service.context import utcnow
-from openlfr.service.deployments import DeploymentDraft, authorise_deployment, create_deployment
+from openlfr.service.deployments import (
+    DeploymentDraft,
+    amend_deployment,
+    authorise_deployment,
+    create_deployment,
+    refuse_deployment,
+    return_deployment,
+    withdraw_deployment,
+)
 from openlfr.service.records import deployment_record
 from openlfr.service.run_control import request_stop
 from openlfr.service.runs import RunSummary, run_deployment
 
-app = typer.Typer(help="Draft, authorise, run and report deployments.", no_args_is_help=True)
+app = typer.Typer(
+    help="Draft, authorise, run and report deployments.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+CAMERA_HELP = "NAME=SOURCE: a file, rtsp:// or http(s):// URL, or /dev/videoN. Repeatable."
 
 
 def _when(text: str | None, default: datetime) -> datetime:
@@ -26,6 +48,16 @@ def _when(text: str | None, default: datetime) -> datetime:
     return value if value.tzinfo else value.astimezone()
 
 
+def _cameras(specs: list[str]) -> list[tuple[str, str]]:
+    cams: list[tuple[str, str]] = []
+    for spec in specs:
+        cam_name, sep, source = spec.partition("=")
+        if not sep:
+            cam_name, source = f"camera{len(cams) + 1}", spec
+        cams.append((cam_name, source))
+    return cams
+
+
 @app.command("create")
 def create(
     name: str = typer.Option(..., help="Operation name."),
@@ -33,63 +65,189 @@ def create(
     location: str = typer.Option(..., help="Where (area)."),
     location_reason: str = typer.Option(..., help="Why this place."),
     watchlist: int = typer.Option(..., help="Watchlist id (see `openlfr watchlist build`)."),
-    camera: list[str] = typer.Option(
-        ..., help="NAME=SOURCE: a file, rtsp:// or http(s):// URL, or /dev/videoN. Repeatable."
-    ),
+    camera: list[str] = typer.Option(..., help=CAMERA_HELP),
     start: str | None = typer.Option(None, help="Start (ISO 8601; default now)."),
     hours: float = typer.Option(8.0, help="Duration in hours, when --end is not given."),
     end: str | None = typer.Option(None, help="End (ISO 8601)."),
     threshold: float | None = typer.Option(None, help="Alert threshold (default from settings)."),
     equality_note: str = typer.Option("", help="Equality impact note."),
 ) -> None:
-    """Draft a deployment. It cannot run until an authorising officer authorises it."""
-    cams: list[tuple[str, str]] = []
-    for spec in camera:
-        cam_name, sep, source = spec.partition("=")
-        if not sep:
-            cam_name, source = f"camera{len(cams) + 1}", spec
-        cams.append((cam_name, source))
-    begin = _when(start, utcnow())
-    draft = DeploymentDraft(
-        name,
-        purpose,
-        location,
-        location_reason,
-        begin,
-        _when(end, begin + timedelta(hours=hours)),
-        watchlist,
-        cams,
-        threshold,
-        equality_note,
-    )
-    with app_context() as ctx:
+    """Draft a deployment (supervisor). It cannot run until an authorising officer
+    authorises it; until then it can be amended or withdrawn."""
+    with handle_errors():
+        begin = _when(start, utcnow())
+        draft = DeploymentDraft(
+            name,
+            purpose,
+            location,
+            location_reason,
+            begin,
+            _when(end, begin + timedelta(hours=hours)),
+            watchlist,
+            _cameras(camera),
+            threshold,
+            equality_note,
+        )
+    with app_context("deployment create") as ctx:
         dep_id = create_deployment(ctx, draft)
     console.print(
-        f"deployment [bold]{dep_id}[/] drafted; next: openlfr deployment authorise "
-        f"{dep_id} --officer NAME --rank RANK"
+        f"deployment [bold]{dep_id}[/] drafted; next, an authorising officer: openlfr "
+        f"deployment brief {dep_id}, then openlfr deployment authorise {dep_id} --reasons TEXT"
     )
+
+
+@app.command("amend")
+def amend(
+    deployment_id: int = typer.Argument(...),
+    name: str | None = typer.Option(None, help="Operation name."),
+    purpose: str | None = typer.Option(None, help="Why: the policing purpose."),
+    location: str | None = typer.Option(None, help="Where (area)."),
+    location_reason: str | None = typer.Option(None, help="Why this place."),
+    watchlist: int | None = typer.Option(None, help="Watchlist id."),
+    camera: list[str] | None = typer.Option(
+        None, help=CAMERA_HELP + " Given: replaces every camera."
+    ),
+    start: str | None = typer.Option(None, help="Start (ISO 8601)."),
+    hours: float | None = typer.Option(None, help="Duration in hours from the start."),
+    end: str | None = typer.Option(None, help="End (ISO 8601)."),
+    threshold: float | None = typer.Option(None, help="Alert threshold."),
+    equality_note: str | None = typer.Option(None, help="Equality impact note."),
+) -> None:
+    """Change a draft, or a deployment returned for changes, which makes it a draft again for
+    the authorising officer (supervisor). Only the options given change."""
+    with app_context("deployment amend") as ctx:
+        old = current_draft(ctx, deployment_id)
+        begin = _when(start, old.start)
+        finish = begin + timedelta(hours=hours) if hours is not None else old.end
+        if start is not None and end is None and hours is None:
+            finish = begin + (old.end - old.start)  # moving the start keeps the duration
+        draft = DeploymentDraft(
+            name=old.name if name is None else name,
+            purpose=old.purpose if purpose is None else purpose,
+            location=old.location if location is None else location,
+            location_reason=old.location_reason if location_reason is None else location_reason,
+            start=begin,
+            end=_when(end, finish),
+            watchlist_id=old.watchlist_id if watchlist is None else watchlist,
+            cameras=_cameras(camera) if camera else old.cameras,
+            threshold=old.threshold if threshold is None else threshold,
+            equality_note=old.equality_note if equality_note is None else equality_note,
+        )
+        amend_deployment(ctx, deployment_id, draft)
+    console.print(f"deployment {deployment_id} amended: a draft again, awaiting authorisation")
+
+
+@app.command("withdraw")
+def withdraw(
+    deployment_id: int = typer.Argument(...),
+    reason: str = typer.Option(..., help="Why (goes into the audit log)."),
+) -> None:
+    """Withdraw a deployment that has not gone live (supervisor). Final."""
+    with app_context("deployment withdraw") as ctx:
+        withdraw_deployment(ctx, deployment_id, reason=reason)
+    console.print(f"deployment {deployment_id} withdrawn")
+
+
+@app.command("brief")
+def brief(
+    deployment_id: int = typer.Argument(...),
+    no_probe: bool = typer.Option(
+        False, "--no-probe", help="Do not open stream URLs (they are checked at authorising)."
+    ),
+) -> None:
+    """What the authorising officer decides on: purpose, place, window, threshold and its
+    floor, camera sources checked, and who is on the watchlist (an audited consultation)."""
+    with app_context("deployment brief") as ctx:
+        b = authorisation_brief(ctx, deployment_id, probe_urls=not no_probe)
+    head = Table(title=f"deployment {b.deployment_id}: {escape(b.name)} ({b.status})")
+    head.add_column("", style="bold")
+    head.add_column("", overflow="fold")
+    for label, value in (
+        ("purpose", b.purpose),
+        ("location", f"{b.location}: {b.location_reason}"),
+        ("window", f"{b.start:%Y-%m-%d %H:%M} to {b.end:%Y-%m-%d %H:%M} UTC"),
+        ("threshold", f"{b.threshold:.3f} (floor {b.threshold_floor:.3f})"),
+        ("floor evidence", b.floor_evidence),
+        ("equality note", b.equality_note or "-"),
+        ("drafted by", b.created_by),
+        ("last review", f"{b.reviewed_by}: {b.review_note}" if b.review_note else "-"),
+        ("size", ", ".join(f"{k}: {v}" for k, v in b.size_by_category.items()) or "empty"),
+    ):
+        head.add_row(label, escape(str(value)))
+    console.print(head)
+    cams = Table(title="camera sources")
+    for col in ("camera", "source", "verdict"):
+        cams.add_column(col, overflow="fold")
+    for c in b.cameras:
+        verdict = f"{'[green]ok[/]' if c.ok else '[red]FAILS[/]'}: {escape(c.detail)}"
+        cams.add_row(escape(c.camera), escape(c.source), verdict)
+    console.print(cams)
+    members = Table(title=f"watchlist members ({len(b.members)} images)")
+    for col in ("reference", "category", "image taken"):
+        members.add_column(col, overflow="fold")
+    for mem in b.members:
+        taken = mem.image_captured.isoformat() if mem.image_captured else "-"
+        members.add_row(escape(mem.reference), mem.category, taken)
+    console.print(members)
 
 
 @app.command("authorise")
 def authorise(
     deployment_id: int = typer.Argument(...),
-    officer: str = typer.Option(..., help="Authorising officer's name."),
-    rank: str = typer.Option(..., help="Their rank (superintendent or above by default)."),
+    reasons: str = typer.Option(..., help="Why it is necessary and proportionate (R5)."),
+    conditions: str = typer.Option("", help="Conditions the deployment must keep to."),
 ) -> None:
-    """Authorise a drafted deployment; every unmet rule is listed (exit 2)."""
-    with app_context() as ctx:
+    """Authorise a draft under the name and rank on your account (authorising officer);
+    every unmet rule is listed (exit 2)."""
+    with acting("deployment authorise") as (ctx, who):
+        assert who is not None
         authorise_deployment(
-            ctx, deployment_id, officer=officer, rank=rank, reasons="authorised from the CLI"
+            ctx,
+            deployment_id,
+            officer=who.display_name,
+            rank=who.rank or "",
+            reasons=reasons,
+            conditions=conditions,
         )
-    console.print(f"deployment {deployment_id} authorised by {rank} {officer}")
+    console.print(
+        f"deployment {deployment_id} authorised by {escape(who.rank or '')} "
+        f"{escape(who.display_name)}",
+        highlight=False,
+    )
+
+
+@app.command("refuse")
+def refuse(
+    deployment_id: int = typer.Argument(...),
+    reason: str = typer.Option(..., help="Why it is refused (recorded and audited)."),
+) -> None:
+    """Refuse a draft (authorising officer). Final: a new draft is needed."""
+    with acting("deployment refuse") as (ctx, who):
+        assert who is not None
+        refuse_deployment(ctx, deployment_id, officer=who.display_name, reason=reason)
+    console.print(f"deployment {deployment_id} refused")
+
+
+@app.command("return")
+def return_(
+    deployment_id: int = typer.Argument(...),
+    reason: str = typer.Option(..., help="What must change (recorded and audited)."),
+) -> None:
+    """Return a draft to the supervisor for changes (authorising officer)."""
+    with acting("deployment return") as (ctx, who):
+        assert who is not None
+        return_deployment(ctx, deployment_id, officer=who.display_name, reason=reason)
+    console.print(f"deployment {deployment_id} returned for changes")
 
 
 @app.command("run")
 def run(deployment_id: int = typer.Argument(...)) -> None:
-    """Run an authorised deployment until its sources end, its window closes, or it is stopped
-    (Ctrl-C here, or `openlfr deployment stop` / the web page from anywhere)."""
+    """Run an authorised deployment until its sources end, its window closes, or it is stopped.
+
+    Stop it with Ctrl-C here, or with `openlfr deployment stop` or the web page from anywhere.
+    """
     with (
-        app_context() as ctx,
+        app_context("deployment run") as ctx,
         Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -115,9 +273,11 @@ def stop(
     deployment_id: int = typer.Argument(...),
     reason: str = typer.Option("", help="Why (goes into the audit log)."),
 ) -> None:
-    """Ask the process running a live deployment (anywhere on this store) to stop it; it ends
-    within a counter save (~2 s) with "stopped by <you>"."""
-    with app_context() as ctx:
+    """Ask the process running a live deployment (anywhere on this store) to stop it.
+
+    It ends within a counter save (about 2 s) with "stopped by <you>".
+    """
+    with app_context("deployment stop") as ctx:
         request_stop(ctx, deployment_id, reason=reason)
     console.print(f"stop of deployment {deployment_id} requested")
 
@@ -145,8 +305,14 @@ def record(
     deployment_id: int = typer.Argument(...),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """The publishable deployment record (no personal data)."""
-    with app_context() as ctx:
+    """The publishable deployment record (no personal data).
+
+    A published one (authorised, live or ended) needs no login; any other needs a supervisor,
+    authorising officer or auditor account.
+    """
+    with acting("deployment record") as (ctx, who):
+        if not record_is_published(ctx, deployment_id):
+            check_role("deployment record (unpublished)", who)
         rec = deployment_record(ctx, deployment_id)
     if as_json:
         print(json.dumps(rec, indent=2))

@@ -9,8 +9,13 @@ import typer
 from rich.markup import escape
 from rich.progress import track
 
-from openlfr.cli.common import OPTIONS, app_context, console, err_console, handle_errors
+from openlfr.api.governance import request_exception
+from openlfr.cli.common import app_context, console, err_console, handle_errors
+from openlfr.domain import parse_category, parse_outcome
+from openlfr.errors import ImageRejected
+from openlfr.service.context import AppContext
 from openlfr.service.enrolment import ImageSpec, enrol_subject
+from openlfr.vision.images import read_image_bytes
 
 
 def enrol(
@@ -35,21 +40,22 @@ def enrol(
     age: int | None = typer.Option(None, help="Age at capture (under 18 needs --under18-reason)."),
     under18_reason: str | None = typer.Option(None, help="Recorded reason for a minor's image."),
     exceptional_reason: str | None = typer.Option(
-        None, help="Exceptional policing reason to use a not-convicted person's image."
-    ),
-    approved_by: str | None = typer.Option(
-        None, help="Supervisor who approved the exceptional reason (not the requester)."
-    ),
-    requested_by: str | None = typer.Option(
-        None, help="Who asked for the exceptional reason (default: the acting user, --as)."
+        None,
+        help="Exceptional policing reason to use the image of a person not convicted. Such an "
+        "image is held, not enrolled, until a second supervisor approves the reason with "
+        "`openlfr exceptional approve ID` (R3).",
     ),
 ) -> None:
     """Enrol one subject from image files. Bad files are reported, the rest still enrolled.
 
-    Exits 2 when any image was refused (each refusal names its file and its rule).
+    Exits 2 when any image was refused (each refusal names its file and its rule). An image of
+    a person not convicted with --exceptional-reason is held for a second supervisor; the
+    command says which request holds it.
     """
-    with handle_errors():  # a malformed --captured date is one clear line, exit 2
+    with handle_errors():  # a malformed --captured date or outcome is one clear line, exit 2
         captured_on = date.fromisoformat(captured) if captured else None
+        held = bool(exceptional_reason) and parse_outcome(outcome).not_convicted
+        parse_category(category)  # R1 refuses a catch-all before any image is looked at
     specs = [
         ImageSpec(
             path=p,
@@ -60,15 +66,13 @@ def enrol(
             age_at_capture=age,
             under18_reason=under18_reason,
             exceptional_reason=exceptional_reason,
-            exceptional_approved_by=approved_by,
-            exceptional_requested_by=(requested_by or OPTIONS.who())
-            if exceptional_reason
-            else None,
-            exceptional_approver_role="supervisor" if approved_by else None,
         )
         for p in track(images, description="checking images", console=err_console, transient=True)
     ]
-    with app_context() as ctx:
+    with app_context("enrol") as ctx:
+        if held:
+            _hold(ctx, specs, reference, name or reference, category)
+            return
         result = enrol_subject(
             ctx,
             reference=reference,
@@ -85,4 +89,53 @@ def enrol(
     for r in result.refused:
         err_console.print(f"[red]{escape(r.image)} refused[/]: {escape(r.reason)}", highlight=False)
     if result.refused:
+        raise typer.Exit(2)
+
+
+def _hold(
+    ctx: AppContext, specs: list[ImageSpec], reference: str, display_name: str, category: str
+) -> None:
+    """Each image waits, sealed, for a supervisor other than this one (R3), as on the web."""
+    refused = 0
+    for spec in specs:
+        name = str(spec.path)
+        try:
+            data = spec.path.read_bytes()
+            read_image_bytes(data, name)  # a broken file is refused now, not at approval
+            request_id = request_exception(
+                ctx,
+                {
+                    "subject_reference": reference,
+                    "display_name": display_name,
+                    "category": category,
+                    "source_ref": spec.source_ref,
+                    "lawful_basis": spec.lawful_basis,
+                    "case_outcome": spec.case_outcome,
+                    "captured_on": spec.captured_on.isoformat() if spec.captured_on else "",
+                    "age_at_capture": spec.age_at_capture,
+                    "under18_reason": spec.under18_reason,
+                    "reason": spec.exceptional_reason,
+                },
+                data,
+            )
+        except OSError as exc:
+            refused += 1
+            err_console.print(
+                f"[red]{escape(name)} refused[/]: cannot read file ({escape(exc.strerror or '')})",
+                highlight=False,
+            )
+            continue
+        except ImageRejected as exc:
+            refused += 1
+            err_console.print(
+                f"[red]{escape(name)} refused[/]: {escape(exc.reason)}", highlight=False
+            )
+            continue
+        console.print(
+            f"[yellow]held[/] {escape(name)} as exceptional request {request_id}: a supervisor "
+            f"other than {escape(ctx.actor)} must approve its reason "
+            f"(openlfr exceptional approve {request_id})",
+            highlight=False,
+        )
+    if refused:
         raise typer.Exit(2)

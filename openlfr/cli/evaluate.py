@@ -19,7 +19,7 @@ from rich.progress import (
 from openlfr.cli.common import OPTIONS, err_console, handle_errors
 from openlfr.evaluation.video import eval_video
 
-app = typer.Typer(help="Measure accuracy and speed.", no_args_is_help=True)
+app = typer.Typer(help="Measure accuracy and speed.", no_args_is_help=True, rich_markup_mode=None)
 
 
 @app.command("video")

@@ -18,6 +18,9 @@ from openlfr.service.recovery import recover_abandoned_runs
 from openlfr.service.retention import PurgeReport, purge
 from openlfr.service.watchlist_members import watchlist_members
 
+# Retention does only what the rules have made due, so it needs no account (cron has none).
+PURGE_ACTOR = "system:retention (openlfr purge)"
+
 
 def _when(moment: datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "-"
@@ -34,7 +37,7 @@ def purge_command(
     Every deletion is audited as an erasure citing its rule. Run it from cron (hourly is plenty)
     where no deployment is running: a running deployment purges on its own schedule.
     """
-    with app_context() as ctx:
+    with app_context("purge", anonymous=PURGE_ACTOR) as ctx:
         # First end runs whose runner died: their end fixes their watchlist's purge (R9).
         lost = [] if dry_run else recover_abandoned_runs(ctx, utcnow())
         report = purge(ctx, dry_run=dry_run)
@@ -87,7 +90,7 @@ def case_outcome_command(
             "[bold red]error[/]: give either SOURCE_REF OUTCOME or --csv FILE", highlight=False
         )
         raise typer.Exit(2)
-    with app_context() as ctx:
+    with app_context("case-outcome") as ctx:
         if csv_file is not None:
             if not csv_file.is_file():
                 raise RuleViolation("R11", f"{csv_file}: no such file")
@@ -125,7 +128,7 @@ def members_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Who was on a watchlist, identifiers only, also after its purge (R16); audited."""
-    with app_context() as ctx:
+    with app_context("watchlist members") as ctx:
         wl = watchlist_members(ctx, watchlist_id, justification=reason)
     if as_json:
         print(

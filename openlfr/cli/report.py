@@ -43,7 +43,7 @@ def report(
         begin, finish = parse_when(start, "--from"), parse_when(end, "--to")
         if finish <= begin:
             raise ValueError(f"--to ({end}) must be after --from ({start})")
-    with app_context() as ctx:
+    with app_context("report") as ctx:
         rep = aggregate(ctx, begin, finish)
     text = {Format.HTML: to_html, Format.CSV: to_csv, Format.JSON: to_json}[fmt](rep)
     if out is None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import sys
+import getpass
 
 import typer
 
-from openlfr.cli.common import OPTIONS, console, handle_errors
+from openlfr.cli.common import ANONYMOUS, OPTIONS, acting, console, handle_errors
+from openlfr.cli.login import read_password
 
-app = typer.Typer(help="Accounts of the operator service.", no_args_is_help=True)
+MAX_BOOTSTRAP_ADMINS = 2
+app = typer.Typer(
+    help="Accounts of the operator service.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 def serve(
@@ -43,32 +47,41 @@ def serve(
     uvicorn.run(application, host=web.host, port=web.port, log_level="info", server_header=False)
 
 
-def _password(password_stdin: bool) -> str:
-    if password_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
-
-
 def _add(
-    username: str, role: str, display_name: str, rank: str | None, password_stdin: bool
+    username: str,
+    role: str,
+    display_name: str,
+    rank: str | None,
+    password_stdin: bool,
+    *,
+    command: str,
+    anonymous: str = ANONYMOUS,
 ) -> None:
-    from openlfr.api.accounts import create_account
-    from openlfr.store import open_store
+    from openlfr.api.accounts import count_accounts, create_account
+    from openlfr.errors import RuleViolation
+    from openlfr.store.models_accounts import Role
 
-    with handle_errors():
-        store = open_store(OPTIONS.settings().store)
-        try:
-            create_account(
-                store,
-                username=username,
-                password=_password(password_stdin),
-                role=role,
-                display_name=display_name,
-                rank=rank,
-                created_by=OPTIONS.who(),
+    with acting(command, anonymous=anonymous) as (ctx, _):
+        if (
+            command == "user create-admin"
+            and count_accounts(ctx.store, Role.ADMIN) >= MAX_BOOTSTRAP_ADMINS
+        ):
+            # Two administrators can each repair the other's account; beyond that an admin is
+            # added by an admin, under their own account and in the audit log.
+            raise RuleViolation(
+                "accounts",
+                f"this store already has {MAX_BOOTSTRAP_ADMINS} administrators: log in as one "
+                "and use `openlfr user add NAME --role admin`",
             )
-        finally:
-            store.dispose()
+        create_account(
+            ctx.store,
+            username=username,
+            password=read_password(password_stdin, confirm=True),
+            role=role,
+            display_name=display_name,
+            rank=rank,
+            created_by=ctx.actor,
+        )
     console.print(f"account [bold]{username}[/] created ({role})")
 
 
@@ -80,20 +93,20 @@ def create_admin(
         False, "--password-stdin", help="Read the password from stdin."
     ),
 ) -> None:
-    """Create the first administrator (refused once any admin exists: then use the Users page)."""
-    from openlfr.api.accounts import count_accounts
-    from openlfr.errors import RuleViolation
-    from openlfr.store import open_store
-    from openlfr.store.models_accounts import Role
+    """Create one of the first two administrators; needs no login.
 
-    with handle_errors():
-        store = open_store(OPTIONS.settings().store)
-        try:
-            if count_accounts(store, Role.ADMIN):
-                raise RuleViolation("accounts", "an administrator exists: add users as that admin")
-        finally:
-            store.dispose()
-    _add(username, "admin", display_name, None, password_stdin)
+    Refused once the store has two administrators: then an admin adds accounts with
+    `openlfr user add`.
+    """
+    _add(
+        username,
+        "admin",
+        display_name,
+        None,
+        password_stdin,
+        command="user create-admin",
+        anonymous=f"system:create-admin (OS user {getpass.getuser()})",
+    )
 
 
 @app.command("add")
@@ -106,5 +119,5 @@ def add(
         False, "--password-stdin", help="Read the password from stdin."
     ),
 ) -> None:
-    """Add an account (an administrator's act, from the server's own shell)."""
-    _add(username, role, display_name, rank, password_stdin)
+    """Add an account (administrator)."""
+    _add(username, role, display_name, rank, password_stdin, command="user add")

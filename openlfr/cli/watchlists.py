@@ -7,7 +7,11 @@ import typer
 from openlfr.cli.common import app_context, console
 from openlfr.service.watchlists import compile_watchlist, watchlist_summary
 
-app = typer.Typer(help="Compile a frozen watchlist from enrolled subjects.", no_args_is_help=True)
+app = typer.Typer(
+    help="Compile a frozen watchlist from enrolled subjects.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 
 
 @app.command("build")
@@ -18,7 +22,7 @@ def build(
     reason: str = typer.Option("watchlist compiled for a deployment", help="Justification."),
 ) -> None:
     """Freeze eligible images of the given subjects into a new watchlist."""
-    with app_context() as ctx:
+    with app_context("watchlist build") as ctx:
         wl = compile_watchlist(
             ctx, name, refs or None, images_per_subject=per_subject, justification=reason
         )
@@ -33,7 +37,7 @@ def build(
 @app.command("show")
 def show(watchlist_id: int = typer.Argument(..., help="Watchlist id.")) -> None:
     """Size by category and member hash of a watchlist."""
-    with app_context() as ctx:
+    with app_context("watchlist show") as ctx:
         wl = watchlist_summary(ctx, watchlist_id)
     console.print_json(
         data={

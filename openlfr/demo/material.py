@@ -24,6 +24,7 @@ class DemoMaterial:
     decoys: dict[str, list[Path]] = field(default_factory=dict)
     cameras: list[tuple[str, str]] = field(default_factory=list)
     expected_alerts: set[str] = field(default_factory=set)
+    people: int = 0  # distinct people who walk past the cameras, each one track
     description: str = ""
 
 
@@ -94,6 +95,7 @@ def builtin_material(workdir: Path) -> DemoMaterial:
         ineligible={"DEMO-0002": nfa},
         cameras=[("high-street", str(feed))],
         expected_alerts={"DEMO-0001"},
+        people=1,
         description="built-in: a generated street camera (6 s, 640x360) in which one enrolled "
         "person walks towards the camera; scikit-image's sample portrait is the only face",
     )
@@ -120,7 +122,8 @@ def shared_material(data_dir: Path, workdir: Path, decoys: int = 50) -> DemoMate
         raise FileNotFoundError(f"{data_dir}/video: no WDA_*.mp4 or RD_*.mp4 clips found")
     mat = DemoMaterial(
         description=f"{len(clips)} talking-head clips from {data_dir}/video, "
-        f"one camera each; the last person is not on the watchlist"
+        f"one camera each; the last person is not on the watchlist",
+        people=len(clips),
     )
     for i, clip in enumerate(clips):
         ident = clip.stem.removesuffix("_000")

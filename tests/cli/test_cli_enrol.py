@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from typer.testing import Result
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -20,6 +21,12 @@ GOOD = [LFW / "AJ_Cook" / "AJ_Cook_0001.jpg", DATA / "deepface" / "images" / "im
 ENROL = ("enrol", "--category", "suspect", "--source", "CUST-42", "--age", "30")
 
 Cli = Callable[..., Result]
+Login = Callable[[str], None]
+
+
+@pytest.fixture(autouse=True)
+def _as_supervisor(login: Login) -> None:
+    login("sup")
 
 
 def _query(db: Path, sql: str, *args: object) -> list[tuple]:
@@ -119,14 +126,58 @@ def test_enrol_nfa_image_refused_r3(cli: Cli, db_file: Path) -> None:
     assert _count(db_file, "reference_images") == 0
 
 
-def test_enrol_nfa_image_with_approved_exceptional_reason_accepted(cli: Cli, db_file: Path) -> None:
-    result = cli(
-        *ENROL, "--ref", "PNC-6", "--outcome", "no_further_action",
-        "--exceptional-reason", "missing person at risk of serious harm",
-        "--approved-by", "Sgt Jones", GOOD[0],
+def _nfa_with_reason(cli: Cli, ref: str) -> Result:
+    return cli(
+        *ENROL, "--ref", ref, "--outcome", "no_further_action",
+        "--exceptional-reason", "missing person at risk of serious harm", GOOD[0],
     )  # fmt: skip
-    assert result.exit_code == 0, result.stderr
-    assert _count(db_file, "reference_images") == 1
+
+
+def test_enrol_nfa_image_with_exceptional_reason_is_held_for_a_second_supervisor(
+    cli: Cli, db_file: Path, login: Login
+) -> None:
+    held = _nfa_with_reason(cli, "PNC-6")
+    assert held.exit_code == 0, held.stderr
+    (request_id,) = [int(x) for x in re.findall(r"as exceptional request (\d+)", held.stdout)]
+    assert "a supervisor other than sup must approve" in held.stdout
+    assert _count(db_file, "reference_images") == 0  # held, not enrolled
+    listed = cli("exceptional", "list")
+    assert listed.exit_code == 0 and re.search(rf"\b{request_id}\b.*pending", listed.stdout)
+
+    # --approved-by is gone: nobody can name an approver.
+    named = cli(*ENROL, "--ref", "PNC-6", "--approved-by", "Sgt Jones", GOOD[0])
+    assert named.exit_code == 2 and "No such option" in named.output
+
+    own = cli("exceptional", "approve", request_id)
+    assert own.exit_code == 2
+    assert "R3" in own.stderr and "other than the requester" in own.stderr
+    assert _count(db_file, "reference_images") == 0
+
+    login("sup2")
+    approved = cli("exceptional", "approve", request_id)
+    assert approved.exit_code == 0, approved.output
+    assert _query(db_file, "SELECT exceptional_approved_by FROM reference_images") == [("sup2",)]
+    assert _query(db_file, "SELECT status, requested_by, decided_by FROM exceptional_requests") == [
+        ("approved", "sup", "sup2")
+    ]
+    again = cli("exceptional", "approve", request_id)
+    assert again.exit_code == 2 and "already approved" in again.stderr
+
+
+def test_a_rejected_exceptional_reason_enrols_nothing(
+    cli: Cli, db_file: Path, login: Login
+) -> None:
+    held = _nfa_with_reason(cli, "PNC-10")
+    (request_id,) = [int(x) for x in re.findall(r"as exceptional request (\d+)", held.stdout)]
+    login("sup2")
+    rejected = cli("exceptional", "reject", request_id, "--reason", "not serious enough")
+    assert rejected.exit_code == 0, rejected.output
+    assert _count(db_file, "reference_images") == 0
+    assert _query(
+        db_file, "SELECT status, decided_by, decision_note, length(image_blob) "
+        "FROM exceptional_requests"
+    ) == [("rejected", "sup2", "not serious enough", 0)]  # fmt: skip
+    assert "no exceptional request is pending" in cli("exceptional", "list").stdout
 
 
 def test_enrol_under_18_needs_a_reason_r4(cli: Cli, db_file: Path) -> None:
