@@ -23,8 +23,10 @@ def crop(models: tuple[Detector, Embedder]) -> np.ndarray:
     return align_face(face.image, face.detections.landmarks[0])
 
 
-def test_flip_tta_is_the_mean_of_face_and_mirror(crop: np.ndarray) -> None:
-    plain = build_embedder(VisionSettings())
+def test_flip_tta_is_the_mean_of_face_and_mirror(
+    crop: np.ndarray, models: tuple[Detector, Embedder]
+) -> None:
+    plain = models[1]
     flip = build_embedder(VisionSettings(flip_tta=True))
     a, b = plain.embed_aligned([crop, cv2.flip(crop, 1)]).vectors  # type: ignore[attr-defined]
     want = (a + b) / np.linalg.norm(a + b)
