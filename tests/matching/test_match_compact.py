@@ -50,8 +50,9 @@ def test_random_gallery_matches_brute_force(k: int) -> None:
 def test_clustered_gallery_matches_brute_force_and_widens_when_needed() -> None:
     rng = np.random.default_rng(2)
     vectors, labels, centres = _clustered(rng, 30_000, 600)  # ~50 images per identity
-    probes = np.vstack([_unit(centres[:10] + 0.05 * rng.standard_normal((10, 128))),
-                        _random(rng, 10)])
+    probes = np.vstack(
+        [_unit(centres[:10] + 0.05 * rng.standard_normal((10, 128))), _random(rng, 10)]
+    )
     gallery = CompactGallery(vectors, labels, candidates=8)
     _assert_same(NumpyGallery(vectors, labels), gallery, probes, 10)
     # 8 candidates per shard cannot hold 10 identities of 50 near-identical images each.
@@ -123,8 +124,9 @@ def test_leaders_without_k_labels_widen_and_unlabelled_rows_never_match() -> Non
 def test_batches_of_any_size_match_single_probes() -> None:
     rng = np.random.default_rng(9)
     vectors, labels, centres = _clustered(rng, 40_000, 4_000)
-    probes = np.vstack([_unit(centres[:12] + 0.05 * rng.standard_normal((12, 128))),
-                        _random(rng, 9)])  # 21 probes: batches of 8, 8 and 5
+    probes = np.vstack(
+        [_unit(centres[:12] + 0.05 * rng.standard_normal((12, 128))), _random(rng, 9)]
+    )  # 21 probes: batches of 8, 8 and 5
     gallery = CompactGallery(vectors, labels, threads=2)
     s_all, l_all = gallery.search(probes, 10)
     for i in (0, 7, 8, 20):
