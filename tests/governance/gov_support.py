@@ -16,12 +16,14 @@ from typing import Any
 
 from sqlalchemy import select
 
+from openlfr.api.accounts import create_account, issue_session
 from openlfr.config import Settings, StoreSettings, VideoSettings
 from openlfr.domain import GovernanceSettings
 from openlfr.service.context import AppContext
 from openlfr.service.enrolment import ImageSpec, enrol_subject
 from openlfr.service.watchlists import compile_watchlist
 from openlfr.store import models as m
+from openlfr.store.models_accounts import SessionKind
 from openlfr.vision.protocols import Detector, Embedder
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -181,3 +183,14 @@ def audit_rows(ctx: AppContext, **where: Any) -> list[m.AuditEntry]:
 
 def db_file(ctx: AppContext) -> Path:
     return ctx.settings.store.data_dir / "openlfr.db"
+
+
+def login_env(ctx: AppContext, name: str, role: str, rank: str | None = None) -> dict[str, str]:
+    """OPENLFR_TOKEN for a new account `name` with `role` (and `rank`), as `openlfr login`
+    would leave it: the CLI then acts, and is audited, as that account."""
+    account_id = create_account(
+        ctx.store, username=name, password="correct horse battery", role=role,
+        display_name=f"{name} (test)", rank=rank, created_by="test",
+    )  # fmt: skip
+    token, _csrf = issue_session(ctx.store, int(account_id), SessionKind.BEARER, 1.0, "test")
+    return {"OPENLFR_TOKEN": token}

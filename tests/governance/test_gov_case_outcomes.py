@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from gov_support import END, World, audit_rows, db_file, dump
+from gov_support import END, World, audit_rows, db_file, dump, login_env
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -195,7 +195,11 @@ def test_bulk_csv_with_one_bad_row_applies_nothing(
     from openlfr.cli import common
 
     monkeypatch.setattr(common.err_console, "_width", 4000)
-    result = CliRunner().invoke(app, ["--db", str(db), "case-outcome", "--csv", str(path)])
+    result = CliRunner().invoke(
+        app,
+        ["--db", str(db), "case-outcome", "--csv", str(path)],
+        env=login_env(ctx, "custody.import", "supervisor"),
+    )
     assert result.exit_code == 2
     assert "refused (R11)" in result.stderr and "line 4" in result.stderr
     assert "found guilty" in result.stderr
@@ -211,9 +215,9 @@ def test_bulk_csv_applies_every_row_and_skips_records_held_nowhere(
     from openlfr.cli import common
 
     monkeypatch.setattr(common.console, "_width", 4000)
+    env = login_env(ctx, "custody.import", "supervisor")
     result = CliRunner().invoke(
-        app,
-        ["--db", str(db_file(ctx)), "--as", "custody.import", "case-outcome", "--csv", str(path)],
+        app, ["--db", str(db_file(ctx)), "case-outcome", "--csv", str(path)], env=env
     )
     assert result.exit_code == 0, result.output
     assert "withdrew 2 images and flagged PNC-GUL" in result.stdout
@@ -225,9 +229,11 @@ def test_bulk_csv_applies_every_row_and_skips_records_held_nowhere(
     assert len(changed) == 2 and all(e.actor == "custody.import" for e in changed)
 
     single = CliRunner().invoke(
-        app, ["--db", str(db_file(ctx)), "case-outcome", "CUST-B1", "acquitted", "--reason", "x"]
+        app,
+        ["--db", str(db_file(ctx)), "case-outcome", "CUST-B1", "acquitted", "--reason", "x"],
+        env=env,
     )
     assert single.exit_code == 0, single.output
     assert "flagged PNC-BRODY" in single.stdout
-    neither = CliRunner().invoke(app, ["--db", str(db_file(ctx)), "case-outcome"])
+    neither = CliRunner().invoke(app, ["--db", str(db_file(ctx)), "case-outcome"], env=env)
     assert neither.exit_code == 2

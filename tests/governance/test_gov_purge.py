@@ -11,7 +11,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from gov_support import ALERTS, END, RAISED, World, add_deployment, audit_rows, db_file, dump
+from gov_support import (
+    ALERTS,
+    END,
+    RAISED,
+    World,
+    add_deployment,
+    audit_rows,
+    db_file,
+    dump,
+    login_env,
+)
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -158,15 +168,8 @@ def test_who_was_on_the_watchlist_is_answerable_after_its_purge(
     monkeypatch.setattr(common.console, "_width", 4000)
     result = CliRunner().invoke(
         app,
-        [
-            "--db",
-            str(db_file(ctx)),
-            "--as",
-            "pc.cli",
-            "watchlist",
-            "members",
-            str(world.watchlist_id),
-        ],
+        ["--db", str(db_file(ctx)), "watchlist", "members", str(world.watchlist_id)],
+        env=login_env(ctx, "pc.cli", "auditor"),
     )
     assert result.exit_code == 0, result.output
     for ref in ("PNC-GUL", "PNC-BRODY", "PNC-COOK", "purged", "matches"):

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from gov_support import CLIP, RAISED, World, audit_rows, db_file
+from gov_support import CLIP, RAISED, World, audit_rows, db_file, login_env
 from typer.testing import CliRunner
 
 from openlfr.cli import app
@@ -203,10 +203,13 @@ def test_cli_refusal_exits_2_names_the_rule_and_is_audited(
 
     monkeypatch.setattr(common.err_console, "_width", 4000)
     draft = _draft(ctx, world)
+    # The rank is the account's: a chief inspector's account cannot authorise (R5).
+    env = login_env(ctx, "ch.insp", "authorising_officer", rank="chief inspector")
     result = CliRunner().invoke(
         app,
-        ["--db", str(db_file(ctx)), "--as", "ch.insp", "deployment", "authorise", str(draft),
-         "--officer", "B Jones", "--rank", "chief inspector"],
+        ["--db", str(db_file(ctx)), "deployment", "authorise", str(draft),
+         "--reasons", "sightings reported"],
+        env=env,
     )  # fmt: skip
     assert result.exit_code == 2
     assert "refused (R5)" in result.stderr and "below the minimum" in result.stderr
