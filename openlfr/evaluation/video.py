@@ -91,7 +91,9 @@ def _run(
     seconds = 0.0
     if enrolled:
         wl = compile_watchlist(ctx, f"eval {video.name}", enrolled, justification="evaluation run")
-        now = utcnow()
+        start = utcnow() - timedelta(minutes=1)
+        # The longest window the policy allows (R5): no evaluation is cut off by its end.
+        end = start + timedelta(hours=ctx.settings.governance.max_duration_hours)
         dep_id = create_deployment(
             ctx,
             DeploymentDraft(
@@ -99,8 +101,8 @@ def _run(
                 purpose="evaluation",
                 location="evaluation",
                 location_reason="evaluation",
-                start=now - timedelta(minutes=1),
-                end=now + timedelta(hours=12),
+                start=start,
+                end=end,
                 watchlist_id=wl.id,
                 cameras=[("eval", str(video))],
                 # Drafting holds a threshold to the floor (R7); an evaluation may measure below
