@@ -10,10 +10,12 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from openlfr.api.accounts import Principal
 from openlfr.api.deps import principal_of, refuse, require, state_of
 from openlfr.service.alerts import adjudicate, alert_images, list_alerts, record_outcome
+from openlfr.store import models as m
 from openlfr.store.models_accounts import Role, SessionKind
 
 router = APIRouter(tags=["operator"])
@@ -46,12 +48,18 @@ def alerts(
     deployment_id: int | None = None,
     who: Principal = Depends(OPERATOR),
 ) -> list[dict[str, Any]]:
-    """Alerts (no images), oldest first. Listing is an audited consultation."""
+    """Alerts (no images), oldest first, each with its deployment's name. Listing is an audited
+    consultation."""
     ctx = state_of(request).context(who.username)
     views = list_alerts(
         ctx, deployment_id=deployment_id, status=status, justification="operator alert queue"
     )
-    return [_view(v) for v in views]
+    # Each queue entry names its deployment (several may run at once).
+    with ctx.store.session() as s:
+        ids = {v.deployment_id for v in views}
+        rows = s.execute(select(m.Deployment.id, m.Deployment.name).where(m.Deployment.id.in_(ids)))
+        names = {int(i): str(n) for i, n in rows}
+    return [{**_view(v), "deployment": names.get(v.deployment_id, "")} for v in views]
 
 
 @router.get(

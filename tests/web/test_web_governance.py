@@ -55,16 +55,18 @@ def site(
                          images=[spec]).enrolled  # fmt: skip
     wl = compile_watchlist(ctx, "Op Prepared")
     now = utcnow()
-    dep_id = create_deployment(ctx, DeploymentDraft(
-        "Op Prepared", "locate a suspect", "Market Square", "sightings reported",
+    drafts = [create_deployment(ctx, DeploymentDraft(
+        name, "locate a suspect", "Market Square", "sightings reported",
         now, now + timedelta(hours=4), wl.id, [("cam1", str(CLIP))], None,
         "threshold at the calibrated floor; reviewed",
-    ))  # fmt: skip
+    )) for name in ("Op Prepared", "Op Returned")]  # fmt: skip
+    create_account(ctx.store, username="auditor", password=PASSWORD, role="auditor",
+                   display_name="Audit Officer", created_by="test")  # fmt: skip
     ctx.close()
     app = create_app(settings)
     app.state.svc.context("warm-up", models=True)  # enrolment's models, loaded before timing
     with serving(app) as url:
-        yield {"url": url, "deployment_id": dep_id}
+        yield {"url": url, "deployment_id": drafts[0], "returned_id": drafts[1]}
 
 
 @pytest.fixture
@@ -74,7 +76,10 @@ def page(chromium: Any) -> Iterator[Any]:
     errors: list[str] = []
     p.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     failed: list[str] = []
-    p.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    # 422 is a refused form shown again with its errors, which these tests provoke on purpose.
+    p.on(
+        "response", lambda r: failed.append(r.url) if r.status >= 400 and r.status != 422 else None
+    )
     yield p
     p.close()
     # No CSP violation, no script error, no broken resource (the browser's own favicon probe
@@ -122,14 +127,14 @@ def test_supervisor_enrols_compiles_and_drafts(site: dict[str, Any], page: Any) 
     subject_row = page.locator("tr", has_text="PNC-24/0001")
     assert "R3" in subject_row.inner_text()  # the refusal is shown where the list is composed
     subject_row.locator("input[type=checkbox]").check()
-    page.fill("form[action='/watchlists'] input[name=name]", "Op Browser")
-    page.click("form[action='/watchlists'] button[type=submit]")
+    page.fill("#compose-form input[name=name]", "Op Browser")
+    page.click("#compose-form button[type=submit]")
     page.wait_for_url(f"{url}/watchlists")
     compiled = page.locator("tr", has_text="Op Browser")
     assert compiled.locator("td.n").first.inner_text() == "1"  # one person
 
     page.click("nav a[href='/deployments']")
-    form = page.locator("form[action='/deployments']")
+    form = page.locator("#draft-form")
     options = form.locator("select[name=watchlist_id] option", has_text="Op Browser")
     form.locator("select[name=watchlist_id]").select_option(options.get_attribute("value"))
     form.locator("input[name=name]").fill("Op Browser")
@@ -138,6 +143,13 @@ def test_supervisor_enrols_compiles_and_drafts(site: dict[str, Any], page: Any) 
     form.locator("input[name=location_reason]").fill("reported sightings this week")
     form.locator("textarea[name=cameras]").fill(f"cam1={CLIP}")
     form.locator("textarea[name=equality_note]").fill("threshold at the floor; reviewed")
+    form.locator("input[name=threshold]").fill("abc")
+    form.locator("button[type=submit]").click()
+    # No bare error page: the form again, as typed, the error beside the threshold.
+    form = page.locator("#draft-form")
+    assert "not a number" in form.locator("#err-threshold").inner_text()
+    assert form.locator("input[name=location]").input_value() == "Station Road"
+    form.locator("input[name=threshold]").fill("")
     form.locator("button[type=submit]").click()
     page.wait_for_url(re.compile(r".*/deployments/\d+$"))
     assert page.locator("h1 .status").inner_text() == "draft"
@@ -145,12 +157,36 @@ def test_supervisor_enrols_compiles_and_drafts(site: dict[str, Any], page: Any) 
     assert time.monotonic() - started < BUDGET_S
 
 
+def _decide(page: Any, form: str, field: str, text: str) -> None:
+    """Fills one decision form on the review page, then confirms on the next page."""
+    page.fill(f"#{form} textarea[name={field}]", text)
+    page.click(f"#{form} button[type=submit]")
+    page.wait_for_selector("#confirm")
+    assert text in page.locator("#confirm-reason").inner_text()
+    page.click("#confirm-button")
+
+
 def test_authorising_officer_rank_decides(site: dict[str, Any], page: Any) -> None:
     started = time.monotonic()
     url, dep_id = site["url"], site["deployment_id"]
     _login(page, url, "insp")
     page.goto(f"{url}/deployments/{dep_id}")
-    page.click("text=Authorise deployment")
+    page.click("#review-link")
+    page.wait_for_url(f"{url}/deployments/{dep_id}/review")
+    # The brief: who is on the watchlist, the camera's verdict, the floor and its evidence.
+    member = page.locator("#members tbody tr").first
+    assert "SUBJ-0900" in member.inner_text() and "suspect" in member.inner_text()
+    assert member.locator("td").nth(3).inner_text() == "—"  # reason wanted: not recorded yet
+    assert "usable" in page.locator("#sources").inner_text()
+    assert float(page.locator("#floor").inner_text()) > 0
+    assert page.locator("#floor-evidence").inner_text().strip()
+    assert "calibrated floor" in page.locator("#equality-note").inner_text()
+    # Reasons are required: the page comes back with the error beside them, conditions kept.
+    page.fill("#authorise-form textarea[name=conditions]", "daylight only")
+    page.click("#authorise-form button[type=submit]")
+    page.wait_for_selector("#err-reasons")
+    assert page.input_value("#authorise-form textarea[name=conditions]") == "daylight only"
+    _decide(page, "authorise-form", "reasons", "wanted for a serious offence, seen twice")
     refusal = page.locator(".refusal")
     refusal.wait_for()
     rules = refusal.locator("ul.rules li")
@@ -163,10 +199,83 @@ def test_authorising_officer_rank_decides(site: dict[str, Any], page: Any) -> No
     page.click("header .who button")  # log out
     page.wait_for_url(f"{url}/login")
     _login(page, url, "supt")
-    page.goto(f"{url}/deployments/{dep_id}")
-    page.click("text=Authorise deployment")
+    page.goto(f"{url}/deployments/{dep_id}/review")
+    page.fill("#authorise-form textarea[name=conditions]", "stop if the crowd exceeds 2,000")
+    _decide(page, "authorise-form", "reasons", "wanted for a serious offence, seen twice")
     page.wait_for_url(f"{url}/deployments/{dep_id}")
     assert page.locator("h1 .status").inner_text() == "authorised"
     assert "superintendent Supt Officer" in page.locator("dl.kv").inner_text()
+    assert page.locator("#auth-conditions").inner_text() == "stop if the crowd exceeds 2,000"
     assert page.locator(".refusal").count() == 0
     assert time.monotonic() - started < BUDGET_S
+
+
+def test_returned_draft_is_edited_and_withdrawn(site: dict[str, Any], page: Any) -> None:
+    started = time.monotonic()
+    url, dep_id = site["url"], site["returned_id"]
+    _login(page, url, "supt")
+    page.goto(f"{url}/deployments/{dep_id}/review")
+    _decide(page, "return-form", "return_reason", "name the camera by its street")
+    page.wait_for_url(f"{url}/deployments/{dep_id}")
+    assert page.locator("h1 .status").inner_text() == "returned"
+    assert "name the camera by its street" in page.locator("#review-note").inner_text()
+    assert "Supt Officer" in page.locator("#review-note").inner_text()
+
+    page.click("header .who button")
+    page.wait_for_url(f"{url}/login")
+    _login(page, url, "supervisor")
+    page.goto(f"{url}/deployments/{dep_id}")
+    page.click("#edit-link")
+    form = page.locator("#draft-form")
+    assert form.locator("input[name=location]").input_value() == "Market Square"  # prefilled
+    form.locator("textarea[name=cameras]").fill(f"market-street-east={CLIP}")
+    form.locator("input[name=threshold]").fill("abc")
+    form.locator("button[type=submit]").click()
+    # Refused: the same form, as typed, the error beside the threshold.
+    assert "not a number" in page.locator("#err-threshold").inner_text()
+    assert form.locator("input[name=threshold]").input_value() == "abc"
+    assert f"market-street-east={CLIP}" in form.locator("textarea[name=cameras]").input_value()
+    form.locator("input[name=threshold]").fill("")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(f"{url}/deployments/{dep_id}")
+    assert page.locator("h1 .status").inner_text() == "draft"
+    assert "market-street-east" in page.locator("dl.kv").inner_text()
+    page.fill("#withdraw-form textarea[name=reason]", "operation called off")
+    page.click("#withdraw-form button[type=submit]")
+    page.wait_for_url(f"{url}/deployments/{dep_id}")
+    assert page.locator("h1 .status").inner_text() == "withdrawn"
+    assert "operation called off" in page.locator("#review-note").inner_text()
+    assert page.locator("#edit-link").count() == 0
+    assert time.monotonic() - started < BUDGET_S
+
+
+def test_composer_filter_and_audit_filters(site: dict[str, Any], page: Any) -> None:
+    url = site["url"]
+    _login(page, url, "supervisor")
+    page.goto(f"{url}/enrol")
+    assert page.locator("input[type=file]").count() == 6  # "up to 6 images", six offered
+    page.goto(f"{url}/watchlists")
+    rows = page.locator("tr.subject")
+    total = rows.count()
+    assert total >= 1
+    page.fill("#filter-q", "no-such-reference")  # filtered as one types (static script)
+    assert page.locator("tr.subject:visible").count() == 0
+    assert page.locator("#filter-count").inner_text() == f"0 of {total} subjects shown"
+    page.fill("#filter-q", "subj-0900")
+    assert page.locator("tr.subject:visible").count() == 1
+    page.click("header .who button")
+    page.wait_for_url(f"{url}/login")
+    page.fill("input[name=username]", "auditor")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/audit")
+    page.fill("#audit-filters input[name=actor]", "supervisor")
+    page.click("#audit-filters button[type=submit]")
+    page.wait_for_url(re.compile(r".*/audit\?.*actor=supervisor"))
+    actors = page.locator("#audit-rows tbody tr td:nth-child(3)").all_inner_texts()
+    assert actors and set(actors) == {"supervisor"}
+    with page.expect_download() as dl:
+        page.click("#export-csv")
+    text = Path(dl.value.path()).read_text()
+    assert text.splitlines()[0].startswith("id,at,actor,action,event")
+    assert all(",supervisor," in line for line in text.splitlines()[1:]), text[:500]

@@ -265,6 +265,7 @@
       setTimeout(connect, delay); delay = Math.min(delay * 2, 10000);
     };
   }
+  render(); // the operator's saved order on the toggle at once, before the first list arrives
   load().catch((e) => { $("msg").textContent = e.message; });
   connect();
 })();
