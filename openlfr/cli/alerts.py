@@ -25,10 +25,11 @@ def list_(
     status: str | None = typer.Option(None, help="pending, confirmed, false_alert, not_actioned."),
     reason: str = typer.Option("alert review", help="Why you are looking (audited)."),
 ) -> None:
-    """List alerts, newest first (an audited consultation; operator or supervisor).
+    """List alerts, newest first (operator or supervisor).
 
-    Each row is two lines, so it fits 80 columns: camera and frames, subject and category,
-    score and margin to the runner-up, date and time raised, status and outcome.
+    An audited consultation. Each row is two lines, so it fits 80 columns: camera and frames,
+    subject and category, score and margin to the runner-up, date and time raised, status
+    and outcome.
     """
     with app_context("alerts list") as ctx:
         views = list_alerts(ctx, deployment_id=deployment, status=status, justification=reason)
@@ -63,7 +64,10 @@ def adjudicate_(
     decision: str = typer.Argument(..., help="confirmed, false_alert or not_actioned."),
     reason: str = typer.Option(..., help="Why (recorded and audited)."),
 ) -> None:
-    """Record your decision on an alert, after comparing the two faces (operator)."""
+    """Record your decision on an alert (operator).
+
+    Compare the two faces first (`openlfr alerts images`).
+    """
     with app_context("alerts adjudicate") as ctx:
         adjudicate(ctx, alert_id, decision, reason)
     console.print(f"alert {alert_id}: {decision}")
@@ -91,7 +95,7 @@ def images(
     out: Path = typer.Option(..., help="Folder to write probe.jpg and reference.jpg into."),
     reason: str = typer.Option(..., help="Why (audited consultation)."),
 ) -> None:
-    """Write an alert's probe crop and watchlist image side by side for review."""
+    """Write an alert's probe and reference images (audited)."""
     with app_context("alerts images") as ctx:
         probe, ref = alert_images(ctx, alert_id, justification=reason)
     out.mkdir(parents=True, exist_ok=True)

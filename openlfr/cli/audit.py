@@ -18,9 +18,9 @@ app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True, ri
 
 @app.command("verify")
 def verify(db: Path | None = typer.Option(None, "--db", help="SQLite database file.")) -> None:
-    """Exit 0 with the number of rows checked if intact; exit 1 naming the first bad row.
+    """Check the audit log's hash chain (no login needed).
 
-    Needs no account."""
+    Exit 0 with the number of rows checked if intact; exit 1 naming the first bad row."""
     if db is not None:
         OPTIONS.db = db
     with app_context("audit verify") as ctx, ctx.store.session() as s:

@@ -178,7 +178,9 @@ def calibrate(
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Embed every image afresh."),
 ) -> None:
-    """Choose the alert threshold for a target false-alert rate; print the evidence as JSON.
+    """Choose the alert threshold for a target false-alert rate.
+
+    Prints the evidence as JSON.
 
     False alerts grow with the watchlist: a face is compared with every entry. The threshold is
     the lowest whose expected false alerts per hour, for a watchlist of --watchlist-size people

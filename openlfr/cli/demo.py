@@ -54,8 +54,11 @@ def demo(
         "The demo never uses the store given by --store-dir or the environment.",
     ),
 ) -> None:
-    """Run a whole deployment on built-in material, in the demo's own store, and show what
-    happened. Needs no account; can be run again and again."""
+    """Run a whole demo deployment in a store of its own.
+
+    Enrols, refuses an ineligible image, authorises, runs on built-in material and shows what
+    happened. Needs no account; can be run again and again; never touches the force's store.
+    """
     with handle_errors():
         settings = demo_settings(demo_dir)
     store_dir = settings.store.data_dir

@@ -113,8 +113,10 @@ def amend(
     threshold: float | None = typer.Option(None, help="Alert threshold."),
     equality_note: str | None = typer.Option(None, help="Equality impact note."),
 ) -> None:
-    """Change a draft, or a deployment returned for changes, which makes it a draft again for
-    the authorising officer (supervisor). Only the options given change."""
+    """Change a draft or a returned deployment (supervisor).
+
+    Only the options given change; the deployment is then a draft again, awaiting the
+    authorising officer."""
     with app_context("deployment amend") as ctx:
         old = current_draft(ctx, deployment_id)
         begin = _when(start, old.start)
@@ -155,8 +157,10 @@ def brief(
         False, "--no-probe", help="Do not open stream URLs (they are checked at authorising)."
     ),
 ) -> None:
-    """What the authorising officer decides on: purpose, place, window, threshold and its
-    floor, camera sources checked, and who is on the watchlist (an audited consultation)."""
+    """What the authorising officer decides on (audited).
+
+    Purpose, place, window, threshold and its floor with the evidence behind it, each camera
+    source checked, and who is on the watchlist: an audited consultation."""
     with app_context("deployment brief") as ctx:
         b = authorisation_brief(ctx, deployment_id, probe_urls=not no_probe)
     head = Table(title=f"deployment {b.deployment_id}: {escape(b.name)} ({b.status})")
@@ -197,8 +201,9 @@ def authorise(
     reasons: str = typer.Option(..., help="Why it is necessary and proportionate (R5)."),
     conditions: str = typer.Option("", help="Conditions the deployment must keep to."),
 ) -> None:
-    """Authorise a draft under the name and rank on your account (authorising officer);
-    every unmet rule is listed (exit 2)."""
+    """Authorise a draft under your account's name and rank.
+
+    Authorising officer only. Every unmet rule is listed (exit 2)."""
     with acting("deployment authorise") as (ctx, who):
         assert who is not None
         authorise_deployment(
@@ -233,7 +238,7 @@ def return_(
     deployment_id: int = typer.Argument(...),
     reason: str = typer.Option(..., help="What must change (recorded and audited)."),
 ) -> None:
-    """Return a draft to the supervisor for changes (authorising officer)."""
+    """Return a draft for changes (authorising officer)."""
     with acting("deployment return") as (ctx, who):
         assert who is not None
         return_deployment(ctx, deployment_id, officer=who.display_name, reason=reason)
@@ -242,9 +247,10 @@ def return_(
 
 @app.command("run")
 def run(deployment_id: int = typer.Argument(...)) -> None:
-    """Run an authorised deployment until its sources end, its window closes, or it is stopped.
+    """Run an authorised deployment (operator or supervisor).
 
-    Stop it with Ctrl-C here, or with `openlfr deployment stop` or the web page from anywhere.
+    It runs until its sources end, its window closes, or it is stopped. Stop it with Ctrl-C
+    here, or with `openlfr deployment stop` or the web page from anywhere.
     """
     with (
         app_context("deployment run") as ctx,
@@ -273,9 +279,10 @@ def stop(
     deployment_id: int = typer.Argument(...),
     reason: str = typer.Option("", help="Why (goes into the audit log)."),
 ) -> None:
-    """Ask the process running a live deployment (anywhere on this store) to stop it.
+    """Stop a live deployment (operator or supervisor).
 
-    It ends within a counter save (about 2 s) with "stopped by <you>".
+    The process running it on this store is asked to stop; it ends within a counter save (about
+    2 s) with "stopped by <you>".
     """
     with app_context("deployment stop") as ctx:
         request_stop(ctx, deployment_id, reason=reason)

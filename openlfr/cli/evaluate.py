@@ -29,7 +29,10 @@ def video(
     threshold: float | None = typer.Option(None, help="Alert threshold (default: settings)."),
     json_out: Path | None = typer.Option(None, "--json", help="Also write the JSON here."),
 ) -> None:
-    """Run the live pipeline over a file as fast as it can on a throw-away store; print JSON."""
+    """Run the live pipeline over a video file; print JSON.
+
+    As fast as it can, on a throw-away store.
+    """
     with (
         handle_errors(),
         Progress(
@@ -137,7 +140,9 @@ def identify(
         False, "--no-cache", help="Embed every image afresh (no on-disk evaluation cache)."
     ),
 ) -> None:
-    """Open-set 1:N identification (NIST FRTE protocol); per-group equitability; one JSON object.
+    """Open-set 1:N identification (NIST FRTE protocol).
+
+    Per-group equitability; prints one JSON object.
 
     Gallery: each identity's first image (by file name) when it has two or more; mated probes:
     their other images; non-mated probes: identities with a single image. A gallery image with

@@ -11,7 +11,7 @@ from openlfr.api.governance import decide_request, list_requests
 from openlfr.cli.common import app_context, console
 
 app = typer.Typer(
-    help="Exceptional reasons (R3): decide on images held for a second supervisor.",
+    help="Exceptional reasons (R3): images held for a second supervisor.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -21,7 +21,7 @@ app = typer.Typer(
 def list_(
     all_: bool = typer.Option(False, "--all", help="Decided requests too, not only pending."),
 ) -> None:
-    """Requests waiting for a decision: who asked, for whom, and the reason written."""
+    """Pending requests: who asked, for whom, and why."""
     with app_context("exceptional list") as ctx:
         rows = list_requests(ctx)
     rows = [r for r in rows if all_ or r["status"] == "pending"]

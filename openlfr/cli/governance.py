@@ -31,7 +31,9 @@ def purge_command(
         False, "--dry-run", help="Print what is due and change nothing (no audit row either)."
     ),
 ) -> None:
-    """Apply retention now: purge watchlists (R9), alert data (R10) and withdrawn images (R11).
+    """Apply retention now (R9, R10, R11).
+
+    Purges watchlists (R9), alert data (R10) and withdrawn images (R11). Needs no account.
 
     Live deployments whose runner has fallen silent (killed) are ended first, as "runner lost".
     Every deletion is audited as an erasure citing its rule. Run it from cron (hourly is plenty)
@@ -79,7 +81,9 @@ def case_outcome_command(
     ),
     reason: str = typer.Option("", "--reason", help="Why (for the audit log)."),
 ) -> None:
-    """Record case outcomes from the custody system, one or a CSV export (R11).
+    """Record case outcomes from the custody system (R11).
+
+    One outcome, or a CSV export of many (supervisor).
 
     NFA / acquitted / discontinued withdraws that person's images from every watchlist at once
     and flags them for review and deletion.
@@ -127,7 +131,10 @@ def members_command(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Who was on a watchlist, identifiers only, also after its purge (R16); audited."""
+    """Who was on a watchlist, also after its purge (R16).
+
+    Identifiers only; an audited consultation (supervisor or auditor).
+    """
     with app_context("watchlist members") as ctx:
         wl = watchlist_members(ctx, watchlist_id, justification=reason)
     if as_json:

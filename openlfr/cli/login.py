@@ -43,7 +43,9 @@ def login(
         help="Print the token instead of keeping it (for OPENLFR_TOKEN or the API).",
     ),
 ) -> None:
-    """Log in: every later command acts under this account, as on the web.
+    """Log in as an account for the commands that follow.
+
+    Every later command acts under this account, and its role decides, as on the web.
 
     The token is kept in your config folder, readable by you only, for the store it was issued
     by. It lasts as long as an API token (web.token_hours) and works on the API as well.
@@ -78,7 +80,7 @@ def login(
 
 
 def logout() -> None:
-    """Log out: the kept token is revoked in the store and its file deleted."""
+    """Log out: revoke the kept token and delete its file."""
     with handle_errors():
         settings = OPTIONS.settings()
         identity = store_identity(settings.store)
@@ -104,7 +106,10 @@ def logout() -> None:
 
 
 def whoami() -> None:
-    """Show the account commands act under: username, name, role and rank."""
+    """Show the account commands act under.
+
+    Prints its username, name, role and rank, and the store.
+    """
     with handle_errors():
         settings = OPTIONS.settings()
         identity = store_identity(settings.store)

@@ -36,9 +36,11 @@ def report(
     fmt: Format = typer.Option(Format.HTML, "--format", help="html (with charts), csv or json."),
     out: Path | None = typer.Option(None, "--out", help="Write here instead of stdout."),
 ) -> None:
-    """The transparency report: every deployment starting in [--from, --to), its record, the
-    funnel (people seen -> alerts -> confirmed -> arrests -> outcomes) and deletion times. No
-    personal data."""
+    """The transparency report for a period (R14).
+
+    Every deployment starting in [--from, --to), its record, the funnel (people seen ->
+    alerts -> confirmed -> arrests -> outcomes) and deletion times. No personal data; needs
+    no login."""
     with handle_errors():
         begin, finish = parse_when(start, "--from"), parse_when(end, "--to")
         if finish <= begin:

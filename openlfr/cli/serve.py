@@ -22,7 +22,10 @@ def serve(
         False, "--secure-cookies", help="Session cookie only over HTTPS (use behind TLS)."
     ),
 ) -> None:
-    """Run the operator service: live alerts, deployments, watchlists, public records."""
+    """Run the operator service (web pages and API).
+
+    Live alerts, deployments, watchlists and the public record.
+    """
     import uvicorn
 
     from openlfr.api import create_app

@@ -21,7 +21,10 @@ def build(
     per_subject: int = typer.Option(3, help="Newest eligible images per subject."),
     reason: str = typer.Option("watchlist compiled for a deployment", help="Justification."),
 ) -> None:
-    """Freeze eligible images of the given subjects into a new watchlist."""
+    """Compile a new frozen watchlist (supervisor).
+
+    Freezes the eligible images of the given subjects (every subject when none is given).
+    """
     with app_context("watchlist build") as ctx:
         wl = compile_watchlist(
             ctx, name, refs or None, images_per_subject=per_subject, justification=reason

@@ -1,9 +1,12 @@
-"""A whole deployment through the CLI on a real clip, then an attacker's edit of the audit log.
+"""A whole deployment through the CLI on a real clip, each step under the account whose role
+it needs, then an attacker's edit of the audit log.
 
-enrol (a frame of WDA_KatieHill's clip + two LFW people) -> watchlist build -> deployment
-create -> run refused before authorisation -> authorise refused for an inspector (R5), accepted
-for a superintendent -> run -> alerts list / adjudicate / outcome / images -> deployment record
--> audit verify -> tamper with a middle row -> audit verify names that row.
+supervisor: enrol (a frame of WDA_KatieHill's clip + two LFW people) -> watchlist build ->
+deployment create; operator: run refused before authorisation, authorise refused (role);
+supervisor: authorise refused (role); inspector AO: refused (R5, the rank on the account);
+superintendent AO: brief, authorise with reasons (name and rank from the account); operator:
+run -> alerts list (80 columns) / adjudicate / outcome / images; auditor: audit export ->
+deployment record -> audit verify -> tamper with a middle row -> audit verify names that row.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 LFW = DATA / "lfw" / "images"
 CLIP = DATA / "video" / "WDA_KatieHill_000.mp4"
 OTHERS = ["AJ_Cook", "Aaron_Patterson"]
+PEOPLE_IN_CLIP = 1  # one talking head, in view throughout
 
 Cli = Callable[..., Result]
+Login = Callable[[str], None]
 
 
 def _query(db: Path, sql: str, *args: object) -> list[tuple]:
@@ -48,16 +53,26 @@ def _new_deployment(cli: Cli, watchlist_id: int, name: str) -> int:
     return int(re.search(r"deployment (\d+) drafted", out).group(1))  # type: ignore[union-attr]
 
 
-def _authorise_and_run(cli: Cli, dep_id: int) -> Result:
-    _ok(cli("deployment", "authorise", dep_id, "--officer", "A Smith", "--rank", "superintendent"))
+def _authorise_and_run(cli: Cli, login: Login, dep_id: int) -> Result:
+    login("ao")
+    _ok(cli("deployment", "authorise", dep_id, "--reasons", "wanted on warrant; seen there"))
+    login("ops")
     return _ok(cli("deployment", "run", dep_id))
+
+
+def _refused_for_role(result: Result, needed: str, who: str) -> None:
+    assert result.exit_code == 2, result.output
+    (line,) = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert f"needs an {needed} account; {who} is " in line, line
 
 
 @pytest.mark.slow
 def test_cli_deployment_end_to_end(
-    cli: Cli, db_file: Path, katie_ref: Path, tmp_path: Path
-) -> None:
-    # --- enrol and compile ---------------------------------------------------------------
+    cli: Cli, login: Login, db_file: Path, katie_ref: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    # --- a supervisor enrols, compiles and drafts -----------------------------------------
+    login("sup")
     common = ("--category", "suspect", "--source", "CUST-7", "--age", "30")
     _ok(cli("enrol", "--ref", "WDA_KatieHill", *common, katie_ref))
     for name in OTHERS:
@@ -68,15 +83,43 @@ def test_cli_deployment_end_to_end(
 
     dep_id = _new_deployment(cli, wl_id, "Operation Test")
 
-    # --- no run before authorisation; an inspector may not authorise (R5) ------------------
+    # --- no run before authorisation; only an authorising officer's account authorises -----
+    login("ops")
     early = cli("deployment", "run", dep_id)
     assert early.exit_code == 2 and "R5" in early.stderr and "draft" in early.stderr
-    low = cli("deployment", "authorise", dep_id, "--officer", "B Jones", "--rank", "inspector")
+    reasons = ("--reasons", "wanted on warrant; seen there")
+    _refused_for_role(cli("deployment", "authorise", dep_id, *reasons), "authorising_officer",
+                      "ops")  # fmt: skip
+    login("sup")
+    _refused_for_role(cli("deployment", "authorise", dep_id, *reasons), "authorising_officer",
+                      "sup")  # fmt: skip
+    # The rank is the account's: an inspector's account is refused (R5), whatever is typed.
+    login("insp")
+    low = cli("deployment", "authorise", dep_id, *reasons)
     assert low.exit_code == 2
     assert "R5" in low.stderr and "inspector" in low.stderr.lower()
+    gone = cli("deployment", "authorise", dep_id, *reasons, "--rank", "chief constable")
+    assert gone.exit_code == 2 and "No such option" in gone.output
     assert _query(db_file, "SELECT status FROM deployments WHERE id = ?", dep_id) == [("draft",)]
 
-    ran = _authorise_and_run(cli, dep_id)
+    login("ao")
+    brief = _ok(cli("deployment", "brief", dep_id)).stdout
+    assert all(ref in brief for ref in ["WDA_KatieHill", *OTHERS])
+    assert str(CLIP) in brief and "FAILS" not in brief
+    ok = _ok(cli("deployment", "authorise", dep_id, *reasons, "--conditions", "signage up"))
+    assert f"deployment {dep_id} authorised by superintendent Alex Smith" in ok.stdout
+    assert _query(
+        db_file,
+        "SELECT status, authorised_by, authoriser_rank, authorisation_reasons, "
+        "authorisation_conditions FROM deployments WHERE id = ?",
+        dep_id,
+    ) == [("authorised", "Alex Smith", "superintendent", reasons[1], "signage up")]
+    assert _query(db_file, "SELECT actor FROM audit_log WHERE event = 'deployment_authorised'") == [
+        ("ao",)
+    ]
+
+    login("ops")
+    ran = _ok(cli("deployment", "run", dep_id))
     assert "cam1" in ran.stdout
 
     # --- alerts: on the enrolled person, none on the others ----------------------------------
@@ -91,9 +134,16 @@ def test_cli_deployment_end_to_end(
     assert not set(refs) & set(OTHERS), alerts
     alert_id = alerts[0][0]
 
+    monkeypatch.setenv("COLUMNS", "80")
     listed = _ok(cli("alerts", "list", "--deployment", dep_id)).stdout
-    row = next(ln for ln in listed.splitlines() if re.search(rf"\b{alert_id}\b.*WDA_KatieHill", ln))
-    assert "pending" in row
+    monkeypatch.setenv("COLUMNS", "4000")
+    lines = listed.splitlines()
+    assert max(len(ln) for ln in lines) <= 80, listed
+    for a_id, _ref, a_status in alerts:  # id and status whole, on the row's first line
+        assert any(re.match(rf"\s*{a_id}\s+{dep_id}\s.*\s{a_status}\s*$", ln) for ln in lines), (
+            listed
+        )
+    assert "WDA_KatieHill" in listed
 
     # --- a person decides; once -----------------------------------------------------------
     _ok(cli("alerts", "adjudicate", alert_id, "confirmed", "--reason", "same face side by side"))
@@ -105,8 +155,9 @@ def test_cli_deployment_end_to_end(
     ]
 
     # An outcome follows only a confirmed match: a second deployment's alert, still pending.
+    login("sup")
     dep2 = _new_deployment(cli, wl_id, "Operation Test 2")
-    _authorise_and_run(cli, dep2)
+    _authorise_and_run(cli, login, dep2)
     (pending_id,) = _query(db_file, "SELECT min(id) FROM alerts WHERE deployment_id = ?", dep2)[0]
     assert pending_id is not None
     refused = cli("alerts", "outcome", pending_id, "arrested")
@@ -148,6 +199,25 @@ def test_cli_deployment_end_to_end(
         assert im.size == ref.size  # the watchlist image is the reference that was enrolled
     assert consultations() == before + 1
 
+    # --- every act is in the audit log under the account that did it ----------------------
+    def actors(event: str) -> set[str]:
+        rows = _query(db_file, "SELECT DISTINCT actor FROM audit_log WHERE event = ?", event)
+        return {r[0] for r in rows}
+
+    assert actors("deployment_drafted") == {"sup"}
+    assert actors("deployment_authorised") == {"ao"}
+    assert actors("authorisation_refused") == {"insp"}
+    adjudications = _query(
+        db_file, "SELECT DISTINCT actor FROM audit_log WHERE object_type = 'alert' "
+        "AND action = 'alteration'",
+    )  # fmt: skip
+    assert adjudications == [("ops",)]
+    login("aud")
+    exported = json.loads(
+        _ok(cli("audit", "export", "--from", "2000-01-01", "--to", "2100-01-01")).stdout
+    )
+    assert {"sup", "ao", "insp", "ops"} <= {row["actor"] for row in exported}
+
     # --- the audit chain: intact, then an attacker's edit is found -------------------------
     (rows,) = _query(db_file, "SELECT count(*) FROM audit_log")[0]
     verified = _ok(cli("audit", "verify"))
@@ -165,3 +235,53 @@ def test_cli_deployment_end_to_end(
     tampered = cli("audit", "verify", "--db", db_file, store_dir=False)
     assert tampered.exit_code == 1, tampered.output
     assert re.search(rf"first bad row {middle}\b", tampered.stderr), tampered.stderr
+
+
+def test_cli_return_amend_refuse_withdraw(cli: Cli, login: Login, db_file: Path) -> None:
+    login("sup")
+    common = ("--category", "suspect", "--source", "CUST-8", "--age", "30")
+    _ok(cli("enrol", "--ref", OTHERS[0], *common, LFW / OTHERS[0] / f"{OTHERS[0]}_0001.jpg"))
+    built = _ok(cli("watchlist", "build", "--name", "Op Review")).stdout
+    wl_id = int(re.search(r"watchlist (\d+) ", built).group(1))  # type: ignore[union-attr]
+    dep_id = _new_deployment(cli, wl_id, "Op Review")
+
+    def row() -> tuple:
+        return _query(
+            db_file,
+            "SELECT status, purpose, location, review_note, reviewed_by FROM deployments "
+            "WHERE id = ?",
+            dep_id,
+        )[0]
+
+    login("ao")
+    _ok(cli("deployment", "return", dep_id, "--reason", "say why this street"))
+    assert row() == ("returned", "locate a wanted suspect", "High Street",
+                     "say why this street", "Alex Smith")  # fmt: skip
+    login("sup")
+    amended = _ok(cli("deployment", "amend", dep_id, "--purpose", "locate a suspect on warrant"))
+    assert "a draft again" in amended.stdout
+    # Only the option given changed; the rest of the draft is as it was.
+    assert row()[:3] == ("draft", "locate a suspect on warrant", "High Street")
+    cams = _query(db_file, "SELECT name, source FROM cameras WHERE deployment_id = ?", dep_id)
+    assert cams == [("cam1", str(CLIP))]
+    login("ao")
+    _ok(cli("deployment", "refuse", dep_id, "--reason", "not proportionate"))
+    assert row()[0] == "refused"
+    login("sup")
+    again = cli("deployment", "amend", dep_id, "--purpose", "try again")
+    assert again.exit_code == 2 and "R5" in again.stderr
+
+    other = _new_deployment(cli, wl_id, "Op Withdrawn")
+    _ok(cli("deployment", "withdraw", other, "--reason", "operation cancelled"))
+    assert _query(db_file, "SELECT status FROM deployments WHERE id = ?", other) == [("withdrawn",)]
+    events = _query(
+        db_file,
+        "SELECT event, actor FROM audit_log WHERE object_type = 'deployment' AND event IN "
+        "('deployment_drafted', 'deployment_returned', 'deployment_amended', "
+        "'deployment_refused', 'deployment_withdrawn') ORDER BY id",
+    )
+    assert events == [
+        ("deployment_drafted", "sup"), ("deployment_returned", "ao"),
+        ("deployment_amended", "sup"), ("deployment_refused", "ao"),
+        ("deployment_drafted", "sup"), ("deployment_withdrawn", "sup"),
+    ]  # fmt: skip
