@@ -172,17 +172,23 @@ def test_exceptional_reason_needs_a_second_supervisor(client: TestClient) -> Non
 def test_cli_user_accounts(tmp_path: Path, monkeypatch: Any) -> None:
     from openlfr.cli import app
 
-    monkeypatch.setenv("OPENLFR_ACTOR", "sysadmin")
+    monkeypatch.setenv("OPENLFR_CONFIG_DIR", str(tmp_path / "config"))  # the login's token
+    monkeypatch.delenv("OPENLFR_TOKEN", raising=False)
     runner = CliRunner()
     base = ["--store-dir", str(tmp_path / "store"), "user"]
+    for name in ("boss", "boss2"):  # the first two admins need no login
+        r = runner.invoke(
+            app, [*base, "create-admin", name, "--password-stdin"], input=PASSWORD + "\n"
+        )
+        assert r.exit_code == 0, r.output
     r = runner.invoke(
-        app, [*base, "create-admin", "boss", "--password-stdin"], input=PASSWORD + "\n"
+        app, [*base, "create-admin", "boss3", "--password-stdin"], input=PASSWORD + "\n"
+    )
+    assert r.exit_code == 2 and "already has 2 administrators" in r.output
+    r = runner.invoke(
+        app, [base[0], base[1], "login", "boss", "--password-stdin"], input=PASSWORD + "\n"
     )
     assert r.exit_code == 0, r.output
-    r = runner.invoke(
-        app, [*base, "create-admin", "boss2", "--password-stdin"], input=PASSWORD + "\n"
-    )
-    assert r.exit_code == 2 and "administrator exists" in r.output
     r = runner.invoke(
         app,
         [*base, "add", "ao", "--role", "authorising_officer", "--password-stdin"],
