@@ -58,6 +58,10 @@ def render_error(
     request: Request, status: int, message: str, violations: list[dict[str, str]] | None = None
 ) -> HTMLResponse:
     who = getattr(request.state, "principal", None)
+    # Most forms come back themselves with their errors; for any other refusal, a way back to
+    # the page it came from (same site only), where the browser keeps what was typed.
+    referer = request.headers.get("referer", "")
+    same_site = referer.startswith(f"{request.url.scheme}://{request.url.netloc}/")
     return page(
         request,
         "error.html",
@@ -66,6 +70,7 @@ def render_error(
         code=status,
         message=message,
         violations=violations or [],
+        back=referer if same_site and referer != str(request.url) else "",
     )
 
 

@@ -99,36 +99,64 @@ async def compose(request: Request, who: Principal = Depends(SUPERVISOR)) -> Res
     return _see_other("/watchlists")
 
 
+def _exceptional(
+    request: Request, who: Principal, *, values: dict[str, str] | None = None,
+    errors: FormErrors | None = None, status: int = 200,
+) -> HTMLResponse:  # fmt: skip
+    rows = governance.list_requests(state_of(request).context(who.username))
+    return page(request, "exceptional.html", who, status, requests=rows, values=values or {},
+                errors=errors)  # fmt: skip
+
+
 @router.get("/exceptional", response_class=HTMLResponse)
 def exceptional(request: Request, who: Principal = Depends(SUPERVISOR)) -> HTMLResponse:
-    rows = governance.list_requests(state_of(request).context(who.username))
-    return page(request, "exceptional.html", who, requests=rows)
+    return _exceptional(request, who)
 
 
-@router.post("/exceptional")
+@router.post("/exceptional", response_model=None)
 async def request_exception(
     request: Request,
-    subject_reference: str = Form(...), category: str = Form(...), source_ref: str = Form(...),
-    lawful_basis: str = Form(...), case_outcome: str = Form(...), reason: str = Form(...),
-    captured_on: str = Form(""), age_at_capture: str = Form(""), image: UploadFile = File(...),
-    who: Principal = Depends(SUPERVISOR),
+    subject_reference: str = Form(""), category: str = Form(""), source_ref: str = Form(""),
+    lawful_basis: str = Form(""), case_outcome: str = Form(""), reason: str = Form(""),
+    captured_on: str = Form(""), age_at_capture: str = Form(""),
+    image: UploadFile | None = File(None), who: Principal = Depends(SUPERVISOR),
 ) -> Response:  # fmt: skip
-    data = await image.read(20 * 1024 * 1024)
+    data = await image.read(20 * 1024 * 1024) if image is not None else b""
     fields = dict(subject_reference=subject_reference, category=category, source_ref=source_ref,
                   lawful_basis=lawful_basis, case_outcome=case_outcome, reason=reason,
                   captured_on=captured_on, age_at_capture=age_at_capture)  # fmt: skip
-    governance.request_exception(state_of(request).context(who.username), fields, data)
+    errors = FormErrors()
+    for name in ("subject_reference", "source_ref", "lawful_basis"):
+        if not fields[name].strip():
+            errors.add(name, "required")
+    if not errors:
+        try:
+            governance.request_exception(state_of(request).context(who.username), fields, data)
+        except RuleViolation as exc:
+            errors.add("reason" if "reason" in str(exc) else None, str(exc), exc.rule)
+        except ValueError as exc:  # no image, a date or an age that does not parse
+            text = str(exc)
+            found = [n for n in ("image", "captured_on", "age_at_capture") if n[:5] in text]
+            errors.add(found[0] if found else None, text)
+    if errors:
+        errors.add("image", "files cannot be kept by the browser: choose the image again")
+        return _exceptional(request, who, values=fields, errors=errors, status=422)
     return _see_other("/exceptional")
 
 
-@router.post("/exceptional/{request_id}/{verdict}")
+@router.post("/exceptional/{request_id}/{verdict}", response_model=None)
 def decide(
     request_id: int, verdict: str, request: Request, note: str = Form(""),
     who: Principal = Depends(SUPERVISOR),
 ) -> Response:  # fmt: skip
     approve = verdict == "approve"
     ctx = state_of(request).context(who.username, models=approve)
-    governance.decide_request(ctx, request_id, approve=approve, note=note)
+    try:
+        governance.decide_request(ctx, request_id, approve=approve, note=note)
+    except RuleViolation as exc:  # e.g. the requester approving their own request (R3)
+        errors = FormErrors()
+        errors.add(None, f"request {request_id}: {exc}", exc.rule)
+        return _exceptional(request, who, errors=errors, status=422)
     return _see_other("/exceptional")
 
 

@@ -152,3 +152,17 @@ def test_audit_page_filters_and_exports(client: TestClient, seeded: Any) -> None
     export = client.get("/audit/export.json", params={"action": "consultation"})
     assert export.status_code == 200 and export.json()
     assert {r["action"] for r in export.json()} == {"consultation"}
+
+
+def test_exceptional_form_keeps_what_was_typed(client: TestClient) -> None:
+    csrf = cookie_login(client, "supervisor")
+    form = {"csrf_token": csrf, "subject_reference": "PNC-9", "category": "suspect",
+            "source_ref": "CUST-9", "lawful_basis": "PACE s64A",
+            "case_outcome": "acquitted", "reason": "risk of serious harm to a child"}  # fmt: skip
+    r = client.post("/exceptional", data=form)  # no image chosen
+    assert r.status_code == 422 and "Error 400" not in r.text
+    assert "no image" in _field_error(r.text, "image") or "image" in r.text
+    assert _value(r.text, "subject_reference") == "PNC-9"
+    assert "risk of serious harm to a child</textarea>" in r.text
+    r = client.post("/exceptional", data={**form, "reason": " "}, files={"image": ("a.jpg", b"x")})
+    assert r.status_code == 422 and "R3" in _field_error(r.text, "reason")
