@@ -235,3 +235,42 @@ def test_create_admin_only_while_fewer_than_two_admins(cli: Cli, db_file: Path) 
 def test_accounts_fixture_matches_the_role_names() -> None:
     roles = {role for role, _, _ in ACCOUNTS.values()}
     assert roles == {"admin", "supervisor", "authorising_officer", "operator", "auditor"}
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql+psycopg://lfr:s3cret@db.example/lfr", "postgresql+psycopg://lfr:***@db.example/lfr"),
+        ("postgresql+psycopg://lfr@db/lfr?options=-csearch_path%3Dt1", "postgresql+psycopg://lfr@db/lfr?options=-csearch_path%3Dt1"),
+        ("sqlite:///relative/openlfr.db", "sqlite:///{cwd}/relative/openlfr.db"),
+    ],
+)  # fmt: skip
+def test_store_identity_has_no_password_and_no_relative_path(url: str, expected: str) -> None:
+    from openlfr.cli.session import store_identity
+    from openlfr.config import StoreSettings
+
+    identity = store_identity(StoreSettings(data_dir=Path("x"), database_url=url))
+    assert identity == expected.format(cwd=Path.cwd())
+
+
+def test_one_token_works_on_the_cli_and_the_api(
+    cli: Cli, accounts: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from openlfr.api import create_app
+    from openlfr.config import Settings, StoreSettings
+
+    printed = cli("login", "ao", "--password-stdin", "--print-token", input=PASSWORD + "\n")
+    token = printed.stdout.strip()
+    settings = Settings().model_copy(update={"store": StoreSettings(data_dir=tmp_path / "store")})
+    service = create_app(settings)
+    with TestClient(service, base_url="http://testserver") as client:
+        me = client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 200 and me.json()["username"] == "ao"
+        api = client.post("/api/token", json={"username": "sup", "password": PASSWORD})
+        api_token = api.json()["access_token"]
+    service.state.svc.store.dispose()
+    # ... and a token from POST /api/token works on the command line.
+    monkeypatch.setenv("OPENLFR_TOKEN", api_token)
+    assert "username: sup\n" in cli("whoami").stdout

@@ -253,6 +253,16 @@ def test_cli_return_amend_refuse_withdraw(cli: Cli, login: Login, db_file: Path)
             dep_id,
         )[0]
 
+    # A draft's record names a planned operation: not for an operator, nor without a login.
+    login("ops")
+    hidden = cli("deployment", "record", dep_id, "--json")
+    assert hidden.exit_code == 2 and "needs a supervisor, authorising_officer or auditor" in (
+        hidden.stderr
+    )
+    login("aud")
+    assert json.loads(_ok(cli("deployment", "record", dep_id, "--json")).stdout)["status"] == (
+        "draft"
+    )
     login("ao")
     _ok(cli("deployment", "return", dep_id, "--reason", "say why this street"))
     assert row() == ("returned", "locate a wanted suspect", "High Street",
