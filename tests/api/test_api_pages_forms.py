@@ -166,3 +166,21 @@ def test_exceptional_form_keeps_what_was_typed(client: TestClient) -> None:
     assert "risk of serious harm to a child</textarea>" in r.text
     r = client.post("/exceptional", data={**form, "reason": " "}, files={"image": ("a.jpg", b"x")})
     assert r.status_code == 422 and "R3" in _field_error(r.text, "reason")
+
+
+def test_queue_order_is_a_setting(settings: Any) -> None:
+    from openlfr.api import create_app
+    from openlfr.config import WebSettings
+
+    for order in ("newest_first", "oldest_first"):
+        app = create_app(settings.model_copy(update={"web": WebSettings(alert_order=order)}))
+        with TestClient(app) as client:
+            if order == "newest_first":
+                from openlfr.api.accounts import create_account
+
+                create_account(client.app.state.svc.store, username="operator",  # type: ignore[attr-defined]
+                               password="correct horse battery", role="operator",
+                               created_by="test")  # fmt: skip
+            cookie_login(client, "operator")
+            assert f'data-order="{order}"' in client.get("/operator").text
+        app.state.svc.store.dispose()

@@ -6,12 +6,13 @@
 // final outcome the page says so and waits for a choice. Keys act only on the alert shown.
 "use strict";
 (function () {
+  const $ = (id) => document.getElementById(id);
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const me = $("operator").dataset.me;
   const alerts = new Map(); // id -> alert
   const fresh = new Set(); // ids announced and not yet opened
   let current = null; // the alert shown; only select() and finish() change it
   let pendingDecision = null;
-  const $ = (id) => document.getElementById(id);
   const CATS = { wanted_by_courts: "Wanted by the courts", suspect: "Suspect", court_conditions: "Court conditions",
                  mappa: "MAPPA", missing_vulnerable: "Missing / vulnerable" };
   const LABELS = { confirmed: "Confirmed match", false_alert: "False alert", not_actioned: "Not actioned" };
@@ -187,10 +188,14 @@
     Object.assign(a, { status: u.status, outcome: u.outcome });
     if (before === a.status + "/" + (a.outcome || "")) return;
     fresh.delete(a.id);
+    const what = a.outcome ? `outcome recorded (${OUTCOME_LABELS[a.outcome] || a.outcome})` : LABELS[a.status].toLowerCase();
     if (current === a.id && !needsWork(a)) {
-      const what = a.status === "confirmed" ? `outcome recorded (${OUTCOME_LABELS[a.outcome] || a.outcome})` : LABELS[a.status].toLowerCase();
       finish(a, `Alert #${a.id} was dealt with by ${u.by || "another operator"}: ${what}.`);
-    } else render();
+    } else {
+      render();
+      // Still the same alert on screen, but its state changed under the operator: say so.
+      if (current === a.id && u.by !== me) $("msg").textContent = `${u.by || "Another operator"} recorded: ${what}.`;
+    }
   }
   document.querySelectorAll("[data-decision]").forEach((b) => b.addEventListener("click", () => askReason(b.dataset.decision)));
   document.querySelectorAll("[data-outcome]").forEach((b) => b.addEventListener("click", () => submitOutcome(b.dataset.outcome)));
