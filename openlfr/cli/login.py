@@ -62,12 +62,17 @@ def login(
                 store, account.id, SessionKind.BEARER, settings.web.token_hours, client
             )
             name, role = account.username, account.role
+            if not print_token:
+                try:
+                    path = save_login(SavedLogin(token, store_identity(settings.store), name))
+                except LoginNeeded:
+                    revoke_session(store, token)  # a token nobody holds must not stay valid
+                    raise
         finally:
             store.dispose()
     if print_token:
         typer.echo(token)
         return
-    path = save_login(SavedLogin(token, store_identity(settings.store), name))
     console.print(
         f"logged in as [bold]{escape(name)}[/] ({role}) for {settings.web.token_hours:g} h; "
         f"token kept in {escape(str(path))}",

@@ -61,14 +61,20 @@ def store_identity(settings: StoreSettings) -> str:
 def save_login(login: SavedLogin) -> Path:
     """Writes the token readable by this OS user only (folder 0700, file 0600), atomically."""
     folder = config_dir()
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    folder.chmod(0o700)
     path, tmp = folder / TOKEN_FILE, folder / f".{TOKEN_FILE}.{os.getpid()}"
-    # Created 0600 from the start: a chmod after writing would leave a window open.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(asdict(login), f)
-    os.replace(tmp, path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        folder.chmod(0o700)
+        # Created 0600 from the start: a chmod after writing would leave a window open.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(asdict(login), f)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise LoginNeeded(
+            f"cannot keep the token privately in {folder} ({exc.strerror}): set "
+            f"{ENV_CONFIG_DIR} to a folder of your own, or use --print-token"
+        ) from None
     return path
 
 

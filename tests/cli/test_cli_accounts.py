@@ -274,3 +274,15 @@ def test_one_token_works_on_the_cli_and_the_api(
     # ... and a token from POST /api/token works on the command line.
     monkeypatch.setenv("OPENLFR_TOKEN", api_token)
     assert "username: sup\n" in cli("whoami").stdout
+
+
+def test_a_token_is_never_kept_where_it_cannot_be_private(
+    cli: Cli, accounts: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("OPENLFR_CONFIG_DIR", str(blocker / "config"))
+    result = cli("login", "sup", "--password-stdin", input=PASSWORD + "\n")
+    assert result.exit_code == 2
+    assert "cannot keep the token privately" in _one_line(result)
+    assert _bearer_rows(tmp_path / "store" / "openlfr.db") == 0  # the unkept token was revoked
