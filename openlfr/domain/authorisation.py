@@ -90,39 +90,17 @@ class DraftRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class AuthorisationRequest:
-    """An authorisation as drafted; ``cameras`` and ``watchlist_size_by_category`` are frozen
-    copies, so the snapshot checked is the snapshot stored.
+class AuthorisationRequest(DraftRequest):
+    """A draft as the authorising officer signs it: the draft's fields (``cameras`` and
+    ``watchlist_size_by_category`` frozen copies, so the snapshot checked is the snapshot
+    stored) and the officer's own part. Build it with keywords: the fields are the draft's first.
     """
 
     officer_name: str
     rank: Rank
-    purpose: str
-    location: str
-    location_reason: str
-    start: datetime
-    end: datetime
-    cameras: Sequence[str]
-    watchlist_id: str
-    watchlist_size_by_category: Mapping[str, int]
-    watchlist_hash: str
-    threshold: float
-    model_name: str
     equality_note: str
     #: The officer's own reasons for authorising (published with the authorisation).
     reasons: str = ""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "cameras", tuple(self.cameras))
-        object.__setattr__(
-            self,
-            "watchlist_size_by_category",
-            MappingProxyType(dict(self.watchlist_size_by_category)),
-        )
-
-    @property
-    def watchlist_size(self) -> int:
-        return sum(self.watchlist_size_by_category.values())
 
 
 class AuthorisationWindow(Protocol):
@@ -133,9 +111,6 @@ class AuthorisationWindow(Protocol):
 
     @property
     def end(self) -> datetime: ...
-
-
-Drafted = DraftRequest | AuthorisationRequest
 
 
 def _violation(rule: str, message: str, field: str) -> RuleViolation:
@@ -158,7 +133,7 @@ def _check_officer(req: AuthorisationRequest, policy: GovernanceSettings) -> lis
     return found
 
 
-def _check_why(req: Drafted) -> list[RuleViolation]:
+def _check_why(req: DraftRequest) -> list[RuleViolation]:
     return [
         _violation("R5", f"the {what} is not stated", field)
         for value, what, field in (
@@ -191,7 +166,7 @@ def _check_officers_part(req: AuthorisationRequest) -> list[RuleViolation]:
     return found
 
 
-def _check_cameras(req: Drafted) -> list[RuleViolation]:
+def _check_cameras(req: DraftRequest) -> list[RuleViolation]:
     if not req.cameras:
         return [_violation("R5", "no camera is named", "cameras")]
     if any(not camera.strip() for camera in req.cameras):
@@ -201,7 +176,9 @@ def _check_cameras(req: Drafted) -> list[RuleViolation]:
     return []
 
 
-def _check_when(req: Drafted, policy: GovernanceSettings, now: datetime) -> list[RuleViolation]:
+def _check_when(
+    req: DraftRequest, policy: GovernanceSettings, now: datetime
+) -> list[RuleViolation]:
     if not (_aware(req.start) and _aware(req.end)):
         return [_violation("R5", "start and end must carry a time zone", "start")]
     found: list[RuleViolation] = []
@@ -224,7 +201,7 @@ def _check_when(req: Drafted, policy: GovernanceSettings, now: datetime) -> list
     return found
 
 
-def _check_watchlist(req: Drafted) -> list[RuleViolation]:
+def _check_watchlist(req: DraftRequest) -> list[RuleViolation]:
     found: list[RuleViolation] = []
     if not req.watchlist_id.strip():
         found.append(_violation("R6", "no watchlist snapshot is named", "watchlist_id"))
@@ -252,7 +229,7 @@ def _check_watchlist(req: Drafted) -> list[RuleViolation]:
     return found
 
 
-def _check_threshold(req: Drafted, policy: GovernanceSettings) -> list[RuleViolation]:
+def _check_threshold(req: DraftRequest, policy: GovernanceSettings) -> list[RuleViolation]:
     floor = policy.threshold_floor(req.model_name)
     if floor is None:
         known = ", ".join(sorted(policy.threshold_floors))
@@ -306,7 +283,9 @@ def check_draft(
     return [*_check_why(req), *_check_drafted(req, policy, now)]
 
 
-def _check_drafted(req: Drafted, policy: GovernanceSettings, now: datetime) -> list[RuleViolation]:
+def _check_drafted(
+    req: DraftRequest, policy: GovernanceSettings, now: datetime
+) -> list[RuleViolation]:
     return [
         *_check_cameras(req),
         *_check_when(req, policy, now),

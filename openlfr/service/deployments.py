@@ -48,6 +48,7 @@ __all__ = [
     "authorise_deployment",
     "create_deployment",
     "refuse_deployment",
+    "require_status",
     "return_deployment",
     "withdraw_deployment",
 ]
@@ -202,8 +203,10 @@ def create_deployment(ctx: AppContext, draft: DeploymentDraft) -> int:
         return dep.id
 
 
-def _load(s: Session, deployment_id: int, allowed: tuple[str, ...], act: str) -> Deployment:
-    dep = s.get(Deployment, deployment_id)
+def require_status(
+    dep: Deployment | None, deployment_id: int, allowed: tuple[str, ...], act: str
+) -> Deployment:
+    """R5: the deployment exists and is in one of the ``allowed`` states for ``act``."""
     if dep is None:
         raise RuleViolation("R5", f"deployment {deployment_id} does not exist")
     if dep.status not in allowed:
@@ -213,6 +216,10 @@ def _load(s: Session, deployment_id: int, allowed: tuple[str, ...], act: str) ->
             f"{' or '.join(allowed)} can be {act}",
         )
     return dep
+
+
+def _load(s: Session, deployment_id: int, allowed: tuple[str, ...], act: str) -> Deployment:
+    return require_status(s.get(Deployment, deployment_id), deployment_id, allowed, act)
 
 
 @audits_refusals(
@@ -253,7 +260,6 @@ def _review(
     reason: str,
     allowed: tuple[str, ...],
     to: DeploymentStatus,
-    event: str,
     verb: str,
 ) -> None:
     why = _need(reason, f"reason for the {verb.split()[0]}", "reason")
@@ -266,7 +272,7 @@ def _review(
             s,
             ctx,
             dep.id,
-            event,
+            f"deployment_{to.value}",  # deployment_refused, _returned, _withdrawn
             f"{verb} by {by}: {why}",
             {"from": was, "to": to.value, "by": by},
         )
@@ -284,43 +290,34 @@ def withdraw_deployment(ctx: AppContext, deployment_id: int, *, reason: str) -> 
         reason=reason,
         allowed=(_DRAFT, _RETURNED, _AUTHORISED),
         to=DeploymentStatus.WITHDRAWN,
-        event="deployment_withdrawn",
         verb="withdrawn",
     )
 
 
-@audits_refusals(
+_officers_review = audits_refusals(
     AuditAction.CONSULTATION, "deployment", event="review_refused", object_id="deployment_id"
 )
+
+
+def _officers(
+    ctx: AppContext, deployment_id: int, officer: str, reason: str, to: DeploymentStatus, verb: str
+) -> None:
+    """The authorising officer sends a draft to ``to``, saying why."""
+    by = _need(officer, "authorising officer", "officer")
+    _review(ctx, deployment_id, by=by, reason=reason, allowed=(_DRAFT,), to=to, verb=verb)
+
+
+@_officers_review
 def refuse_deployment(ctx: AppContext, deployment_id: int, *, officer: str, reason: str) -> None:
     """The authorising officer's refusal: final, a new draft is needed."""
-    _review(
-        ctx,
-        deployment_id,
-        by=_need(officer, "authorising officer", "officer"),
-        reason=reason,
-        allowed=(_DRAFT,),
-        to=DeploymentStatus.REFUSED,
-        event="deployment_refused",
-        verb="refused",
-    )
+    _officers(ctx, deployment_id, officer, reason, DeploymentStatus.REFUSED, "refused")
 
 
-@audits_refusals(
-    AuditAction.CONSULTATION, "deployment", event="review_refused", object_id="deployment_id"
-)
+@_officers_review
 def return_deployment(ctx: AppContext, deployment_id: int, *, officer: str, reason: str) -> None:
     """Back to the supervisor for changes; amending it submits it again."""
-    _review(
-        ctx,
-        deployment_id,
-        by=_need(officer, "authorising officer", "officer"),
-        reason=reason,
-        allowed=(_DRAFT,),
-        to=DeploymentStatus.RETURNED,
-        event="deployment_returned",
-        verb="returned for changes",
-    )
+    returned = DeploymentStatus.RETURNED
+    _officers(ctx, deployment_id, officer, reason, returned, "returned for changes")
 
 
 @audits_refusals(

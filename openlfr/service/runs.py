@@ -26,6 +26,7 @@ from openlfr.pipeline.alerts import CaptureTimes
 from openlfr.pipeline.live import LivePipeline
 from openlfr.service.alert_sink import StoreAlertSink
 from openlfr.service.context import AppContext, utcnow
+from openlfr.service.deployments import require_status
 from openlfr.service.purge_schedule import PurgeScheduler
 from openlfr.service.recovery import recover_abandoned_runs
 from openlfr.service.refusals import audits_refusals
@@ -81,13 +82,7 @@ class _Window:
 
 def check_may_run(dep: m.Deployment | None, deployment_id: int) -> m.Deployment:
     """R5: only an existing, authorised deployment, inside its authorised window, may run."""
-    if dep is None:
-        raise RuleViolation("R5", f"deployment {deployment_id} does not exist")
-    if dep.status != DeploymentStatus.AUTHORISED.value:
-        raise RuleViolation(
-            "R5",
-            f"deployment {deployment_id} is {dep.status}: only an authorised deployment may run",
-        )
+    dep = require_status(dep, deployment_id, (DeploymentStatus.AUTHORISED.value,), "run")
     if not deployment_may_run(_Window(dep.start_at, dep.end_at), utcnow()):
         raise RuleViolation(
             "R5",
