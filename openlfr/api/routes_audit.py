@@ -6,20 +6,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from openlfr.api.accounts import Principal
 from openlfr.api.deps import require, state_of
-from openlfr.service.context import utcnow
-from openlfr.store import AuditAction, append_audit
-from openlfr.store import models as m
+from openlfr.service import audit_log
+from openlfr.service.audit_log import AuditFilter
 from openlfr.store.models_accounts import Role
+
+__all__ = ["AuditFilter", "export_response", "read_audit", "router", "to_csv"]
 
 router = APIRouter(tags=["audit"])
 AUDITOR = require(Role.AUDITOR)
@@ -41,76 +40,12 @@ CSV_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class AuditFilter:
-    """[start, end) and optional exact actor / action / event, object type and id."""
-
-    start: datetime
-    end: datetime
-    actor: str = ""
-    action: str = ""
-    event: str = ""
-    object_type: str = ""
-    object_id: str = ""
-
-    @classmethod
-    def of(
-        cls, start: datetime | date | None, end: datetime | date | None, **exact: str | None
-    ) -> AuditFilter:
-        """Dates as whole days (the end day included); no end: now; no start: 7 days before."""
-
-        def moment(d: datetime | date, day_end: bool) -> datetime:
-            if not isinstance(d, datetime):
-                d = datetime.combine(d, time.min) + (timedelta(days=1) if day_end else timedelta())
-            return d if d.tzinfo else d.replace(tzinfo=UTC)
-
-        stop = moment(end, True) if end else utcnow() + timedelta(seconds=1)
-        begin = moment(start, False) if start else stop - timedelta(days=7)
-        if begin >= stop:
-            raise ValueError("the start of the period must be before its end")
-        clean = {k: (v or "").strip() for k, v in exact.items()}
-        if clean.get("action") and clean["action"] not in {a.value for a in AuditAction}:
-            known = ", ".join(a.value for a in AuditAction)
-            raise ValueError(f"action must be one of {known}")
-        return cls(begin, stop, **clean)
-
-
 def read_audit(
     request: Request, who: Principal, f: AuditFilter, *, limit: int, purpose: str
 ) -> list[dict[str, Any]]:
     """Matching entries, oldest first (the newest ``limit``); the reading is logged."""
-    e = m.AuditEntry
-    q = select(e).where(e.at >= f.start, e.at < f.end)
-    for column, value in (
-        (e.actor, f.actor),
-        (e.action, f.action),
-        (e.event, f.event),
-        (e.object_type, f.object_type),
-        (e.object_id, f.object_id),
-    ):
-        if value:
-            q = q.where(column == value)
-    with state_of(request).store.session() as s:
-        rows = list(s.scalars(q.order_by(e.id.desc()).limit(limit)))
-        out = []
-        for row in reversed(rows):
-            item = row.as_dict()
-            item["detail"] = json.loads(row.detail) if row.detail is not None else None
-            out.append(item)
-        filters = {
-            k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(f).items() if v
-        }
-        append_audit(
-            s,
-            actor=who.username,
-            action=AuditAction.CONSULTATION,
-            event="audit_read",
-            object_type="audit_log",
-            object_id=f"{f.start.isoformat()}..{f.end.isoformat()}",
-            justification=purpose,
-            detail={"rows": len(out), "filters": filters},
-        )
-    return out
+    ctx = state_of(request).context(who.username)
+    return audit_log.read_audit(ctx, f, limit=limit, purpose=purpose)
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 
 from openlfr.cli.common import OPTIONS, app_context, console, err_console
-from openlfr.store import export_audit, verify_audit
+from openlfr.service.audit_log import AuditFilter, read_audit
+from openlfr.store import verify_audit
 
 app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True, rich_markup_mode=None)
 
@@ -38,12 +39,15 @@ def export(
     end: datetime = typer.Option(..., "--to", help="To, exclusive."),
     fmt: str = typer.Option("json", "--format", help="csv or json."),
 ) -> None:
-    """Print audit entries in [from, to) as CSV or JSON (auditor)."""
-    from datetime import UTC
-
+    """Print audit entries in [from, to) as CSV or JSON (auditor). The export is itself logged,
+    with the period, as /api/audit logs a reading."""
+    if fmt not in ("json", "csv"):
+        err_console.print("--format must be csv or json")
+        raise typer.Exit(2)
     start, end = (d if d.tzinfo else d.replace(tzinfo=UTC) for d in (start, end))
-    with app_context("audit export") as ctx, ctx.store.session() as s:
-        rows = export_audit(s, start, end)
+    with app_context("audit export") as ctx:
+        period = AuditFilter(start, end)
+        rows = read_audit(ctx, period, limit=None, purpose=f"audit log exported ({fmt}, CLI)")
     if fmt == "json":
         print(json.dumps(rows, indent=2, default=str))
     elif fmt == "csv":
@@ -52,6 +56,3 @@ def export(
         w.writeheader()
         for r in rows:
             w.writerow({k: json.dumps(v) if isinstance(v, dict) else v for k, v in r.items()})
-    else:
-        err_console.print("--format must be csv or json")
-        raise typer.Exit(2)
