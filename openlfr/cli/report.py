@@ -58,4 +58,6 @@ def report(
             f"[bold red]error[/]: cannot write {out}: {exc.strerror}", highlight=False
         )
         raise typer.Exit(2) from None
-    err_console.print(f"{len(rep.deployments)} deployments; {fmt.value} report written to {out}")
+    t = rep.totals
+    ran = f"{t.deployments} ran" + (f", {t.did_not_run} did not run" if t.did_not_run else "")
+    err_console.print(f"deployments: {ran}; {fmt.value} report written to {out}")
