@@ -8,6 +8,7 @@ their account; a supervisor or operator runs and stops.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import typer
@@ -221,16 +222,22 @@ def authorise(
     )
 
 
+def _officers(
+    command: str, act: Callable[..., None], deployment_id: int, reason: str, done: str
+) -> None:
+    with acting(command) as (ctx, who):
+        assert who is not None
+        act(ctx, deployment_id, officer=who.display_name, reason=reason)
+    console.print(f"deployment {deployment_id} {done}")
+
+
 @app.command("refuse")
 def refuse(
     deployment_id: int = typer.Argument(...),
     reason: str = typer.Option(..., help="Why it is refused (recorded and audited)."),
 ) -> None:
     """Refuse a draft (authorising officer). Final: a new draft is needed."""
-    with acting("deployment refuse") as (ctx, who):
-        assert who is not None
-        refuse_deployment(ctx, deployment_id, officer=who.display_name, reason=reason)
-    console.print(f"deployment {deployment_id} refused")
+    _officers("deployment refuse", refuse_deployment, deployment_id, reason, "refused")
 
 
 @app.command("return")
@@ -239,10 +246,7 @@ def return_(
     reason: str = typer.Option(..., help="What must change (recorded and audited)."),
 ) -> None:
     """Return a draft for changes (authorising officer)."""
-    with acting("deployment return") as (ctx, who):
-        assert who is not None
-        return_deployment(ctx, deployment_id, officer=who.display_name, reason=reason)
-    console.print(f"deployment {deployment_id} returned for changes")
+    _officers("deployment return", return_deployment, deployment_id, reason, "returned for changes")
 
 
 @app.command("run")

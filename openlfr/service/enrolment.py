@@ -104,25 +104,23 @@ def _ensure_subject(ctx: AppContext, s: Session, person: _Person) -> int:
         subject = Subject(reference=reference, display_name=display_name, category=cat.value)
         s.add(subject)
         s.flush()
-        append_audit(
-            s,
-            actor=ctx.actor,
-            action=AuditAction.COLLECTION,
-            object_type="subject",
-            object_id=subject.id,
-            justification=f"enrolment of {reference} as {cat.label}",
-        )
+        action, why = AuditAction.COLLECTION, f"enrolment of {reference} as {cat.label}"
     elif subject.category != cat.value:
-        old = subject.category
-        subject.category = cat.value
-        append_audit(
-            s,
-            actor=ctx.actor,
-            action=AuditAction.ALTERATION,
-            object_type="subject",
-            object_id=subject.id,
-            justification=f"category changed from {old} to {cat.value}",
+        action, why = (
+            AuditAction.ALTERATION,
+            f"category changed from {subject.category} to {cat.value}",
         )
+        subject.category = cat.value
+    else:
+        return subject.id
+    append_audit(
+        s,
+        actor=ctx.actor,
+        action=action,
+        object_type="subject",
+        object_id=subject.id,
+        justification=why,
+    )
     return subject.id
 
 

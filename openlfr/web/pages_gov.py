@@ -4,12 +4,10 @@ with the session's CSRF token; a refused form comes back as typed, the error bes
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
+from fastapi.responses import HTMLResponse, Response
 
 from openlfr.api import governance
 from openlfr.api.accounts import (
@@ -23,29 +21,14 @@ from openlfr.api.accounts import (
 from openlfr.api.deps import require, state_of
 from openlfr.domain import WatchlistCategory
 from openlfr.errors import RuleViolation
-from openlfr.service.watchlists import compile_watchlist, watchlist_summary
-from openlfr.store import models as m
+from openlfr.service.watchlists import compile_watchlist
 from openlfr.store.models_accounts import Role
 from openlfr.web.forms import FormErrors
 from openlfr.web.pages import page
+from openlfr.web.pages_deploy import SUPERVISOR, see_other, watchlist_choices
 
 router = APIRouter(include_in_schema=False)
-READERS = require(Role.OPERATOR, Role.SUPERVISOR, Role.AUTHORISING_OFFICER, Role.AUDITOR)
-SUPERVISOR = require(Role.SUPERVISOR)
-AUTHORISER = require(Role.AUTHORISING_OFFICER)
-RUNNERS = require(Role.OPERATOR, Role.SUPERVISOR)
 ADMIN = require(Role.ADMIN)
-
-
-def _see_other(url: str) -> Response:
-    return RedirectResponse(url, status_code=303)
-
-
-def _watchlists(request: Request) -> list[dict[str, Any]]:
-    svc = state_of(request)
-    with svc.store.session() as s:
-        ids = list(s.scalars(select(m.Watchlist.id).order_by(m.Watchlist.id.desc()).limit(50)))
-    return [asdict(watchlist_summary(svc.base, i)) for i in ids]
 
 
 def _composer(
@@ -63,7 +46,7 @@ def _composer(
     ]
     return page(
         request, "watchlists.html", who, status, subjects=subjects, total=total,
-        watchlists=_watchlists(request), q=q, category=category,
+        watchlists=watchlist_choices(request), q=q, category=category,
         categories=sorted(c.value for c in WatchlistCategory),
         values=values or {"name": "", "subject": []}, errors=errors,
     )  # fmt: skip
@@ -96,7 +79,7 @@ async def compose(request: Request, who: Principal = Depends(SUPERVISOR)) -> Res
     if errors:
         values = {"name": name, "subject": refs}
         return _composer(request, who, values=values, errors=errors, status=422)
-    return _see_other("/watchlists")
+    return see_other("/watchlists")
 
 
 def _exceptional(
@@ -141,7 +124,7 @@ async def request_exception(
     if errors:
         errors.add("image", "files cannot be kept by the browser: choose the image again")
         return _exceptional(request, who, values=fields, errors=errors, status=422)
-    return _see_other("/exceptional")
+    return see_other("/exceptional")
 
 
 @router.post("/exceptional/{request_id}/{verdict}", response_model=None)
@@ -157,7 +140,7 @@ def decide(
         errors = FormErrors()
         errors.add(None, f"request {request_id}: {exc}", exc.rule)
         return _exceptional(request, who, errors=errors, status=422)
-    return _see_other("/exceptional")
+    return see_other("/exceptional")
 
 
 def _users(
@@ -171,7 +154,7 @@ def _users(
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
-def users(request: Request, who: Principal = Depends(require(Role.ADMIN))) -> HTMLResponse:
+def users(request: Request, who: Principal = Depends(ADMIN)) -> HTMLResponse:
     return _users(request, who)
 
 
@@ -197,7 +180,7 @@ def add_user(
         errors.add(_account_field(str(exc)), str(exc))
         values = {"username": username, "role": role, "display_name": display_name, "rank": rank}
         return _users(request, who, values=values, errors=errors, status=422)
-    return _see_other("/admin/users")
+    return see_other("/admin/users")
 
 
 @router.post("/admin/users/{username}/password")
@@ -207,7 +190,7 @@ def user_password(
 ) -> Response:  # fmt: skip
     store = state_of(request).store
     reset_password(store, username, password, actor=who.username, reason=reason)
-    return _see_other("/admin/users")
+    return see_other("/admin/users")
 
 
 @router.post("/admin/users/{username}/{action}")
@@ -219,4 +202,4 @@ def user_state(
         raise ValueError("action must be disable or enable")
     store = state_of(request).store
     set_disabled(store, username, disabled=action == "disable", actor=who.username, reason=reason)
-    return _see_other("/admin/users")
+    return see_other("/admin/users")
