@@ -1,29 +1,51 @@
-"""CLI fixtures: the `openlfr` app run in-process on a store in tmp_path; generated bad files."""
+"""CLI fixtures: the `openlfr` app run in-process on the test's store (the root `store_settings`:
+a SQLite file, and a fresh PostgreSQL schema), handed to the command through the environment
+exactly as an operator's shell would (tests/store_support.store_env); generated bad files."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import av
 import pytest
-from cli_support import ACCOUNTS, PASSWORD
+from cli_support import ACCOUNTS, PASSWORD, Db
+from store_support import store_env
+from suite import SHARED_DATA
 from typer.testing import CliRunner, Result
 
 from openlfr.cli import app
+from openlfr.config import StoreSettings
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-LFW = DATA / "lfw" / "images"
-KATIE_CLIP = DATA / "video" / "WDA_KatieHill_000.mp4"
+LFW = SHARED_DATA / "lfw" / "images"
+KATIE_CLIP = SHARED_DATA / "video" / "WDA_KatieHill_000.mp4"
+_STORE_ENV = ("OPENLFR_STORE__DATA_DIR", "OPENLFR_STORE__DATABASE_URL", "OPENLFR_STORE__KEY")
+
+
+@pytest.fixture(autouse=True)
+def fast_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap argon2 parameters (the production ones cost ~0.2 s a hash, and each test creates
+    seven accounts; tests/security runs the production parameters)."""
+    from argon2 import PasswordHasher
+
+    from openlfr.api import accounts
+
+    monkeypatch.setattr(accounts, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024))
 
 
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
-    """Runs `openlfr --store-dir <tmp_path>/store ARGS...` in-process; returns the result with
-    stdout and stderr apart. Rich is given a wide line so that each message stays on one line.
+def cli(
+    store_settings: StoreSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Result]:
+    """Runs `openlfr ARGS...` in-process on the test's store; returns the result with stdout
+    and stderr apart. Rich is given a wide line so that each message stays on one line.
     Logins are kept under <tmp_path>/config; no $OPENLFR_TOKEN leaks in from outside."""
     from openlfr.cli import common
 
+    for name in _STORE_ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in store_env(store_settings).items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("COLUMNS", "4000")
     monkeypatch.setenv("OPENLFR_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.delenv("OPENLFR_TOKEN", raising=False)
@@ -31,13 +53,9 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result
     for console in (common.console, common.err_console):
         monkeypatch.setattr(console, "_width", None)
     runner = CliRunner()
-    store = tmp_path / "store"
 
-    def invoke(*args: object, store_dir: bool = True, input: str | None = None) -> Result:
-        argv = [str(a) for a in args]
-        if store_dir:
-            argv = ["--store-dir", str(store), *argv]
-        result = runner.invoke(app, argv, input=input)
+    def invoke(*args: object, input: str | None = None) -> Result:
+        result = runner.invoke(app, [str(a) for a in args], input=input)
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             raise result.exception
         return result
@@ -46,14 +64,20 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result
 
 
 @pytest.fixture
-def accounts(tmp_path: Path) -> dict[str, tuple[str, str | None, str]]:
+def db(store_settings: StoreSettings) -> Iterator[Db]:
+    handle = Db(store_settings)
+    yield handle
+    handle.engine.dispose()
+
+
+@pytest.fixture
+def accounts(store_settings: StoreSettings) -> dict[str, tuple[str, str | None, str]]:
     """The ACCOUNTS, created in the `cli` store (through the accounts module, as an admin's
     `openlfr user add` would; tests/cli/test_cli_accounts.py drives that command itself)."""
     from openlfr.api.accounts import create_account
-    from openlfr.config import StoreSettings
     from openlfr.store import open_store
 
-    store = open_store(StoreSettings(data_dir=tmp_path / "store"))
+    store = open_store(store_settings)
     try:
         for username, (role, rank, name) in ACCOUNTS.items():
             create_account(
@@ -79,12 +103,6 @@ def login(
     return as_
 
 
-@pytest.fixture
-def db_file(tmp_path: Path) -> Path:
-    """The SQLite file that `cli` uses."""
-    return tmp_path / "store" / "openlfr.db"
-
-
 def frame_at(video: Path, seconds: float, out: Path) -> Path:
     """Saves the first frame at or after `seconds` of `video` as a JPEG (PyAV)."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -97,13 +115,13 @@ def frame_at(video: Path, seconds: float, out: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def katie_clip_frames() -> int:
+def katie_clip_frames(shared_data: Path) -> int:
     """How many frames the WDA_KatieHill clip holds, counted by decoding it with PyAV."""
     with av.open(str(KATIE_CLIP)) as container:
         return sum(1 for _ in container.decode(video=0))
 
 
 @pytest.fixture(scope="session")
-def katie_ref(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def katie_ref(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
     """A reference photo of WDA_KatieHill: the clip's frame at 7.5 s."""
     return frame_at(KATIE_CLIP, 7.5, tmp_path_factory.mktemp("katie") / "ref.jpg")

@@ -4,29 +4,26 @@ and `user create-admin` only while the store has fewer than two admins."""
 
 from __future__ import annotations
 
-import sqlite3
 import stat
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cli_support import ACCOUNTS, PASSWORD
+from cli_support import ACCOUNTS, PASSWORD, Db
+from suite import SHARED_DATA
 from typer.testing import Result
 
 from openlfr.cli import app
 from openlfr.cli.roles import ROLES
+from openlfr.cli.session import store_identity
+from openlfr.config import StoreSettings
 
+pytestmark = pytest.mark.usefixtures("shared_data")
 Cli = Callable[..., Result]
 Login = Callable[[str], None]
-GOOD = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "lfw" / "images"
-IMAGE = GOOD / "AJ_Cook" / "AJ_Cook_0001.jpg"
+IMAGE = SHARED_DATA / "lfw" / "images" / "AJ_Cook" / "AJ_Cook_0001.jpg"
 # Commands that open no store of the force, so no account could decide anything there.
 NO_STORE = {"login", "logout", "whoami", "serve", "calibrate"}
-
-
-def _query(db: Path, sql: str, *args: object) -> list[tuple]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql, args).fetchall()
 
 
 def _one_line(result: Result) -> str:
@@ -35,19 +32,19 @@ def _one_line(result: Result) -> str:
     return lines[0]
 
 
-def _bearer_rows(db: Path) -> int:
-    return _query(db, "SELECT count(*) FROM web_sessions WHERE kind = 'bearer'")[0][0]
+def _bearer_rows(db: Db) -> int:
+    return int(db.query("SELECT count(*) FROM web_sessions WHERE kind = 'bearer'")[0][0])
 
 
 def test_login_keeps_a_private_token_whoami_and_logout_revokes_it(
-    cli: Cli, login: Login, db_file: Path, tmp_path: Path
+    cli: Cli, login: Login, db: Db, tmp_path: Path
 ) -> None:
     login("ao")
     folder = tmp_path / "config"
     token_file = folder / "token.json"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
-    assert _bearer_rows(db_file) == 1
+    assert _bearer_rows(db) == 1
 
     who = cli("whoami")
     assert who.exit_code == 0, who.output
@@ -59,7 +56,7 @@ def test_login_keeps_a_private_token_whoami_and_logout_revokes_it(
     out = cli("logout")
     assert out.exit_code == 0 and "logged out ao" in out.stdout
     assert not token_file.exists()
-    assert _bearer_rows(db_file) == 0  # revoked in the store, not only forgotten here
+    assert _bearer_rows(db) == 0  # revoked in the store, not only forgotten here
     after = cli("whoami")
     assert after.exit_code == 2 and "not logged in" in _one_line(after)
 
@@ -101,25 +98,27 @@ def test_print_token_and_openlfr_token_take_precedence(
 
 
 def test_a_token_from_another_store_is_named_as_such(
-    cli: Cli, login: Login, tmp_path: Path
+    cli: Cli, login: Login, tmp_path: Path, store_settings: StoreSettings
 ) -> None:
     login("sup")
-    other = tmp_path / "other-store"
-    result = cli("--store-dir", other, "enrol", "--ref", "P", "--category", "suspect",
-                 "--source", "C", IMAGE, store_dir=False)  # fmt: skip
+    other = tmp_path / "other-store" / "openlfr.db"
+    other.parent.mkdir()
+    result = cli("--db", other, "enrol", "--ref", "P", "--category", "suspect",
+                 "--source", "C", IMAGE)  # fmt: skip
     assert result.exit_code == 2
     line = _one_line(result)
     assert "needs a supervisor account" in line and "login (sup) is for the store" in line
-    assert str(tmp_path / "store" / "openlfr.db") in line and str(other / "openlfr.db") in line
+    assert store_identity(store_settings) in line and f"sqlite:///{other}" in line
 
 
-def test_a_disabled_account_stops_at_once(cli: Cli, login: Login, tmp_path: Path) -> None:
+def test_a_disabled_account_stops_at_once(
+    cli: Cli, login: Login, store_settings: StoreSettings
+) -> None:
     from openlfr.api.accounts import set_disabled
-    from openlfr.config import StoreSettings
     from openlfr.store import open_store
 
     login("ops")
-    store = open_store(StoreSettings(data_dir=tmp_path / "store"))
+    store = open_store(store_settings)
     try:
         set_disabled(store, "ops", disabled=True, actor="admin", reason="left the force")
     finally:
@@ -154,17 +153,17 @@ WRONG_ROLE = [
 
 @pytest.mark.parametrize(("args", "who", "needed"), WRONG_ROLE)
 def test_the_wrong_role_is_refused_with_one_line(
-    cli: Cli, login: Login, db_file: Path, args: tuple[object, ...], who: str, needed: str
+    cli: Cli, login: Login, db: Db, args: tuple[object, ...], who: str, needed: str
 ) -> None:
     login(who)
-    audit_before = _query(db_file, "SELECT count(*) FROM audit_log")[0][0]
+    audit_before = db.count("audit_log")
     result = cli(*args, input=PASSWORD + "\n")
     assert result.exit_code == 2, result.output
     line = _one_line(result)
     article = "an" if needed[0] in "aeiou" else "a"
     assert f"needs {article} {needed} account; {who} is " in line, line
     assert "openlfr login NAME --password-stdin" in line
-    assert _query(db_file, "SELECT count(*) FROM audit_log")[0][0] == audit_before
+    assert db.count("audit_log") == audit_before
 
 
 @pytest.mark.parametrize(("args", "_who", "needed"), WRONG_ROLE[:3])
@@ -198,7 +197,7 @@ def test_every_command_that_opens_the_store_is_in_the_one_role_table() -> None:
 
 
 def test_as_and_openlfr_actor_are_gone_the_audit_actor_is_the_account(
-    cli: Cli, login: Login, db_file: Path, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, login: Login, db: Db, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     gone = cli("--as", "chief.constable", "whoami")
     assert gone.exit_code == 2 and "No such option" in gone.output
@@ -208,11 +207,11 @@ def test_as_and_openlfr_actor_are_gone_the_audit_actor_is_the_account(
                  "--age", "30", IMAGE)  # fmt: skip
     assert result.exit_code == 0, result.output
     sql = "SELECT DISTINCT actor FROM audit_log WHERE coalesce(event, '') != 'account_created'"
-    actors = {a for (a,) in _query(db_file, sql)}
+    actors = {a for (a,) in db.query(sql)}
     assert actors == {"sup"}
 
 
-def test_create_admin_only_while_fewer_than_two_admins(cli: Cli, db_file: Path) -> None:
+def test_create_admin_only_while_fewer_than_two_admins(cli: Cli, db: Db) -> None:
     for name in ("first.admin", "second.admin"):
         made = cli("user", "create-admin", name, "--password-stdin", input=PASSWORD + "\n")
         assert made.exit_code == 0, made.output
@@ -227,7 +226,7 @@ def test_create_admin_only_while_fewer_than_two_admins(cli: Cli, db_file: Path) 
     added = cli("user", "add", "pc.new", "--role", "operator", "--password-stdin",
                 input=PASSWORD + "\n")  # fmt: skip
     assert added.exit_code == 0, added.output
-    rows = _query(db_file, "SELECT username, created_by FROM accounts ORDER BY id")
+    rows = db.query("SELECT username, created_by FROM accounts ORDER BY id")
     assert rows[2] == ("pc.new", "first.admin")
     assert rows[0][1].startswith("system:create-admin")
 
@@ -246,24 +245,21 @@ def test_accounts_fixture_matches_the_role_names() -> None:
     ],
 )  # fmt: skip
 def test_store_identity_has_no_password_and_no_relative_path(url: str, expected: str) -> None:
-    from openlfr.cli.session import store_identity
-    from openlfr.config import StoreSettings
-
     identity = store_identity(StoreSettings(data_dir=Path("x"), database_url=url))
     assert identity == expected.format(cwd=Path.cwd())
 
 
 def test_one_token_works_on_the_cli_and_the_api(
-    cli: Cli, accounts: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, accounts: object, store_settings: StoreSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from fastapi.testclient import TestClient
 
     from openlfr.api import create_app
-    from openlfr.config import Settings, StoreSettings
+    from openlfr.config import Settings
 
     printed = cli("login", "ao", "--password-stdin", "--print-token", input=PASSWORD + "\n")
     token = printed.stdout.strip()
-    settings = Settings().model_copy(update={"store": StoreSettings(data_dir=tmp_path / "store")})
+    settings = Settings().model_copy(update={"store": store_settings})
     service = create_app(settings)
     with TestClient(service, base_url="http://testserver") as client:
         me = client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
@@ -277,7 +273,7 @@ def test_one_token_works_on_the_cli_and_the_api(
 
 
 def test_a_token_is_never_kept_where_it_cannot_be_private(
-    cli: Cli, accounts: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, accounts: object, db: Db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
@@ -285,4 +281,4 @@ def test_a_token_is_never_kept_where_it_cannot_be_private(
     result = cli("login", "sup", "--password-stdin", input=PASSWORD + "\n")
     assert result.exit_code == 2
     assert "cannot keep the token privately" in _one_line(result)
-    assert _bearer_rows(tmp_path / "store" / "openlfr.db") == 0  # the unkept token was revoked
+    assert _bearer_rows(db) == 0  # the unkept token was revoked

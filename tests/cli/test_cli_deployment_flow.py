@@ -13,27 +13,25 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cli_support import Db
 from PIL import Image
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from suite import SHARED_DATA
 from typer.testing import Result
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-LFW = DATA / "lfw" / "images"
-CLIP = DATA / "video" / "WDA_KatieHill_000.mp4"
+LFW = SHARED_DATA / "lfw" / "images"
+CLIP = SHARED_DATA / "video" / "WDA_KatieHill_000.mp4"
 OTHERS = ["AJ_Cook", "Aaron_Patterson"]
 PEOPLE_IN_CLIP = 1  # one talking head, in view throughout
 
+pytestmark = pytest.mark.usefixtures("shared_data")
 Cli = Callable[..., Result]
 Login = Callable[[str], None]
-
-
-def _query(db: Path, sql: str, *args: object) -> list[tuple]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql, args).fetchall()
 
 
 def _ok(result: Result) -> Result:
@@ -66,9 +64,13 @@ def _refused_for_role(result: Result, needed: str, who: str) -> None:
     assert f"needs an {needed} account; {who} is " in line, line
 
 
+# A whole clip run twice (two deployments) takes ~15 s on SQLite and ~30 s on PostgreSQL on a
+# loaded 2-core runner: over the suite's ~20 s a variant, so one backend, the production one.
+# The SQLite CLI path is covered by every other test here, run on both backends.
 @pytest.mark.slow
+@pytest.mark.parametrize("backend", [pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_cli_deployment_end_to_end(
-    cli: Cli, login: Login, db_file: Path, katie_ref: Path, tmp_path: Path,
+    cli: Cli, login: Login, db: Db, backend: str, katie_ref: Path, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     # --- a supervisor enrols, compiles and drafts -----------------------------------------
@@ -100,7 +102,7 @@ def test_cli_deployment_end_to_end(
     assert "R5" in low.stderr and "inspector" in low.stderr.lower()
     gone = cli("deployment", "authorise", dep_id, *reasons, "--rank", "chief constable")
     assert gone.exit_code == 2 and "No such option" in gone.output
-    assert _query(db_file, "SELECT status FROM deployments WHERE id = ?", dep_id) == [("draft",)]
+    assert db.query("SELECT status FROM deployments WHERE id = ?", dep_id) == [("draft",)]
 
     login("ao")
     brief = _ok(cli("deployment", "brief", dep_id)).stdout
@@ -108,13 +110,12 @@ def test_cli_deployment_end_to_end(
     assert str(CLIP) in brief and "FAILS" not in brief
     ok = _ok(cli("deployment", "authorise", dep_id, *reasons, "--conditions", "signage up"))
     assert f"deployment {dep_id} authorised by superintendent Alex Smith" in ok.stdout
-    assert _query(
-        db_file,
+    assert db.query(
         "SELECT status, authorised_by, authoriser_rank, authorisation_reasons, "
         "authorisation_conditions FROM deployments WHERE id = ?",
         dep_id,
     ) == [("authorised", "Alex Smith", "superintendent", reasons[1], "signage up")]
-    assert _query(db_file, "SELECT actor FROM audit_log WHERE event = 'deployment_authorised'") == [
+    assert db.query("SELECT actor FROM audit_log WHERE event = 'deployment_authorised'") == [
         ("ao",)
     ]
 
@@ -123,8 +124,7 @@ def test_cli_deployment_end_to_end(
     assert "cam1" in ran.stdout
 
     # --- alerts: on the enrolled person, none on the others ----------------------------------
-    alerts = _query(
-        db_file,
+    alerts = db.query(
         "SELECT a.id, s.reference, a.status FROM alerts a JOIN subjects s ON s.id = a.subject_id "
         "WHERE a.deployment_id = ? ORDER BY a.id",
         dep_id,
@@ -150,7 +150,7 @@ def test_cli_deployment_end_to_end(
     again = cli("alerts", "adjudicate", alert_id, "false_alert", "--reason", "second thoughts")
     assert again.exit_code == 2 and "already adjudicated" in again.stderr
     _ok(cli("alerts", "outcome", alert_id, "arrested"))
-    assert _query(db_file, "SELECT status, outcome FROM alerts WHERE id = ?", alert_id) == [
+    assert db.query("SELECT status, outcome FROM alerts WHERE id = ?", alert_id) == [
         ("confirmed", "arrested")
     ]
 
@@ -158,13 +158,13 @@ def test_cli_deployment_end_to_end(
     login("sup")
     dep2 = _new_deployment(cli, wl_id, "Operation Test 2")
     _authorise_and_run(cli, login, dep2)
-    (pending_id,) = _query(db_file, "SELECT min(id) FROM alerts WHERE deployment_id = ?", dep2)[0]
+    (pending_id,) = db.query("SELECT min(id) FROM alerts WHERE deployment_id = ?", dep2)[0]
     assert pending_id is not None
     refused = cli("alerts", "outcome", pending_id, "arrested")
     assert refused.exit_code == 2 and "R13" in refused.stderr
     _ok(cli("alerts", "adjudicate", pending_id, "false_alert", "--reason", "not the same person"))
     assert cli("alerts", "outcome", pending_id, "engaged_no_arrest").exit_code == 2
-    assert _query(db_file, "SELECT outcome FROM alerts WHERE id = ?", pending_id) == [(None,)]
+    assert db.query("SELECT outcome FROM alerts WHERE id = ?", pending_id) == [(None,)]
 
     # --- the published record ------------------------------------------------------------
     record = json.loads(_ok(cli("deployment", "record", dep_id, "--json")).stdout)
@@ -177,8 +177,7 @@ def test_cli_deployment_end_to_end(
 
     # --- viewing an alert's images is an audited consultation ------------------------------
     def consultations() -> int:
-        return _query(
-            db_file,
+        return db.query(
             "SELECT count(*) FROM audit_log WHERE action = 'consultation' "
             "AND object_type = 'alert' AND object_id = ?",
             str(alert_id),
@@ -201,14 +200,13 @@ def test_cli_deployment_end_to_end(
 
     # --- every act is in the audit log under the account that did it ----------------------
     def actors(event: str) -> set[str]:
-        rows = _query(db_file, "SELECT DISTINCT actor FROM audit_log WHERE event = ?", event)
+        rows = db.query("SELECT DISTINCT actor FROM audit_log WHERE event = ?", event)
         return {r[0] for r in rows}
 
     assert actors("deployment_drafted") == {"sup"}
     assert actors("deployment_authorised") == {"ao"}
     assert actors("authorisation_refused") == {"insp"}
-    adjudications = _query(
-        db_file, "SELECT DISTINCT actor FROM audit_log WHERE object_type = 'alert' "
+    adjudications = db.query("SELECT DISTINCT actor FROM audit_log WHERE object_type = 'alert' "
         "AND action = 'alteration'",
     )  # fmt: skip
     assert adjudications == [("ops",)]
@@ -219,25 +217,27 @@ def test_cli_deployment_end_to_end(
     assert {"sup", "ao", "insp", "ops"} <= {row["actor"] for row in exported}
 
     # --- the audit chain: intact, then an attacker's edit is found -------------------------
-    (rows,) = _query(db_file, "SELECT count(*) FROM audit_log")[0]
+    (rows,) = db.query("SELECT count(*) FROM audit_log")[0]
     verified = _ok(cli("audit", "verify"))
     assert re.search(rf"\b{rows} rows checked", verified.stdout), verified.stdout
 
     middle = rows // 2
-    with sqlite3.connect(db_file) as conn:
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-            conn.execute("UPDATE audit_log SET justification = 'x' WHERE id = ?", (middle,))
-        conn.execute("DROP TRIGGER audit_log_no_update")
-        conn.execute("DROP TRIGGER audit_log_no_delete")
-        conn.execute(
-            "UPDATE audit_log SET justification = 'nothing to see here' WHERE id = ?", (middle,)
-        )
-    tampered = cli("audit", "verify", "--db", db_file, store_dir=False)
+    edit = text("UPDATE audit_log SET justification = :j WHERE id = :id")
+    with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
+        conn.execute(edit, {"j": "x", "id": middle})
+    with db.engine.begin() as conn:  # the attacker owns the database: the guard goes first
+        if backend == "postgresql":
+            conn.execute(text("DROP TRIGGER audit_log_no_update_delete ON audit_log"))
+        else:
+            conn.execute(text("DROP TRIGGER audit_log_no_update"))
+            conn.execute(text("DROP TRIGGER audit_log_no_delete"))
+        conn.execute(edit, {"j": "nothing to see here", "id": middle})
+    tampered = cli("audit", "verify")
     assert tampered.exit_code == 1, tampered.output
     assert re.search(rf"first bad row {middle}\b", tampered.stderr), tampered.stderr
 
 
-def test_cli_return_amend_refuse_withdraw(cli: Cli, login: Login, db_file: Path) -> None:
+def test_cli_return_amend_refuse_withdraw(cli: Cli, login: Login, db: Db) -> None:
     login("sup")
     common = ("--category", "suspect", "--source", "CUST-8", "--age", "30")
     _ok(cli("enrol", "--ref", OTHERS[0], *common, LFW / OTHERS[0] / f"{OTHERS[0]}_0001.jpg"))
@@ -246,8 +246,7 @@ def test_cli_return_amend_refuse_withdraw(cli: Cli, login: Login, db_file: Path)
     dep_id = _new_deployment(cli, wl_id, "Op Review")
 
     def row() -> tuple:
-        return _query(
-            db_file,
+        return db.query(
             "SELECT status, purpose, location, review_note, reviewed_by FROM deployments "
             "WHERE id = ?",
             dep_id,
@@ -272,7 +271,7 @@ def test_cli_return_amend_refuse_withdraw(cli: Cli, login: Login, db_file: Path)
     assert "a draft again" in amended.stdout
     # Only the option given changed; the rest of the draft is as it was.
     assert row()[:3] == ("draft", "locate a suspect on warrant", "High Street")
-    cams = _query(db_file, "SELECT name, source FROM cameras WHERE deployment_id = ?", dep_id)
+    cams = db.query("SELECT name, source FROM cameras WHERE deployment_id = ?", dep_id)
     assert cams == [("cam1", str(CLIP))]
     login("ao")
     _ok(cli("deployment", "refuse", dep_id, "--reason", "not proportionate"))
@@ -283,9 +282,8 @@ def test_cli_return_amend_refuse_withdraw(cli: Cli, login: Login, db_file: Path)
 
     other = _new_deployment(cli, wl_id, "Op Withdrawn")
     _ok(cli("deployment", "withdraw", other, "--reason", "operation cancelled"))
-    assert _query(db_file, "SELECT status FROM deployments WHERE id = ?", other) == [("withdrawn",)]
-    events = _query(
-        db_file,
+    assert db.query("SELECT status FROM deployments WHERE id = ?", other) == [("withdrawn",)]
+    events = db.query(
         "SELECT event, actor FROM audit_log WHERE object_type = 'deployment' AND event IN "
         "('deployment_drafted', 'deployment_returned', 'deployment_amended', "
         "'deployment_refused', 'deployment_withdrawn') ORDER BY id",

@@ -8,18 +8,19 @@ refusal is in audit_log as 'collection_refused'.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cli_support import Db
+from suite import SHARED_DATA
 from typer.testing import Result
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-LFW = DATA / "lfw" / "images"
-GOOD = [LFW / "AJ_Cook" / "AJ_Cook_0001.jpg", DATA / "deepface" / "images" / "img1.jpg"]
+LFW = SHARED_DATA / "lfw" / "images"
+GOOD = [LFW / "AJ_Cook" / "AJ_Cook_0001.jpg", SHARED_DATA / "deepface" / "images" / "img1.jpg"]
 ENROL = ("enrol", "--category", "suspect", "--source", "CUST-42", "--age", "30")
 
+pytestmark = pytest.mark.usefixtures("shared_data")
 Cli = Callable[..., Result]
 Login = Callable[[str], None]
 
@@ -27,15 +28,6 @@ Login = Callable[[str], None]
 @pytest.fixture(autouse=True)
 def _as_supervisor(login: Login) -> None:
     login("sup")
-
-
-def _query(db: Path, sql: str, *args: object) -> list[tuple]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql, args).fetchall()
-
-
-def _count(db: Path, table: str) -> int:
-    return _query(db, f"SELECT count(*) FROM {table}")[0][0]
 
 
 def _enrolled_ids(result: Result) -> dict[str, int]:
@@ -46,11 +38,11 @@ def _enrolled_ids(result: Result) -> dict[str, int]:
 
 
 def test_enrol_bad_files_exit_2_and_good_ones_enrolled(
-    cli: Cli, db_file: Path, bad_files: dict[str, tuple[Path, str]]
+    cli: Cli, db: Db, bad_files: dict[str, tuple[Path, str]]
 ) -> None:
     first = cli(*ENROL, "--ref", "PNC-1", GOOD[0])  # an earlier enrolment, to count from
     assert first.exit_code == 0, first.output
-    images_before = _count(db_file, "reference_images")
+    images_before = db.count("reference_images")
     assert images_before == 1
 
     bad = list(bad_files.values())
@@ -68,16 +60,14 @@ def test_enrol_bad_files_exit_2_and_good_ones_enrolled(
     assert not any("Traceback" in ln for ln in lines)
 
     # Nothing half-written: exactly the good files' rows were added, with the ids printed.
-    assert _count(db_file, "reference_images") == images_before + len(GOOD)
-    rows = _query(
-        db_file,
+    assert db.count("reference_images") == images_before + len(GOOD)
+    rows = db.query(
         "SELECT r.id FROM reference_images r JOIN subjects s ON s.id = r.subject_id "
         "WHERE s.reference = 'PNC-2' ORDER BY r.id",
     )
     assert [r[0] for r in rows] == sorted(enrolled.values())
 
-    refused = _query(
-        db_file,
+    refused = db.query(
         "SELECT object_id, action, justification FROM audit_log "
         "WHERE event = 'collection_refused' ORDER BY id",
     )
@@ -91,21 +81,21 @@ def test_enrol_bad_files_exit_2_and_good_ones_enrolled(
 
 
 def test_enrol_only_bad_files_stores_no_image(
-    cli: Cli, db_file: Path, bad_files: dict[str, tuple[Path, str]]
+    cli: Cli, db: Db, bad_files: dict[str, tuple[Path, str]]
 ) -> None:
     result = cli(*ENROL, "--ref", "PNC-3", *[p for p, _ in bad_files.values()])
     assert result.exit_code == 2
     assert _enrolled_ids(result) == {}
-    assert _count(db_file, "reference_images") == 0
-    assert len(_query(db_file, "SELECT id FROM audit_log WHERE event='collection_refused'")) == len(
+    assert db.count("reference_images") == 0
+    assert len(db.query("SELECT id FROM audit_log WHERE event='collection_refused'")) == len(
         bad_files
     )
 
 
-def test_enrol_catch_all_category_refused_r1(cli: Cli, db_file: Path) -> None:
+def test_enrol_catch_all_category_refused_r1(cli: Cli, db: Db) -> None:
     ok = cli(*ENROL, "--ref", "PNC-0", GOOD[1])  # so that the store exists to count in
     assert ok.exit_code == 0
-    audit_before = _count(db_file, "audit_log")
+    audit_before = db.count("audit_log")
     result = cli(
         "enrol", "--category", "intelligence interest", "--source", "C", "--age", "30",
         "--ref", "PNC-4", GOOD[0],
@@ -113,17 +103,17 @@ def test_enrol_catch_all_category_refused_r1(cli: Cli, db_file: Path) -> None:
     assert result.exit_code == 2
     (line,) = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert line.startswith("refused (R1):") and "intelligence interest" in line
-    assert _query(db_file, "SELECT id FROM subjects WHERE reference = 'PNC-4'") == []
-    assert _count(db_file, "reference_images") == 1
-    assert _count(db_file, "audit_log") == audit_before
+    assert db.query("SELECT id FROM subjects WHERE reference = 'PNC-4'") == []
+    assert db.count("reference_images") == 1
+    assert db.count("audit_log") == audit_before
 
 
-def test_enrol_nfa_image_refused_r3(cli: Cli, db_file: Path) -> None:
+def test_enrol_nfa_image_refused_r3(cli: Cli, db: Db) -> None:
     result = cli(*ENROL, "--ref", "PNC-5", "--outcome", "no_further_action", GOOD[0])
     assert result.exit_code == 2
     (line,) = [ln for ln in result.stderr.splitlines() if "refused" in ln]
     assert line.startswith(f"{GOOD[0]} refused: ") and "R3" in line
-    assert _count(db_file, "reference_images") == 0
+    assert db.count("reference_images") == 0
 
 
 def _nfa_with_reason(cli: Cli, ref: str) -> Result:
@@ -134,13 +124,13 @@ def _nfa_with_reason(cli: Cli, ref: str) -> Result:
 
 
 def test_enrol_nfa_image_with_exceptional_reason_is_held_for_a_second_supervisor(
-    cli: Cli, db_file: Path, login: Login
+    cli: Cli, db: Db, login: Login
 ) -> None:
     held = _nfa_with_reason(cli, "PNC-6")
     assert held.exit_code == 0, held.stderr
     (request_id,) = [int(x) for x in re.findall(r"as exceptional request (\d+)", held.stdout)]
     assert "a supervisor other than sup must approve" in held.stdout
-    assert _count(db_file, "reference_images") == 0  # held, not enrolled
+    assert db.count("reference_images") == 0  # held, not enrolled
     listed = cli("exceptional", "list")
     assert listed.exit_code == 0 and re.search(rf"\b{request_id}\b.*pending", listed.stdout)
 
@@ -151,46 +141,43 @@ def test_enrol_nfa_image_with_exceptional_reason_is_held_for_a_second_supervisor
     own = cli("exceptional", "approve", request_id)
     assert own.exit_code == 2
     assert "R3" in own.stderr and "other than the requester" in own.stderr
-    assert _count(db_file, "reference_images") == 0
+    assert db.count("reference_images") == 0
 
     login("sup2")
     approved = cli("exceptional", "approve", request_id)
     assert approved.exit_code == 0, approved.output
-    assert _query(db_file, "SELECT exceptional_approved_by FROM reference_images") == [("sup2",)]
-    assert _query(db_file, "SELECT status, requested_by, decided_by FROM exceptional_requests") == [
+    assert db.query("SELECT exceptional_approved_by FROM reference_images") == [("sup2",)]
+    assert db.query("SELECT status, requested_by, decided_by FROM exceptional_requests") == [
         ("approved", "sup", "sup2")
     ]
     again = cli("exceptional", "approve", request_id)
     assert again.exit_code == 2 and "already approved" in again.stderr
 
 
-def test_a_rejected_exceptional_reason_enrols_nothing(
-    cli: Cli, db_file: Path, login: Login
-) -> None:
+def test_a_rejected_exceptional_reason_enrols_nothing(cli: Cli, db: Db, login: Login) -> None:
     held = _nfa_with_reason(cli, "PNC-10")
     (request_id,) = [int(x) for x in re.findall(r"as exceptional request (\d+)", held.stdout)]
     login("sup2")
     rejected = cli("exceptional", "reject", request_id, "--reason", "not serious enough")
     assert rejected.exit_code == 0, rejected.output
-    assert _count(db_file, "reference_images") == 0
-    assert _query(
-        db_file, "SELECT status, decided_by, decision_note, length(image_blob) "
+    assert db.count("reference_images") == 0
+    assert db.query("SELECT status, decided_by, decision_note, length(image_blob) "
         "FROM exceptional_requests"
     ) == [("rejected", "sup2", "not serious enough", 0)]  # fmt: skip
     assert "no exceptional request is pending" in cli("exceptional", "list").stdout
 
 
-def test_enrol_under_18_needs_a_reason_r4(cli: Cli, db_file: Path) -> None:
+def test_enrol_under_18_needs_a_reason_r4(cli: Cli, db: Db) -> None:
     base = ("enrol", "--category", "missing_vulnerable", "--source", "C", "--ref", "PNC-7")
     refused = cli(*base, "--age", "16", GOOD[0])
     assert refused.exit_code == 2
     (line,) = [ln for ln in refused.stderr.splitlines() if "refused" in ln]
     assert line.startswith(f"{GOOD[0]} refused: ") and "R4" in line
-    assert _count(db_file, "reference_images") == 0
+    assert db.count("reference_images") == 0
 
     accepted = cli(*base, "--age", "16", "--under18-reason", "missing child at risk", GOOD[0])
     assert accepted.exit_code == 0, accepted.output
-    assert _count(db_file, "reference_images") == 1
+    assert db.count("reference_images") == 1
 
 
 def test_enrol_refusal_names_a_file_with_brackets(cli: Cli, tmp_path: Path) -> None:

@@ -8,10 +8,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from suite import SHARED_DATA
 from typer.testing import Result
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-CLIP = DATA / "video" / "WDA_KatieHill_000.mp4"
+CLIP = SHARED_DATA / "video" / "WDA_KatieHill_000.mp4"
+# `eval video` opens no store (a throw-away one of its own, checked below), so the backend
+# does not matter: one variant, the whole clip decoded once.
+pytestmark = [
+    pytest.mark.usefixtures("shared_data"),
+    pytest.mark.parametrize("backend", ["sqlite"]),
+]
 KEYS = {
     "frames", "seconds", "fps", "faces_detected", "tracks", "threshold", "alerts",
     "alerted_identities", "enrol_failures",
@@ -32,7 +38,7 @@ def test_cli_eval_video_json(
     shutil.copyfile(katie_ref, wl / "WDA_KatieHill" / "ref.jpg")
     (wl / "Someone").mkdir()
     shutil.copyfile(
-        DATA / "lfw" / "images" / "AJ_Cook" / "AJ_Cook_0001.jpg", wl / "Someone" / "a.jpg"
+        SHARED_DATA / "lfw" / "images" / "AJ_Cook" / "AJ_Cook_0001.jpg", wl / "Someone" / "a.jpg"
     )
     (wl / "Broken").mkdir()
     broken = wl / "Broken" / "photo.jpg"
@@ -42,9 +48,7 @@ def test_cli_eval_video_json(
     store = tmp_path / "real-store"
     monkeypatch.setenv("OPENLFR_STORE__DATA_DIR", str(store))
 
-    result = cli(
-        "eval", "video", "--video", CLIP, "--watchlist", wl, "--json", out, store_dir=False
-    )
+    result = cli("eval", "video", "--video", CLIP, "--watchlist", wl, "--json", out)
 
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)  # stdout is exactly one JSON object, nothing else
