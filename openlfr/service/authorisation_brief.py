@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session
 from openlfr.config import Settings
 from openlfr.errors import RuleViolation
 from openlfr.service.context import AppContext
+from openlfr.service.deployments import audit_deployment, camera_sources
 from openlfr.service.refusals import audits_refusals
 from openlfr.service.source_probe import SourceVerdict, probe_source
 from openlfr.service.watchlist_members import manifest_members
-from openlfr.store import AuditAction, append_audit
+from openlfr.store import AuditAction
 from openlfr.store import models as m
 
 __all__ = ["AuthorisationBrief", "BriefMember", "authorisation_brief", "floor_evidence"]
@@ -146,24 +147,17 @@ def authorisation_brief(
         dep = s.get(m.Deployment, deployment_id)
         if dep is None:
             raise RuleViolation("R5", f"deployment {deployment_id} does not exist")
-        cameras = [
-            (c.name, c.source)
-            for c in s.scalars(
-                select(m.Camera).where(m.Camera.deployment_id == dep.id).order_by(m.Camera.id)
-            )
-        ]
+        cameras = camera_sources(s, dep.id)
         watchlist = s.get(m.Watchlist, dep.watchlist_id)
         members = _members(s, watchlist) if watchlist is not None else []
-        append_audit(
+        audit_deployment(
             s,
-            actor=ctx.actor,
-            action=AuditAction.CONSULTATION,
-            event="authorisation_brief",
-            object_type="deployment",
-            object_id=dep.id,
-            justification=f"members of watchlist {dep.watchlist_id} shown for the review of "
+            ctx,
+            dep.id,
+            "authorisation_brief",
+            f"members of watchlist {dep.watchlist_id} shown for the review of "
             f"deployment {dep.id} ({dep.status})",
-            detail={"watchlist_id": dep.watchlist_id, "members": len(members)},
+            {"watchlist_id": dep.watchlist_id, "members": len(members)},
         )
         fields: dict[str, Any] = dict(
             deployment_id=dep.id,

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from openlfr.errors import RuleViolation
 from openlfr.service.context import AppContext
-from openlfr.service.deployments import DeploymentDraft
+from openlfr.service.deployments import DeploymentDraft, camera_sources
 from openlfr.service.records import is_published
 from openlfr.store import models as m
 
@@ -18,11 +18,6 @@ def current_draft(ctx: AppContext, deployment_id: int) -> DeploymentDraft:
         dep = s.get(m.Deployment, deployment_id)
         if dep is None:
             raise RuleViolation("R5", f"deployment {deployment_id} does not exist")
-        cameras = s.execute(
-            select(m.Camera.name, m.Camera.source)
-            .where(m.Camera.deployment_id == deployment_id)
-            .order_by(m.Camera.id)
-        ).all()
         return DeploymentDraft(
             name=dep.name,
             purpose=dep.purpose,
@@ -31,7 +26,7 @@ def current_draft(ctx: AppContext, deployment_id: int) -> DeploymentDraft:
             start=dep.start_at,
             end=dep.end_at,
             watchlist_id=dep.watchlist_id,
-            cameras=[(n, src) for n, src in cameras],
+            cameras=camera_sources(s, dep.id),
             threshold=dep.threshold,
             equality_note=dep.equality_note or "",
         )

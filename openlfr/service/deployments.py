@@ -45,7 +45,9 @@ __all__ = [
     "DeploymentDraft",
     "DraftRefused",
     "amend_deployment",
+    "audit_deployment",
     "authorise_deployment",
+    "camera_sources",
     "create_deployment",
     "refuse_deployment",
     "require_status",
@@ -160,7 +162,17 @@ def _summary(draft: DeploymentDraft, threshold: float) -> dict[str, Any]:
     }
 
 
-def _audit(
+def camera_sources(s: Session, deployment_id: int) -> list[tuple[str, str]]:
+    """The deployment's cameras as (name, source), in the order they were drafted."""
+    rows = s.execute(
+        select(Camera.name, Camera.source)
+        .where(Camera.deployment_id == deployment_id)
+        .order_by(Camera.id)
+    )
+    return [(name, source) for name, source in rows]
+
+
+def audit_deployment(
     s: Session,
     ctx: AppContext,
     dep_id: int,
@@ -192,7 +204,7 @@ def create_deployment(ctx: AppContext, draft: DeploymentDraft) -> int:
     with ctx.store.session() as s:
         dep = Deployment(created_by=ctx.actor, status=_DRAFT)
         _write(s, dep, draft, threshold)
-        _audit(
+        audit_deployment(
             s,
             ctx,
             dep.id,
@@ -235,7 +247,7 @@ def amend_deployment(ctx: AppContext, deployment_id: int, draft: DeploymentDraft
         was = dep.status
         _write(s, dep, draft, threshold)
         dep.status = _DRAFT
-        _audit(
+        audit_deployment(
             s,
             ctx,
             dep.id,
@@ -252,23 +264,24 @@ def _need(text: str, what: str, field: str) -> str:
     return text.strip()
 
 
+#: Which states each review may leave: only a draft is the officer's; withdrawal, until live.
+_REVIEWABLE = {
+    DeploymentStatus.REFUSED: (_DRAFT,),
+    DeploymentStatus.RETURNED: (_DRAFT,),
+    DeploymentStatus.WITHDRAWN: (_DRAFT, _RETURNED, _AUTHORISED),
+}
+
+
 def _review(
-    ctx: AppContext,
-    deployment_id: int,
-    *,
-    by: str,
-    reason: str,
-    allowed: tuple[str, ...],
-    to: DeploymentStatus,
-    verb: str,
+    ctx: AppContext, deployment_id: int, by: str, reason: str, to: DeploymentStatus, verb: str
 ) -> None:
     why = _need(reason, f"reason for the {verb.split()[0]}", "reason")
     with ctx.store.session() as s:
-        dep = _load(s, deployment_id, allowed, verb)
+        dep = _load(s, deployment_id, _REVIEWABLE[to], verb)
         was = dep.status
         dep.status = to.value
         dep.review_note, dep.reviewed_by, dep.reviewed_at = why, by, utcnow()
-        _audit(
+        audit_deployment(
             s,
             ctx,
             dep.id,
@@ -283,15 +296,7 @@ def _review(
 )
 def withdraw_deployment(ctx: AppContext, deployment_id: int, *, reason: str) -> None:
     """A deployment not yet live is withdrawn for good (its watchlist is no longer held)."""
-    _review(
-        ctx,
-        deployment_id,
-        by=ctx.actor,
-        reason=reason,
-        allowed=(_DRAFT, _RETURNED, _AUTHORISED),
-        to=DeploymentStatus.WITHDRAWN,
-        verb="withdrawn",
-    )
+    _review(ctx, deployment_id, ctx.actor, reason, DeploymentStatus.WITHDRAWN, "withdrawn")
 
 
 _officers_review = audits_refusals(
@@ -303,8 +308,7 @@ def _officers(
     ctx: AppContext, deployment_id: int, officer: str, reason: str, to: DeploymentStatus, verb: str
 ) -> None:
     """The authorising officer sends a draft to ``to``, saying why."""
-    by = _need(officer, "authorising officer", "officer")
-    _review(ctx, deployment_id, by=by, reason=reason, allowed=(_DRAFT,), to=to, verb=verb)
+    _review(ctx, deployment_id, _need(officer, "authorising officer", "officer"), reason, to, verb)
 
 
 @_officers_review
@@ -339,9 +343,7 @@ def authorise_deployment(
     ``AuthorisationRefused``."""
     with ctx.store.session() as s:
         dep = _load(s, deployment_id, (_DRAFT,), "authorised")
-        wl_id = dep.watchlist_id
-        cams = s.scalars(select(Camera).where(Camera.deployment_id == dep.id).order_by(Camera.id))
-        sources = [(c.name, c.source) for c in cams]
+        wl_id, sources = dep.watchlist_id, camera_sources(s, dep.id)
     summary = _usable_watchlist(ctx, wl_id)
     # Outside any transaction: opening a stream may take seconds and must not hold the store.
     verdicts = [probe_source(name, source, open_urls=True) for name, source in sources]
@@ -374,7 +376,7 @@ def authorise_deployment(
         dep.authorised_at = utcnow()
         dep.authorisation_reasons = reasons.strip()
         dep.authorisation_conditions = conditions.strip() or None
-        _audit(
+        audit_deployment(
             s,
             ctx,
             dep.id,
