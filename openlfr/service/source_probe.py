@@ -87,7 +87,7 @@ def _probe_file(camera: str, shown: str, source: FileSource) -> SourceVerdict:
         frames = source.frames()
         first = next(frames, None)
         # A generator: closing it now runs its ``finally``, which closes the container.
-        getattr(frames, "close", lambda: None)()
+        frames.close()
     except SourceError as exc:
         return SourceVerdict(camera, shown, False, str(exc))
     finally:

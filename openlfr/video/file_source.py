@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,7 @@ class FileSource:
         except OPEN_ERRORS as exc:
             raise SourceError(f"{self.path}: cannot open as video ({describe(exc)})") from None
 
-    def frames(self) -> Iterator[Frame]:
+    def frames(self) -> Generator[Frame, None, None]:
         with self._lock:
             if self._busy:
                 raise SourceError(f"{self.path}: frames() is already being iterated")

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from openlfr.domain import FieldViolation
 from openlfr.errors import RuleViolation
 from openlfr.service.context import utcnow
-from openlfr.service.deployments import DeploymentDraft
+from openlfr.service.deployments import AuthorisationRefused, DeploymentDraft
 
 #: A refusal's field (DeploymentDraft's names) -> the input that shows it on the draft form.
 DRAFT_INPUTS = {"end": "hours", "window": "hours", "camera": "cameras"}
@@ -45,9 +46,8 @@ class FormErrors:
 
     def absorb(self, exc: RuleViolation, known: tuple[str, ...], aliases: dict[str, str]) -> None:
         """Each violation of ``exc`` beside its field when the form has one, else at the top."""
-        for v in getattr(exc, "violations", None) or [exc]:
-            name = getattr(v, "field", None)
-            name = aliases.get(name, name) if name else None
+        for v in exc.violations if isinstance(exc, AuthorisationRefused) else [exc]:
+            name = aliases.get(v.field, v.field) if isinstance(v, FieldViolation) else None
             self.add(name if name in known else None, str(v), v.rule)
 
 
