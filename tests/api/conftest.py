@@ -1,77 +1,39 @@
-"""API fixtures: the real app on a real SQLite file in tmp_path and, when OPENLFR_TEST_PG_URL is
-set, on PostgreSQL in a schema of its own; one account per role; a seeded alert (rows written
+"""API fixtures: the real app on the test's store (the root `store_settings`: a SQLite file, and
+PostgreSQL in a schema of its own); one account per role; a seeded alert (rows written
 through the store, no video needed) so that every route has something to act on."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
-from urllib.parse import quote
 
 import cv2
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from openlfr.api import create_app
 from openlfr.api.accounts import create_account
 from openlfr.config import Settings, StoreSettings, WebSettings
 from openlfr.store import Store
 from openlfr.store import models as m
-from openlfr.store.crypto import generate_key
 from openlfr.store.models import utcnow
 
-PG_URL = os.environ.get("OPENLFR_TEST_PG_URL")
 PASSWORD = "correct horse battery"
 ROLES = ["operator", "supervisor", "authorising_officer", "auditor", "admin"]
 SUBJECT_REF = "SUBJ-SECRET-0042"
 
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param(
-        "postgresql",
-        id="postgresql",
-        marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(not PG_URL, reason="OPENLFR_TEST_PG_URL is not set"),
-        ],
-    ),
-]
-
 
 @pytest.fixture(autouse=True)
 def fast_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cheap argon2 parameters for tests only: the production ones cost ~0.3 s per hash here."""
+    """Cheap argon2 parameters for tests only: the production ones cost ~0.3 s per hash here
+    (tests/security/test_production_argon2.py runs the production parameters)."""
     from argon2 import PasswordHasher
 
     from openlfr.api import accounts
 
     monkeypatch.setattr(accounts, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024))
-
-
-@pytest.fixture(params=BACKENDS)
-def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreSettings]:
-    if request.param == "sqlite":
-        yield StoreSettings(data_dir=tmp_path / "data")
-        return
-    assert PG_URL is not None
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}"
-    try:
-        yield StoreSettings(data_dir=tmp_path / "data", database_url=url, key=generate_key())
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture

@@ -11,14 +11,16 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from suite import SHARED_DATA
 
 from openlfr.api.routes_enrol import MAX_BODY_BYTES, MAX_IMAGE_BYTES
 from openlfr.store import models as m
 from openlfr.store.models_accounts import ExceptionalRequest
 
-LFW = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "lfw" / "images"
+LFW = SHARED_DATA / "lfw" / "images"
 GOOD = LFW / "AJ_Cook" / "AJ_Cook_0001.jpg"
 OTHER = LFW / "Aaron_Patterson" / "Aaron_Patterson_0001.jpg"
+pytestmark = pytest.mark.usefixtures("shared_data")
 
 
 def _row(i: int, **facts: str) -> dict[str, str]:

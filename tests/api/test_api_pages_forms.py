@@ -7,16 +7,17 @@ and the audit log filter; the log-in lock says how long."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from suite import SHARED_DATA
 
 from openlfr.store import models as m
 from tests.api.conftest import cookie_login
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-CLIP = str(DATA / "video" / "WDA_KatieHill_000.mp4")
+CLIP = str(SHARED_DATA / "video" / "WDA_KatieHill_000.mp4")
+pytestmark = pytest.mark.usefixtures("shared_data")
 
 
 def _form(seeded: Any, csrf: str, **changes: str) -> dict[str, str]:

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from suite import SHARED_DATA
 
 from openlfr.store import models as m
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-CLIP = str(DATA / "video" / "WDA_KatieHill_000.mp4")
+CLIP = str(SHARED_DATA / "video" / "WDA_KatieHill_000.mp4")
 SUBJECT_REF = "SUBJ-SECRET-0042"
+pytestmark = pytest.mark.usefixtures("shared_data")
 
 
 def _draft(seeded: Any, **changes: Any) -> dict[str, Any]:

@@ -7,18 +7,20 @@ approves exceptional reasons; an authorising officer authorises; an admin manage
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from suite import SHARED_DATA
 
 ROLES = ["operator", "supervisor", "authorising_officer", "auditor", "admin"]
 #: Drafting probes sources (issue 8): a camera must be a video that decodes.
-CLIP = str(Path(__file__).resolve().parents[3] / "shared/data/video/WDA_KatieHill_000.mp4")
+CLIP = str(SHARED_DATA / "video" / "WDA_KatieHill_000.mp4")
 SUBJECT_REF = "SUBJ-SECRET-0042"  # the seeded subject (conftest.seeded)
 
 OP, SUP, AUTH, AUD, ADM = ROLES
 ALL = set(ROLES)
+pytestmark = pytest.mark.usefixtures("shared_data")
 
 
 def _routes(s: Any) -> list[tuple[str, str, Any, set[str], int]]:
