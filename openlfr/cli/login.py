@@ -6,6 +6,8 @@ import getpass
 import os
 import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import typer
 from rich.markup import escape
@@ -22,8 +24,18 @@ from openlfr.cli.session import (
     save_login,
     store_identity,
 )
-from openlfr.store import open_store
+from openlfr.config import StoreSettings
+from openlfr.store import Store, open_store
 from openlfr.store.models_accounts import SessionKind
+
+
+@contextmanager
+def _opened(settings: StoreSettings) -> Iterator[Store]:
+    store = open_store(settings)
+    try:
+        yield store
+    finally:
+        store.dispose()
 
 
 def read_password(password_stdin: bool, *, confirm: bool = False) -> str:
@@ -52,8 +64,7 @@ def login(
     """
     with handle_errors():
         settings = OPTIONS.settings()
-        store = open_store(settings.store)
-        try:
+        with _opened(settings.store) as store:
             account = authenticate(store, username, read_password(password_stdin))
             if account is None:
                 raise LoginNeeded("wrong username or password (or the account is disabled)")
@@ -68,8 +79,6 @@ def login(
                 except LoginNeeded:
                     revoke_session(store, token)  # a token nobody holds must not stay valid
                     raise
-        finally:
-            store.dispose()
     if print_token:
         typer.echo(token)
         return
@@ -91,14 +100,11 @@ def logout() -> None:
         identity = store_identity(settings.store)
         saved = load_login()
         env = os.environ.get(ENV_TOKEN, "").strip()
-        store = open_store(settings.store)
-        try:
+        with _opened(settings.store) as store:
             if saved is not None and saved.store == identity:
                 revoke_session(store, saved.token)
             if env and resolve_token(store, env, SessionKind.BEARER) is not None:
                 revoke_session(store, env)
-        finally:
-            store.dispose()
     if saved is None and not env:
         console.print("not logged in")
         return
@@ -118,11 +124,8 @@ def whoami() -> None:
     with handle_errors():
         settings = OPTIONS.settings()
         identity = store_identity(settings.store)
-        store = open_store(settings.store)
-        try:
+        with _opened(settings.store) as store:
             who = current_principal(store, identity)
-        finally:
-            store.dispose()
     for label, value in (
         ("username", who.username),
         ("name", who.display_name),

@@ -133,12 +133,15 @@ def current_principal(store: Store, identity: str) -> Principal:
     return who
 
 
+def _a(noun: str) -> str:
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+
+
 def needs(command: str) -> str:
     """'a supervisor account', 'an operator or supervisor account'."""
     roles = ROLES[command]
     assert roles is not None
-    need = role_names(roles)
-    return f"{'an' if need[0] in 'aeiou' else 'a'} {need} account"
+    return f"{_a(role_names(roles))} account"
 
 
 def check_role(command: str, who: Principal | None) -> None:
@@ -149,9 +152,8 @@ def check_role(command: str, who: Principal | None) -> None:
     if who is None:
         raise LoginNeeded(f"`openlfr {command}` needs {needs(command)}: {LOGIN_HINT}")
     if who.role not in roles:
-        role = who.role.value
         raise LoginNeeded(
             f"`openlfr {command}` needs {needs(command)}; {who.username} is "
-            f"{'an' if role[0] in 'aeiou' else 'a'} {role}: log in as the right account with "
+            f"{_a(who.role.value)}: log in as the right account with "
             "`openlfr login NAME --password-stdin`"
         )

@@ -115,7 +115,11 @@ def _load(request: Request, dep_id: int) -> tuple[m.Deployment, list[m.Camera]]:
         dep = s.get(m.Deployment, dep_id)
         if dep is None:
             raise RuleViolation("R5", f"deployment {dep_id} does not exist")
-        cams = list(s.scalars(select(m.Camera).where(m.Camera.deployment_id == dep_id)))
+        cams = list(
+            s.scalars(
+                select(m.Camera).where(m.Camera.deployment_id == dep_id).order_by(m.Camera.id)
+            )
+        )
         s.expunge_all()
     return dep, cams
 
