@@ -148,8 +148,12 @@ def run_one(kind: str, n: int, n_probes: int, seed: int) -> list[dict[str, Any]]
         rss_searched = rss_bytes() - before
         nbytes = index_bytes(name, index, n)
         row: dict[str, Any] = {
-            "data": kind, "n": n, "method": name, "build_s": round(build_s, 3),
-            "index_mb": round(nbytes / 2**20, 1), "x_raw": round(nbytes / vectors.nbytes, 3),
+            "data": kind,
+            "n": n,
+            "method": name,
+            "build_s": round(build_s, 3),
+            "index_mb": round(nbytes / 2**20, 1),
+            "x_raw": round(nbytes / vectors.nbytes, 3),
             "rss_added_mb": round(rss_added / 2**20, 1),
             "rss_after_search_mb": round(rss_searched / 2**20, 1),
             "q1_median_ms": round(1e3 * float(np.median(one)), 2),
@@ -168,12 +172,20 @@ def run_one(kind: str, n: int, n_probes: int, seed: int) -> list[dict[str, Any]]
 
 
 COLUMNS = [
-    ("data", "data"), ("n", "N"), ("method", "method"), ("build_s", "build s"),
-    ("index_mb", "index MiB"), ("x_raw", "x raw fp32"), ("rss_added_mb", "RSS added MiB"),
+    ("data", "data"),
+    ("n", "N"),
+    ("method", "method"),
+    ("build_s", "build s"),
+    ("index_mb", "index MiB"),
+    ("x_raw", "x raw fp32"),
+    ("rss_added_mb", "RSS added MiB"),
     ("rss_after_search_mb", "RSS after searches MiB"),
-    ("q1_median_ms", "1 probe median ms"), ("q1_p95_ms", "1 probe p95 ms"),
-    ("q32_median_ms", "batch 32 ms/probe median"), ("q32_p95_ms", "batch 32 ms/probe p95"),
-    ("label_mismatches", "label mismatches"), ("max_abs_score_diff", "max |score diff|"),
+    ("q1_median_ms", "1 probe median ms"),
+    ("q1_p95_ms", "1 probe p95 ms"),
+    ("q32_median_ms", "batch 32 ms/probe median"),
+    ("q32_p95_ms", "batch 32 ms/probe p95"),
+    ("label_mismatches", "label mismatches"),
+    ("max_abs_score_diff", "max |score diff|"),
 ]
 
 
@@ -208,17 +220,22 @@ def main() -> None:
     meta = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
-        "numpy": np.__version__, "faiss": faiss.__version__, "k": K, "threads": THREADS,
+        "numpy": np.__version__,
+        "faiss": faiss.__version__,
+        "k": K,
+        "threads": THREADS,
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
         "wall_s": round(time.perf_counter() - started, 1),
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "search.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     lines = [
-        "# 1:N search: exhaustive vs compact (int8 first pass + exact fp32 re-rank)", "",
+        "# 1:N search: exhaustive vs compact (int8 first pass + exact fp32 re-rank)",
+        "",
         f"{meta['date']}, {meta['machine']}, numpy {meta['numpy']}, faiss {meta['faiss']}, "
         f"k={K}, {THREADS} threads. Label mismatches are against openlfr's NumpyGallery "
-        "(exhaustive fp32, full sort); the compact index must show 0.", "",
+        "(exhaustive fp32, full sort); the compact index must show 0.",
+        "",
         "| " + " | ".join(t for _, t in COLUMNS) + " |",
         "|" + "---|" * len(COLUMNS),
     ]

@@ -18,9 +18,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _OLD = "status IN ('draft', 'authorised', 'live', 'ended')"
-_NEW = (
-    "status IN ('draft', 'returned', 'refused', 'withdrawn', 'authorised', 'live', 'ended')"
-)
+_NEW = "status IN ('draft', 'returned', 'refused', 'withdrawn', 'authorised', 'live', 'ended')"
 
 
 def upgrade() -> None:
