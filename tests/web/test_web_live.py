@@ -6,17 +6,16 @@ docs/*.png on purpose; a test run must not rewrite the checkout)."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import av
 import pytest
-import uvicorn
+from suite import SHARED_DATA
 
 from openlfr.api import create_app
 from openlfr.api.accounts import create_account
@@ -26,19 +25,12 @@ from openlfr.service.deployments import DeploymentDraft, authorise_deployment, c
 from openlfr.service.enrolment import ImageSpec, enrol_subject
 from openlfr.service.watchlists import compile_watchlist
 
-REPO = Path(__file__).resolve().parents[2]
-DATA = REPO.parent / "shared" / "data"
-CLIP = DATA / "video" / "WDA_KatieHill_000.mp4"
+CLIP = SHARED_DATA / "video" / "WDA_KatieHill_000.mp4"
 # A neutral reference: the screenshot in docs/ must not label a real person.
 SUBJECT_REF = "SUBJ-0412"
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 PASSWORD = "correct horse battery"
-
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+# A real browser against a real server: seconds a test, so out of the quick `-m "not slow"` run.
+pytestmark = pytest.mark.slow
 
 
 def _frame_at(seconds: float, out: Path) -> Path:
@@ -50,22 +42,18 @@ def _frame_at(seconds: float, out: Path) -> Path:
     raise AssertionError("no frame")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory,
+    web_store: StoreSettings,
+    shared_data: Path,
+    serving: Callable[[Any], AbstractContextManager[str]],
+) -> Iterator[dict[str, Any]]:
     """A store with WDA_KatieHill enrolled (from the clip's frame at 7.5 s), an authorised
     deployment on the clip (paced at its own frame rate), accounts, and uvicorn serving it."""
     tmp = tmp_path_factory.mktemp("web")
     settings = Settings().model_copy(
-        update={
-            "store": StoreSettings(data_dir=tmp / "store"),
-            "video": VideoSettings(realtime=True),
-        }
+        update={"store": web_store, "video": VideoSettings(realtime=True)}
     )
     ctx = AppContext.open(settings, actor="sgt.setup")
     ref = _frame_at(7.5, tmp / "katie.jpg")
@@ -87,32 +75,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         create_account(ctx.store, username=role, password=PASSWORD, role=role,
                        display_name=f"PC {role.title()}", created_by="test")  # fmt: skip
     ctx.close()
-
     app = create_app(settings)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "deployment_id": dep_id}
-    srv.should_exit = True
-    thread.join(15)
+    with serving(app) as url:
+        yield {"url": url, "deployment_id": dep_id}
+    app.state.svc.store.dispose()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield b
-        b.close()
-
-
-def _until(page: Any, predicate: str, timeout: float = 15.0) -> None:
+def _until(page: Any, predicate: str, timeout: float = 30.0) -> None:
     """Polls a JS arrow function. (page.wait_for_function evaluates a string, which the CSP
     rightly forbids, and bypassing the CSP would hide the very errors this test looks for.)"""
     deadline = time.monotonic() + timeout
@@ -126,13 +95,13 @@ def _funnel(page: Any, key: str) -> int:
 
 
 def test_live_alert_adjudicated_with_the_keyboard(
-    server: dict[str, Any], browser: Any, tmp_path: Path
+    server: dict[str, Any], chromium: Any, tmp_path: Path
 ) -> None:
     url, dep_id = server["url"], server["deployment_id"]
-    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page = chromium.new_page(viewport={"width": 1366, "height": 768})
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)
 
     page.goto(f"{url}/public")
     confirmed_before = _funnel(page, "confirmed")
@@ -158,7 +127,7 @@ def test_live_alert_adjudicated_with_the_keyboard(
     )
     assert status == 202
     # The alert arrives announced and highlighted, but is not opened for the operator.
-    page.wait_for_selector("#queue li.new", timeout=40_000)
+    page.wait_for_selector("#queue li.new", timeout=60_000)
     assert page.locator("#announce").is_visible()
     assert "New alert" in page.locator("#live").inner_text()
     assert page.locator("#alert").is_hidden()
@@ -174,7 +143,7 @@ def test_live_alert_adjudicated_with_the_keyboard(
     assert page.locator("#a-ref").inner_text() == SUBJECT_REF
     # fps comes from two counter readings ~2 s apart: wait for a real rate before the picture.
     _until(
-        page, "() => parseFloat(document.querySelector('#cams tbody td.n')?.textContent) > 0", 10
+        page, "() => parseFloat(document.querySelector('#cams tbody td.n')?.textContent) > 0", 30
     )
     assert page.locator("#reason-box").is_hidden()
     # The published screenshot shows the page, not a real person's face: blur both pictures.
@@ -202,7 +171,7 @@ def test_live_alert_adjudicated_with_the_keyboard(
     page.goto(f"{url}/public")
     assert _funnel(page, "confirmed") == confirmed_before + 1
     assert SUBJECT_REF not in page.content()
-    report = browser.new_page(viewport={"width": 1366, "height": 768})
+    report = chromium.new_page(viewport={"width": 1366, "height": 768})
     report.goto(f"{url}/public/report.html")
     assert SUBJECT_REF not in report.content()
     report.screenshot(path=str(tmp_path / "report.png"))

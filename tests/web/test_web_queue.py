@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 from sqlalchemy import select
+from suite import SHARED_DATA
 
 from openlfr.api import create_app
 from openlfr.api.accounts import create_account
@@ -30,10 +31,11 @@ from openlfr.service.enrolment import ImageSpec, enrol_subject
 from openlfr.service.watchlists import GalleryEntry, compile_watchlist
 from openlfr.store import models as m
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-FACE = DATA / "lfw" / "images" / "AJ_Cook" / "AJ_Cook_0001.jpg"
-CLIP = DATA / "video" / "WDA_KatieHill_000.mp4"
+FACE = SHARED_DATA / "lfw" / "images" / "AJ_Cook" / "AJ_Cook_0001.jpg"
+CLIP = SHARED_DATA / "video" / "WDA_KatieHill_000.mp4"
 PASSWORD = "correct horse battery"
+# A real browser against a real server: seconds a test, so out of the quick `-m "not slow"` run.
+pytestmark = pytest.mark.slow
 
 
 class Raiser:
@@ -65,13 +67,13 @@ class Raiser:
 
 @pytest.fixture(scope="module")
 def site(
-    tmp_path_factory: pytest.TempPathFactory,
+    web_store: StoreSettings,
+    shared_data: Path,
     serving: Callable[[Any], AbstractContextManager[str]],
 ) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("queue")
     settings = Settings().model_copy(
         update={
-            "store": StoreSettings(data_dir=tmp / "store"),
+            "store": web_store,
             "web": WebSettings(alert_poll_s=0.2, health_poll_s=1.0),
         }
     )
@@ -93,12 +95,14 @@ def site(
     ctx.close()
     raise_alert = Raiser(settings, dep_id)
     first = raise_alert()  # already waiting when the operators log in
-    with serving(create_app(settings)) as url:
+    app = create_app(settings)
+    with serving(app) as url:
         yield {"url": url, "raise": raise_alert, "first": first, "deployment_id": dep_id}
     raise_alert.ctx.close()
+    app.state.svc.store.dispose()
 
 
-def _until(page: Any, predicate: str, arg: Any = None, timeout: float = 15.0) -> None:
+def _until(page: Any, predicate: str, arg: Any = None, timeout: float = 30.0) -> None:
     """Polls a JS function (wait_for_function would evaluate a string, which the CSP forbids)."""
     deadline = time.monotonic() + timeout
     while not page.evaluate(predicate, arg):
@@ -109,7 +113,7 @@ def _until(page: Any, predicate: str, arg: Any = None, timeout: float = 15.0) ->
 def _operator(chromium: Any, url: str, username: str) -> tuple[Any, Any, list[str]]:
     context = chromium.new_context(viewport={"width": 1366, "height": 768})
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.goto(f"{url}/login")
