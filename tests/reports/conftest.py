@@ -43,7 +43,7 @@ from openlfr.service.runs import run_deployment
 from openlfr.service.watchlists import compile_watchlist
 from openlfr.store import models as m
 from openlfr.store.crypto import generate_key
-from openlfr.vision.factory import build_detector, build_embedder
+from openlfr.vision.protocols import Detector, Embedder
 
 #: Frames of the built-in camera that show the face (6 s at 25 fps; see the module docstring).
 FEED_FRAMES = 150
@@ -164,12 +164,14 @@ def report_store(
 
 
 @pytest.fixture(scope="session")
-def scenario(report_store: tuple[str, StoreSettings]) -> Iterator[Scenario]:
+def scenario(
+    report_store: tuple[str, StoreSettings], models: tuple[Detector, Embedder]
+) -> Iterator[Scenario]:
     backend, store_settings = report_store
     work = store_settings.data_dir.parent
     settings = Settings().model_copy(update={"store": store_settings})
     ctx = AppContext.open(settings, actor=PERSONAL["actor"])
-    ctx._detector, ctx._embedder = build_detector(settings.vision), build_embedder(settings.vision)
+    ctx._detector, ctx._embedder = models  # the root session's, loaded once for the suite
     mat = builtin_material(work)
     (ref_image,) = mat.references["DEMO-0001"]
     # A second, different image of the same face for the second subject: a separate watchlist

@@ -1,5 +1,5 @@
 """Service fixtures: a real store on the test's backend (the root ``store_settings``: a SQLite
-file, and a fresh PostgreSQL schema when OPENLFR_TEST_PG_URL is set), real models loaded once."""
+file, and a fresh PostgreSQL schema), the root session's real models (loaded once)."""
 
 from __future__ import annotations
 

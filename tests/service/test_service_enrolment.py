@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 from sqlalchemy import func, select
+from suite import SHARED_DATA
 
 from openlfr.errors import RuleViolation
 from openlfr.service.context import AppContext
@@ -19,9 +20,9 @@ from openlfr.service.enrolment import ImageSpec, enrol_subject
 from openlfr.store import verify_audit
 from openlfr.store.models import AuditEntry, ReferenceImage, Subject
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-LFW = DATA / "lfw" / "images"
-GOOD = [LFW / "AJ_Cook" / "AJ_Cook_0001.jpg", DATA / "deepface" / "images" / "img1.jpg"]
+LFW = SHARED_DATA / "lfw" / "images"
+GOOD = [LFW / "AJ_Cook" / "AJ_Cook_0001.jpg", SHARED_DATA / "deepface" / "images" / "img1.jpg"]
+pytestmark = pytest.mark.usefixtures("shared_data")
 
 
 def _spec(path: Path, **kw: object) -> ImageSpec:
