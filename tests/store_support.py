@@ -13,7 +13,9 @@ from urllib.parse import quote
 
 from sqlalchemy import Engine, MetaData, create_engine, select, text
 
-from openlfr.config import StoreSettings
+from openlfr.config import Settings, StoreSettings
+from openlfr.service.context import AppContext
+from openlfr.vision.protocols import Detector, Embedder
 
 PG_URL = os.environ.get("OPENLFR_TEST_PG_URL")
 
@@ -42,6 +44,18 @@ def store_env(settings: StoreSettings) -> dict[str, str]:
     if settings.key:
         env["OPENLFR_STORE__KEY"] = settings.key
     return env
+
+
+def open_context(
+    store: StoreSettings, models: tuple[Detector, Embedder], **updates: Any
+) -> AppContext:
+    """An AppContext on `store`, acting as pc.tester, with the session's models (no reload) and
+    any other settings sections replaced by `updates` (governance=..., video=...)."""
+    context = AppContext.open(
+        Settings().model_copy(update={"store": store, **updates}), actor="pc.tester"
+    )
+    context._detector, context._embedder = models
+    return context
 
 
 def dump_tables(engine: Engine) -> dict[str, list[dict[str, Any]]]:

@@ -1,5 +1,6 @@
-"""Governance test support: real LFW images enrolled with the real models into a SQLite file in
-tmp_path, and a "world" that holds one of everything retention touches.
+"""Governance test support: real LFW images enrolled with the real models into the test's store
+(SQLite or PostgreSQL: see conftest.py), and a "world" that holds one of everything retention
+touches; a table dump, audit rows, and the CLI run in-process against the same store.
 
 Times are passed in (``now=``), never slept for: the world's deployment ended at ``END`` and each
 test asks the purge what is due at ``END + some offset``.
@@ -8,27 +9,34 @@ test asks the purge what is due at ``END + some offset``.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+import pytest
+from click.testing import Result
 from sqlalchemy import select
+from store_support import dump_tables, store_env
+from suite import SHARED_DATA
+from typer.testing import CliRunner
 
 from openlfr.api.accounts import create_account, issue_session
-from openlfr.config import Settings, StoreSettings, VideoSettings
-from openlfr.domain import GovernanceSettings
-from openlfr.service.context import AppContext
+from openlfr.cli import app
+from openlfr.service.context import AppContext, utcnow
+from openlfr.service.deployments import DeploymentDraft, authorise_deployment, create_deployment
 from openlfr.service.enrolment import ImageSpec, enrol_subject
 from openlfr.service.watchlists import compile_watchlist
 from openlfr.store import models as m
 from openlfr.store.models_accounts import SessionKind
-from openlfr.vision.protocols import Detector, Embedder
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-LFW = DATA / "lfw" / "images"
-CLIP = DATA / "video" / "WDA_KatieHill_000.mp4"
+# Module constants (parametrize ids use them); a test that reads them asks for `shared_data`
+# (through the `open_ctx` fixture) or `suite.data_path`, so missing data skips (fails in CI).
+LFW = SHARED_DATA / "lfw" / "images"
+CLIP = SHARED_DATA / "video" / "WDA_KatieHill_000.mp4"
+
+#: The ``open_ctx`` fixture: ``open_ctx(governance={...}, realtime=False)`` -> an AppContext.
+OpenCtx = Callable[..., AppContext]
 
 #: When the world's deployment ended; every "now" in the tests is an offset from it.
 END = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
@@ -49,23 +57,37 @@ ALERTS: list[tuple[str, str | None, bool]] = [
 ]
 
 
-def open_ctx(
-    tmp_path: Path,
-    models: tuple[Detector, Embedder],
-    *,
-    governance: dict[str, Any] | None = None,
-    realtime: bool = False,
-) -> AppContext:
-    settings = Settings().model_copy(
-        update={
-            "store": StoreSettings(data_dir=tmp_path / "store"),
-            "governance": GovernanceSettings(**(governance or {})),
-            "video": VideoSettings(realtime=realtime),
-        }
+#: Nothing listens on port 1: a stream is refused at once (no test waits on a time-out), and
+#: a runner retries it while authorised. The credentials must never reach a message or the log.
+DEAD_URL = "rtsp://viewer:secret@127.0.0.1:1/stream"
+
+#: An officer of the rank R5 asks for, as the service is called for a superintendent's account.
+SUPT = {"officer": "A Smith", "rank": "superintendent"}
+
+
+def draft(watchlist_id: int, /, **changes: Any) -> DeploymentDraft:
+    """A draft that passes every drafting rule: open from now for two hours on the clip;
+    ``changes`` replace fields (``end=...``, ``cameras=[...]``, ``threshold=...``)."""
+    now = utcnow()
+    base = DeploymentDraft(
+        name="Operation Test",
+        purpose="locate a wanted suspect",
+        location="High Street",
+        location_reason="sightings reported there",
+        start=now,
+        end=now + timedelta(hours=2),
+        watchlist_id=watchlist_id,
+        cameras=[("cam1", str(CLIP))],
+        equality_note="threshold at the calibrated floor; demographic review done",
     )
-    context = AppContext.open(settings, actor="pc.tester")
-    context._detector, context._embedder = models
-    return context
+    return replace(base, **changes)
+
+
+def authorised(ctx: AppContext, watchlist_id: int, /, **changes: Any) -> int:
+    """A deployment drafted with ``draft(watchlist_id, **changes)`` and authorised."""
+    dep_id = create_deployment(ctx, draft(watchlist_id, **changes))
+    authorise_deployment(ctx, dep_id, **SUPT, reasons="sightings reported")
+    return dep_id
 
 
 def enrol(
@@ -159,18 +181,19 @@ def build_world(ctx: AppContext) -> World:
     return World(images, wl.id, dep_id, cam_id, alerts)
 
 
-def dump(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+Dump = dict[str, list[dict[str, Any]]]
+
+
+def dump(ctx: AppContext) -> Dump:
     """Every row of every table, blobs as SHA-256: equal dumps mean nothing at all changed."""
-    out: dict[str, list[tuple[Any, ...]]] = {}
-    with sqlite3.connect(db) as conn:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        for table in sorted(tables):
-            rows = conn.execute(f'SELECT * FROM "{table}" ORDER BY rowid').fetchall()
-            out[table] = [
-                tuple(hashlib.sha256(v).hexdigest() if isinstance(v, bytes) else v for v in row)
-                for row in rows
-            ]
-    return out
+
+    def plain(value: Any) -> Any:
+        return hashlib.sha256(value).hexdigest() if isinstance(value, bytes) else value
+
+    return {
+        table: [{k: plain(v) for k, v in row.items()} for row in rows]
+        for table, rows in dump_tables(ctx.store.engine).items()
+    }
 
 
 def audit_rows(ctx: AppContext, **where: Any) -> list[m.AuditEntry]:
@@ -181,8 +204,19 @@ def audit_rows(ctx: AppContext, **where: Any) -> list[m.AuditEntry]:
         return list(s.scalars(query))
 
 
-def db_file(ctx: AppContext) -> Path:
-    return ctx.settings.store.data_dir / "openlfr.db"
+def cli(
+    ctx: AppContext,
+    monkeypatch: pytest.MonkeyPatch,
+    args: Sequence[str],
+    env: dict[str, str] | None = None,
+) -> Result:
+    """`openlfr ARGS` in-process on ctx's store (SQLite or PostgreSQL: ``store_env``), output
+    unwrapped so a message can be matched whole."""
+    from openlfr.cli import common
+
+    monkeypatch.setattr(common.console, "_width", 4000)
+    monkeypatch.setattr(common.err_console, "_width", 4000)
+    return CliRunner().invoke(app, list(args), env={**store_env(ctx.settings.store), **(env or {})})
 
 
 def login_env(ctx: AppContext, name: str, role: str, rank: str | None = None) -> dict[str, str]:

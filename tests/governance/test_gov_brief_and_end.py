@@ -1,5 +1,5 @@
 """Issue 8: the authorising officer's brief, camera source verdicts, and why a run ended (a run
-whose every camera failed "did not run")."""
+whose every camera failed "did not run"; so did a lost run that analysed nothing)."""
 
 from __future__ import annotations
 
@@ -9,46 +9,30 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from gov_support import CLIP, LFW, World, audit_rows
+from gov_support import CLIP, DEAD_URL, LFW, World, audit_rows, authorised, draft
 from sqlalchemy import select
+from suite import data_path
 
 from openlfr.service.authorisation_brief import authorisation_brief
 from openlfr.service.context import AppContext, utcnow
-from openlfr.service.deployments import (
-    DeploymentDraft,
-    authorise_deployment,
-    create_deployment,
-    return_deployment,
-)
+from openlfr.service.deployments import create_deployment, return_deployment
 from openlfr.service.enrolment import ImageSpec, enrol_subject
+from openlfr.service.records import deployment_record
+from openlfr.service.recovery import RECOVERY_ACTOR, recover_abandoned_runs
 from openlfr.service.run_control import describe_end
 from openlfr.service.runs import run_deployment
 from openlfr.service.source_probe import probe_source
 from openlfr.service.watchlists import compile_watchlist
 from openlfr.store import models as m
 
-DEAD_URL = "rtsp://viewer:secret@127.0.0.1:1/stream"
-
-
-def _draft(watchlist: int, cameras: list[tuple[str, str]], minutes: float = 120) -> DeploymentDraft:
-    now = utcnow()
-    return DeploymentDraft(
-        name="Operation Brief",
-        purpose="locate a wanted suspect",
-        location="High Street",
-        location_reason="sightings reported there",
-        start=now - timedelta(minutes=1),
-        end=now + timedelta(minutes=minutes),
-        watchlist_id=watchlist,
-        cameras=cameras,
-        equality_note="threshold at the calibrated floor; demographic review done",
-    )
+#: Stands for the clip in the table below: resolved in the test (a skip when the data is missing).
+THE_CLIP = "<the clip>"
 
 
 @pytest.mark.parametrize(
     ("source", "open_urls", "ok", "fragment"),
     [
-        (str(CLIP), False, True, "first frame decoded (512x512)"),
+        (THE_CLIP, False, True, "first frame decoded (512x512)"),
         ("just-a-name", False, False, "just-a-name: no such video file: a source is"),
         ("/nonexistent/file.mp4", False, False, "no such video file"),
         ("  ", False, False, "no source is given"),
@@ -64,6 +48,8 @@ def _draft(watchlist: int, cameras: list[tuple[str, str]], minutes: float = 120)
     ],
 )
 def test_probe_source(source: str, open_urls: bool, ok: bool, fragment: str) -> None:
+    if source == THE_CLIP:
+        source = str(data_path("video", CLIP.name))
     verdict = probe_source("cam1", source, open_urls=open_urls)
     assert (verdict.ok, verdict.camera) == (ok, "cam1"), verdict
     assert fragment in verdict.detail
@@ -71,7 +57,7 @@ def test_probe_source(source: str, open_urls: bool, ok: bool, fragment: str) -> 
 
 
 def test_brief_lists_members_floor_evidence_and_source_verdicts(
-    bctx: AppContext, bworld: World
+    ctx: AppContext, world: World
 ) -> None:
     spec = ImageSpec(
         LFW / "Aaron_Patterson" / "Aaron_Patterson_0001.jpg",
@@ -82,13 +68,15 @@ def test_brief_lists_members_floor_evidence_and_source_verdicts(
         30,
     )
     assert enrol_subject(
-        bctx, reference="PNC-PEIRSOL", display_name="P", category="mappa", images=[spec]
+        ctx, reference="PNC-PEIRSOL", display_name="P", category="mappa", images=[spec]
     ).enrolled
-    wl = compile_watchlist(bctx, "Operation Brief")
-    dep_id = create_deployment(bctx, _draft(wl.id, [("north", str(CLIP)), ("south", DEAD_URL)]))
-    return_deployment(bctx, dep_id, officer="A Smith", reason="say why the south camera")
+    wl = compile_watchlist(ctx, "Operation Brief")
+    dep_id = create_deployment(
+        ctx, draft(wl.id, cameras=[("north", str(CLIP)), ("south", DEAD_URL)])
+    )
+    return_deployment(ctx, dep_id, officer="A Smith", reason="say why the south camera")
 
-    brief = authorisation_brief(bctx, dep_id)
+    brief = authorisation_brief(ctx, dep_id)
 
     assert (brief.deployment_id, brief.status, brief.created_by) == (
         dep_id,
@@ -107,18 +95,18 @@ def test_brief_lists_members_floor_evidence_and_source_verdicts(
     }
     assert len(brief.members) == 5  # Gul has two images; the sizes count people
     assert brief.size_by_category == {"suspect": 2, "wanted_by_courts": 1, "mappa": 1}
-    assert brief.threshold_floor == bctx.settings.governance.threshold_floors["sface"]
+    assert brief.threshold_floor == ctx.settings.governance.threshold_floors["sface"]
     assert brief.floor_evidence.startswith("No calibration of sface is recorded")
     north, south = brief.cameras
     assert north.ok and "first frame decoded" in north.detail
     assert not south.ok and "cannot be opened" in south.detail and "secret" not in south.source
     assert (
-        not authorisation_brief(bctx, dep_id, probe_urls=False).cameras[1].detail.startswith("rtsp")
+        not authorisation_brief(ctx, dep_id, probe_urls=False).cameras[1].detail.startswith("rtsp")
     )
-    [first, _] = audit_rows(bctx, event="authorisation_brief")
+    [first, _] = audit_rows(ctx, event="authorisation_brief")
     assert first.action == "consultation" and first.object_id == str(dep_id)
 
-    folder = bctx.settings.store.data_dir / "calibrations"
+    folder = ctx.settings.store.data_dir / "calibrations"
     folder.mkdir(parents=True, exist_ok=True)
     evidence = {
         "threshold": 0.47,
@@ -134,7 +122,7 @@ def test_brief_lists_members_floor_evidence_and_source_verdicts(
     }
     (folder / "sface+flip-2026-11-30T100000Z.json").write_text(json.dumps(evidence))
     (folder / "broken.json").write_text("{not json")
-    text = authorisation_brief(bctx, dep_id, probe_urls=False).floor_evidence
+    text = authorisation_brief(ctx, dep_id, probe_urls=False).floor_evidence
     assert (
         "Calibrated 2026-11-30" in text and "threshold 0.47" in text and "5749 identities" in text
     )
@@ -179,34 +167,78 @@ def test_describe_end(
 
 
 def test_a_run_whose_every_camera_failed_did_not_run(
-    bctx: AppContext, bworld: World, tmp_path: Path
+    ctx: AppContext, world: World, tmp_path: Path
 ) -> None:
     clip = tmp_path / "feed.mp4"
     shutil.copy(CLIP, clip)
-    dep_id = create_deployment(bctx, _draft(bworld.watchlist_id, [("cam1", str(clip))]))
-    authorise_deployment(bctx, dep_id, officer="A Smith", rank="superintendent", reasons="x")
+    dep_id = authorised(ctx, world.watchlist_id, cameras=[("cam1", str(clip))])
     clip.unlink()  # the file goes missing between authorisation and the run
 
-    summary = run_deployment(bctx, dep_id)
+    summary = run_deployment(ctx, dep_id)
 
     assert summary.run_failed
     assert summary.end_reason.startswith("did not run: camera failed: cannot open source: ")
     assert "no such video file" in summary.end_reason
-    with bctx.store.session() as s:
+    with ctx.store.session() as s:
         dep = s.get(m.Deployment, dep_id)
         assert dep is not None and dep.status == "ended"
         assert dep.run_failed and dep.end_reason == summary.end_reason
 
 
-def test_a_run_that_played_its_source_records_why_it_ended(bctx: AppContext, bworld: World) -> None:
-    dep_id = create_deployment(bctx, _draft(bworld.watchlist_id, [("cam1", str(CLIP))]))
-    authorise_deployment(bctx, dep_id, officer="A Smith", rank="superintendent", reasons="x")
-    summary = run_deployment(bctx, dep_id)
+def test_a_run_that_played_its_source_records_why_it_ended(ctx: AppContext, world: World) -> None:
+    summary = run_deployment(ctx, authorised(ctx, world.watchlist_id))
     assert summary.cameras[0].frames > 100
-    with bctx.store.session() as s:
+    with ctx.store.session() as s:
         row = s.execute(
             select(m.Deployment.end_reason, m.Deployment.run_failed).where(
-                m.Deployment.id == dep_id
+                m.Deployment.id == summary.deployment_id
             )
         ).one()
     assert tuple(row) == ("source ended", False)
+
+
+@pytest.mark.parametrize(
+    ("frames", "alert", "failed"),
+    [
+        (1234, False, False),  # it searched faces before it was lost: it ran
+        (0, True, False),  # killed before its first save, but an alert shows it searched
+        (0, False, True),  # killed before its first frame: it did not run
+        (None, False, True),  # killed before any camera opened (no counter row at all)
+    ],
+    ids=["frames saved", "alert only", "nothing analysed", "no camera started"],
+)
+def test_a_lost_run_records_why_it_ended_and_whether_it_ran(
+    ctx: AppContext, world: World, frames: int | None, alert: bool, failed: bool
+) -> None:
+    dep_id = authorised(ctx, world.watchlist_id)
+    silent = timedelta(seconds=ctx.settings.video.runner_lost_after_s + 5)
+    beat = utcnow() - silent
+    with ctx.store.session() as s:  # what a runner killed `silent` ago leaves behind
+        dep = s.get(m.Deployment, dep_id)
+        assert dep is not None
+        dep.status, dep.started_at = "live", beat
+        (cam,) = s.scalars(select(m.Camera).where(m.Camera.deployment_id == dep_id))
+        if frames is not None:
+            s.add(m.DeploymentCounter(deployment_id=dep_id, camera_id=cam.id, frames=frames,
+                                      started_at=beat, updated_at=beat))  # fmt: skip
+        if alert:
+            image = s.get(m.ReferenceImage, world.images["PNC-COOK"][0])
+            assert image is not None
+            row = m.Alert(deployment_id=dep_id, camera_id=cam.id, track_id=0,
+                          subject_id=image.subject_id, reference_image_id=image.id,
+                          score=0.6, margin=0.2, first_frame=1, last_frame=9, raised_at=beat,
+                          status="pending")  # fmt: skip
+            ctx.store.seal(s, row, probe_crop_blob=b"crop")
+
+    (run,) = recover_abandoned_runs(ctx, utcnow())
+
+    assert run.deployment_id == dep_id and run.reason.startswith("runner lost (no heartbeat")
+    with ctx.store.session() as s:
+        dep = s.get(m.Deployment, dep_id)
+        assert dep is not None and dep.status == "ended"
+        expected = f"did not run: {run.reason}" if failed else run.reason
+        assert (dep.end_reason, dep.run_failed) == (expected, failed)
+    record = deployment_record(ctx, dep_id)
+    assert (record["end_reason"], record["did_not_run"]) == (expected, failed)
+    [entry] = audit_rows(ctx, event="deployment_runner_lost")
+    assert entry.actor == RECOVERY_ACTOR and entry.object_id == str(dep_id)

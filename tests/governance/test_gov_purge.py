@@ -6,9 +6,7 @@ The world's deployment ended at END; its nine alerts were raised an hour before,
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from gov_support import (
@@ -18,14 +16,12 @@ from gov_support import (
     World,
     add_deployment,
     audit_rows,
-    db_file,
+    cli,
     dump,
     login_env,
 )
 from sqlalchemy import func, select
-from typer.testing import CliRunner
 
-from openlfr.cli import app
 from openlfr.service.context import AppContext
 from openlfr.service.retention import purge
 from openlfr.service.watchlist_members import watchlist_members
@@ -47,11 +43,11 @@ def test_dry_run_changes_nothing_and_plans_what_the_purge_does(
     ctx: AppContext, world: World
 ) -> None:
     now = RAISED + 40 * DAY  # everything is due
-    before = dump(db_file(ctx))
+    before = dump(ctx)
 
     planned = purge(ctx, now=now, dry_run=True)
 
-    assert dump(db_file(ctx)) == before  # every row of every table, blobs included
+    assert dump(ctx) == before  # every row of every table, blobs included
     kinds = _kinds(planned.steps)
     assert kinds["watchlist"] == [world.watchlist_id]
     assert len(kinds["alert"]) == sum(1 for *_, kept in ALERTS if not kept)
@@ -163,13 +159,11 @@ def test_who_was_on_the_watchlist_is_answerable_after_its_purge(
     assert consultations[-1].justification == "complaint review"
 
     # The CLI answers the same question (and logs it as a consultation too).
-    from openlfr.cli import common
-
-    monkeypatch.setattr(common.console, "_width", 4000)
-    result = CliRunner().invoke(
-        app,
-        ["--db", str(db_file(ctx)), "watchlist", "members", str(world.watchlist_id)],
-        env=login_env(ctx, "pc.cli", "auditor"),
+    result = cli(
+        ctx,
+        monkeypatch,
+        ["watchlist", "members", str(world.watchlist_id)],
+        login_env(ctx, "pc.cli", "auditor"),
     )
     assert result.exit_code == 0, result.output
     for ref in ("PNC-GUL", "PNC-BRODY", "PNC-COOK", "purged", "matches"):
@@ -190,24 +184,20 @@ def test_cli_purge_dry_run_prints_the_plan_and_changes_nothing(
     ctx: AppContext, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The world ended in 2026-03; the CLI purges as of the real clock, so all is due by now+.
-    from openlfr.cli import common
     from openlfr.service import retention
 
-    monkeypatch.setattr(common.console, "_width", 4000)
     later = RAISED + 40 * DAY
     monkeypatch.setattr(retention, "utcnow", lambda: later)
-    invoke: Callable[..., object] = CliRunner().invoke
-    db: Path = db_file(ctx)
-    before = dump(db)
+    before = dump(ctx)
 
-    dry = invoke(app, ["--db", str(db), "purge", "--dry-run"])
-    assert dry.exit_code == 0, dry.output  # type: ignore[attr-defined]
-    assert dump(db) == before
-    out = dry.stdout  # type: ignore[attr-defined]
+    dry = cli(ctx, monkeypatch, ["purge", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert dump(ctx) == before
+    out = dry.stdout
     assert "dry run" in out and "R9" in out and "R10" in out and "would do" in out
 
-    real = invoke(app, ["--db", str(db), "purge"])
-    assert real.exit_code == 0, real.output  # type: ignore[attr-defined]
-    assert "purge did: 1 watchlist, 6 alert" in real.stdout  # type: ignore[attr-defined]
-    again = invoke(app, ["--db", str(db), "purge"])
-    assert "nothing is due" in again.stdout  # type: ignore[attr-defined]
+    real = cli(ctx, monkeypatch, ["purge"])
+    assert real.exit_code == 0, real.output
+    assert "purge did: 1 watchlist, 6 alert" in real.stdout
+    again = cli(ctx, monkeypatch, ["purge"])
+    assert "nothing is due" in again.stdout

@@ -10,15 +10,13 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from gov_support import CLIP, RAISED, World, audit_rows, db_file, login_env
-from typer.testing import CliRunner
+from gov_support import RAISED, World, audit_rows, cli, draft, login_env
 
-from openlfr.cli import app
 from openlfr.errors import RuleViolation
 from openlfr.service.alerts import adjudicate, alert_images, record_outcome
 from openlfr.service.case_outcomes import record_case_outcome
 from openlfr.service.context import AppContext, utcnow
-from openlfr.service.deployments import DeploymentDraft, authorise_deployment, create_deployment
+from openlfr.service.deployments import authorise_deployment, create_deployment
 from openlfr.service.retention import purge
 from openlfr.service.runs import run_deployment
 from openlfr.service.watchlist_members import watchlist_members
@@ -26,24 +24,6 @@ from openlfr.service.watchlists import compile_watchlist, load_gallery
 from openlfr.store import verify_audit
 
 Attempt = Callable[[AppContext, World, int], object]
-
-
-def _draft(ctx: AppContext, world: World) -> int:
-    now = utcnow()
-    return create_deployment(
-        ctx,
-        DeploymentDraft(
-            name="Operation Draft",
-            purpose="locate a wanted suspect",
-            location="High Street",
-            location_reason="sightings reported there",
-            start=now,
-            end=now + timedelta(hours=2),
-            watchlist_id=world.watchlist_id,
-            cameras=[("cam1", str(CLIP))],
-            equality_note="considered",
-        ),
-    )
 
 
 CASES: list[tuple[str, Attempt, str, str, str, str]] = [
@@ -68,10 +48,7 @@ CASES: list[tuple[str, Attempt, str, str, str, str]] = [
     ),
     (
         "deployment without a camera",
-        lambda c, w, d: create_deployment(
-            c,
-            DeploymentDraft("Op", "p", "l", "r", utcnow(), utcnow() + timedelta(hours=1), 1, []),
-        ),
+        lambda c, w, d: create_deployment(c, draft(w.watchlist_id, name="Op", cameras=[])),
         "R5",
         "consultation",
         "draft_refused",
@@ -83,19 +60,7 @@ CASES: list[tuple[str, Attempt, str, str, str, str]] = [
             # Now, while the draft made by the test is still pending: a draft never searches
             # the watchlist, so only the world's deployment (ended long ago) holds it (R9).
             purge(c, now=utcnow()),
-            create_deployment(
-                c,
-                DeploymentDraft(
-                    "Op",
-                    "p",
-                    "l",
-                    "r",
-                    utcnow(),
-                    utcnow() + timedelta(hours=1),
-                    w.watchlist_id,
-                    [("cam1", str(CLIP))],
-                ),
-            ),
+            create_deployment(c, draft(w.watchlist_id, name="Op")),
         ),
         "R9",
         "consultation",
@@ -167,13 +132,13 @@ def test_refusal_cites_its_rule_and_is_audited_once(
     event: str,
     object_id: str,
 ) -> None:
-    draft = _draft(ctx, world)
+    draft_id = create_deployment(ctx, draft(world.watchlist_id))
     with pytest.raises(RuleViolation) as refused:
-        attempt(ctx, world, draft)
+        attempt(ctx, world, draft_id)
     assert refused.value.rule == rule
     [entry] = audit_rows(ctx, event=event)  # once, even when raised in a nested use-case
     assert entry.action == action and entry.actor == "pc.tester"
-    expected = {"draft": str(draft), "pending": str(world.alerts[("pending", None)])}
+    expected = {"draft": str(draft_id), "pending": str(world.alerts[("pending", None)])}
     assert entry.object_id == expected.get(object_id, object_id)
     assert entry.justification.startswith(f"refused ({rule}): ")
     assert entry.detail == f'{{"rule":"{rule}"}}'
@@ -199,19 +164,14 @@ def test_purged_alert_images_are_refused_citing_the_rule(ctx: AppContext, world:
 def test_cli_refusal_exits_2_names_the_rule_and_is_audited(
     ctx: AppContext, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from openlfr.cli import common
-
-    monkeypatch.setattr(common.err_console, "_width", 4000)
-    draft = _draft(ctx, world)
+    draft_id = create_deployment(ctx, draft(world.watchlist_id))
     # The rank is the account's: a chief inspector's account cannot authorise (R5).
     env = login_env(ctx, "ch.insp", "authorising_officer", rank="chief inspector")
-    result = CliRunner().invoke(
-        app,
-        ["--db", str(db_file(ctx)), "deployment", "authorise", str(draft),
-         "--reasons", "sightings reported"],
-        env=env,
+    result = cli(
+        ctx, monkeypatch,
+        ["deployment", "authorise", str(draft_id), "--reasons", "sightings reported"], env,
     )  # fmt: skip
     assert result.exit_code == 2
     assert "refused (R5)" in result.stderr and "below the minimum" in result.stderr
     [entry] = audit_rows(ctx, event="authorisation_refused")
-    assert entry.actor == "ch.insp" and entry.object_id == str(draft)
+    assert entry.actor == "ch.insp" and entry.object_id == str(draft_id)

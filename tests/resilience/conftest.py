@@ -11,9 +11,10 @@ from pathlib import Path
 import av
 import pytest
 from resil_support import katie_spec
+from store_support import open_context
 from suite import data_path
 
-from openlfr.config import Settings, StoreSettings
+from openlfr.config import StoreSettings
 from openlfr.service.context import AppContext, utcnow
 from openlfr.service.deployments import DeploymentDraft, authorise_deployment, create_deployment
 from openlfr.service.enrolment import enrol_subject
@@ -42,9 +43,7 @@ def store_dir(store_settings: StoreSettings) -> Path:
 
 @pytest.fixture
 def ctx(store_settings: StoreSettings, models: tuple[Detector, Embedder]) -> Iterator[AppContext]:
-    settings = Settings().model_copy(update={"store": store_settings})
-    context = AppContext.open(settings, actor="pc.tester")
-    context._detector, context._embedder = models
+    context = open_context(store_settings, models)
     try:
         yield context
     finally:

@@ -115,6 +115,7 @@ def test_sigkill_mid_run_loses_nothing_and_recovery_ends_the_run(
     assert run.deployment_id == dep_id and run.last_heartbeat == last_beat
     dep, counters, _ = _state(ctx, dep_id)
     assert dep.status == "ended" and dep.ended_at == last_beat
+    assert (dep.end_reason, dep.run_failed) == (run.reason, False)  # it ran: frames were saved
     (counter,) = counters
     assert counter.end_reason == run.reason
     assert counter.end_reason.startswith("runner lost (no heartbeat since ")
