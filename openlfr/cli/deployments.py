@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -124,18 +126,18 @@ def amend(
         finish = begin + timedelta(hours=hours) if hours is not None else old.end
         if start is not None and end is None and hours is None:
             finish = begin + (old.end - old.start)  # moving the start keeps the duration
-        draft = DeploymentDraft(
-            name=old.name if name is None else name,
-            purpose=old.purpose if purpose is None else purpose,
-            location=old.location if location is None else location,
-            location_reason=old.location_reason if location_reason is None else location_reason,
-            start=begin,
-            end=_when(end, finish),
-            watchlist_id=old.watchlist_id if watchlist is None else watchlist,
-            cameras=_cameras(camera) if camera else old.cameras,
-            threshold=old.threshold if threshold is None else threshold,
-            equality_note=old.equality_note if equality_note is None else equality_note,
-        )
+        given = {
+            "name": name,
+            "purpose": purpose,
+            "location": location,
+            "location_reason": location_reason,
+            "watchlist_id": watchlist,
+            "cameras": _cameras(camera) if camera else None,
+            "threshold": threshold,
+            "equality_note": equality_note,
+        }
+        changes: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+        draft = replace(old, start=begin, end=_when(end, finish), **changes)
         amend_deployment(ctx, deployment_id, draft)
     console.print(f"deployment {deployment_id} amended: a draft again, awaiting authorisation")
 
