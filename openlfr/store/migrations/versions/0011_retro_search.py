@@ -8,15 +8,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from alembic import op
+
 revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+_ROLES = ("operator", "supervisor", "authorising_officer", "auditor", "admin")
+_OLD = "role IN (" + ", ".join(f"'{r}'" for r in _ROLES) + ")"
+# The investigator searches the custody estate retrospectively and sees its candidates only.
+_NEW = "role IN (" + ", ".join(f"'{r}'" for r in (*_ROLES, "investigator")) + ")"
+
+
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("accounts") as batch:
+        batch.drop_constraint(op.f("ck_accounts_role_known"), type_="check")
+        batch.create_check_constraint("role_known", _NEW)
 
 
 def downgrade() -> None:
-    pass
+    # Fails (the database refuses the old CHECK) while an investigator's account exists:
+    # better than silently dropping accounts that the audit log names.
+    with op.batch_alter_table("accounts") as batch:
+        batch.drop_constraint(op.f("ck_accounts_role_known"), type_="check")
+        batch.create_check_constraint("role_known", _OLD)
