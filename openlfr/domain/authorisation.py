@@ -21,6 +21,7 @@ from types import MappingProxyType
 from typing import Protocol
 
 from openlfr.domain.categories import parse_category
+from openlfr.domain.notices import NoticeFacts, notice_may_start_at
 from openlfr.domain.policy import GovernanceSettings
 from openlfr.domain.ranks import Rank, parse_rank
 from openlfr.domain.rules import cite
@@ -35,6 +36,7 @@ __all__ = [
     "Rank",
     "check_authorisation",
     "check_draft",
+    "check_notice_passed",
     "deployment_may_run",
     "parse_rank",
     "seconds_until_end",
@@ -304,3 +306,28 @@ def seconds_until_end(window: AuthorisationWindow, now: datetime) -> float:
     """Seconds the deployment may still run (0.0 once ended), for the runner's stop timer."""
     _require_aware(now)
     return max(0.0, (window.end - now).total_seconds())
+
+
+def check_notice_passed(
+    deployment_id: int, start: datetime, notice: NoticeFacts | None, now: datetime
+) -> None:
+    """R5 extended by R19: a deployment may not start until its public notice has been up for
+    the notice period in force when it was authorised, unless the notice was withheld for a
+    listed reason. ``notice`` None: authorised before notices existed (no period applies)."""
+    _require_aware(now)
+    if notice is None or notice.withheld_reason is not None:
+        return
+    if notice.published_at is None:
+        raise RuleViolation(
+            "R19",
+            f"deployment {deployment_id} has no public notice and none was withheld "
+            f"({cite('R19')}; R5)",
+        )
+    may_start = notice_may_start_at(notice.published_at, start, notice.notice_hours)
+    if now < may_start:
+        raise RuleViolation(
+            "R19",
+            f"deployment {deployment_id}'s public notice went up at "
+            f"{notice.published_at:%Y-%m-%d %H:%M} UTC: with {notice.notice_hours:g} h notice "
+            f"it may start from {may_start:%Y-%m-%d %H:%M} UTC, not now ({cite('R19')}; R5)",
+        )

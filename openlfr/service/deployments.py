@@ -34,6 +34,7 @@ from openlfr.domain import (
 )
 from openlfr.errors import RuleViolation
 from openlfr.service.context import AppContext, utcnow
+from openlfr.service.notices import notice_plan_violations, publish_notice
 from openlfr.service.refusals import audits_refusals
 from openlfr.service.source_probe import SourceVerdict, probe_source
 from openlfr.service.watchlists import WatchlistSummary, watchlist_summary
@@ -338,9 +339,11 @@ def authorise_deployment(
     rank: str,
     reasons: str,
     conditions: str = "",
+    withhold_notice: str | None = None,
+    withhold_note: str = "",
 ) -> None:
     """Checks every rule at once, opening the stream sources, and either authorises or raises
-    ``AuthorisationRefused``."""
+    ``AuthorisationRefused``; it puts up the public notice unless withheld (R19)."""
     with ctx.store.session() as s:
         dep = _load(s, deployment_id, (_DRAFT,), "authorised")
         wl_id, sources = dep.watchlist_id, camera_sources(s, dep.id)
@@ -368,6 +371,8 @@ def authorise_deployment(
         )
         violations = check_authorisation(request, policy=ctx.settings.governance, now=utcnow())
         violations += _source_violations(verdicts)
+        now = utcnow()
+        violations += notice_plan_violations(ctx, dep, now, withhold_notice, withhold_note)
         if violations:
             raise AuthorisationRefused(violations)
         dep.status = _AUTHORISED
@@ -392,3 +397,4 @@ def authorise_deployment(
                 "sources": {v.camera: v.detail for v in verdicts},
             },
         )
+        publish_notice(s, ctx, dep, summary.size_by_category, now, withhold_notice, withhold_note)

@@ -27,6 +27,7 @@ from openlfr.pipeline.live import LivePipeline
 from openlfr.service.alert_sink import StoreAlertSink
 from openlfr.service.context import AppContext, utcnow
 from openlfr.service.deployments import require_status
+from openlfr.service.notices import check_notice_period
 from openlfr.service.purge_schedule import PurgeScheduler
 from openlfr.service.recovery import recover_abandoned_runs
 from openlfr.service.refusals import audits_refusals
@@ -89,6 +90,7 @@ def check_may_run(dep: m.Deployment | None, deployment_id: int) -> m.Deployment:
             f"deployment {deployment_id} is authorised for {dep.start_at:%Y-%m-%d %H:%M}"
             f" to {dep.end_at:%Y-%m-%d %H:%M} UTC, not now",
         )
+    check_notice_period(dep)  # R19 (R5 extended): its public notice has been up long enough
     return dep
 
 
