@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import errno
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -80,6 +82,30 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
         cur.close()
 
 
+def private_database_file(path: Path) -> None:
+    """Creates ``path`` (if missing) readable by its owner only and makes an existing one so, with
+    its WAL and shared-memory files: it holds identities and the audit log, and SQLite would
+    create it 0644 under the usual umask. SQLite gives the -wal and -shm files it creates later
+    the main file's permissions."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for side in ("-wal", "-shm", "-journal"):
+        extra = path.with_name(path.name + side)
+        if extra.exists():
+            extra.chmod(0o600)
+
+
+def private_folder(folder: Path) -> None:
+    """Creates ``folder`` (if missing) and makes it private to its owner (0700) either way: an
+    existing folder made by someone else's umask would let other users list and copy it."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if stat.S_IMODE(folder.stat().st_mode) != 0o700:
+        folder.chmod(0o700)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``. SQLite: parent folder created, WAL, foreign keys, busy timeout."""
     parsed = make_url(url)
@@ -87,7 +113,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return create_engine(url, pool_pre_ping=True, **kwargs)
     database = parsed.database
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = Path(database).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_database_file(path)
     engine = create_engine(url, **kwargs)
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -177,8 +205,8 @@ def open_store(settings: StoreSettings, *, run_migrations: bool = True) -> Store
     url = settings.resolved_url()
     try:
         if settings.database_url is None:
-            # The embedded database holds identities: a folder we create is private to its user.
-            settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # The embedded database holds identities: its folder is private to its user.
+            private_folder(settings.data_dir)
         engine = make_engine(url)
         cipher = BlobCipher.from_settings(settings)
         if run_migrations:

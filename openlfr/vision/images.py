@@ -6,6 +6,9 @@ enrolments can report each bad file and go on with the rest.
 
 from __future__ import annotations
 
+import io
+import os
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,15 +25,20 @@ from openlfr.vision.types import FaceDetections
 # (a decompression bomb: a small file that expands to gigabytes of pixels).
 MAX_IMAGE_PIXELS = 40_000_000
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# Pictures are decoded to at most this many pixels a side: a face needs a few hundred, and a
+# 40-megapixel photo decoded in full costs ~120 MB per copy (several copies per enrolment, times
+# the concurrent uploads). A JPEG is decoded at a reduced DCT scale (cheap); others in full,
+# then reduced.
+MAX_DECODED_SIDE = 4096
 # A second face at least this fraction of the largest face's size makes the image ambiguous:
 # we cannot tell whose face the reference is meant to be.
 SECOND_FACE_RATIO = 0.5
 
 
 def read_image_bytes(data: bytes, name: str) -> np.ndarray:
-    """Decodes image bytes to BGR uint8, refusing non-images, truncated files and bombs."""
-    import io
+    """Decodes image bytes to BGR uint8, refusing non-images, truncated files and bombs.
 
+    The pixel count is checked from the header, before any pixel is decoded."""
     if len(data) == 0:
         raise ImageRejected(name, "empty file")
     if len(data) > MAX_FILE_BYTES:
@@ -44,6 +52,9 @@ def read_image_bytes(data: bytes, name: str) -> np.ndarray:
                 raise ImageRejected(
                     name, f"image is {w}x{h} pixels, over the {MAX_IMAGE_PIXELS:,} pixel limit"
                 )
+            if max(w, h) > MAX_DECODED_SIDE:
+                scale = MAX_DECODED_SIDE / max(w, h)
+                img.draft("RGB", (max(1, int(w * scale)), max(1, int(h * scale))))
             img.load()  # a truncated file fails here, not later
     except ImageRejected:
         raise
@@ -58,17 +69,48 @@ def read_image_bytes(data: bytes, name: str) -> np.ndarray:
         deep = np.asarray(img, dtype=np.float64)
         lo, hi = float(deep.min()), float(deep.max())
         grey = ((deep - lo) * (255.0 / max(hi - lo, 1e-9))).astype(np.uint8)
-        return np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2))
-    rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
-    return np.ascontiguousarray(rgb[:, :, ::-1])
+        return _reduced(np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2)))
+    try:
+        rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
+    except (OSError, ValueError) as exc:  # a mode PIL reads but cannot convert
+        raise ImageRejected(name, f"unsupported image mode {img.mode} ({exc})") from None
+    return _reduced(np.ascontiguousarray(rgb[:, :, ::-1]))
+
+
+def _reduced(bgr: np.ndarray) -> np.ndarray:
+    h, w = bgr.shape[:2]
+    if max(h, w) <= MAX_DECODED_SIDE:
+        return bgr
+    scale = MAX_DECODED_SIDE / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+
+
+def read_file_capped(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """At most ``limit`` bytes of a regular file, or ImageRejected: the size is known before
+    reading, and a device (/dev/zero), pipe or socket is refused rather than read until memory
+    runs out."""
+    name = str(path)
+    try:
+        with open(path, "rb") as f:
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ImageRejected(name, "not a regular file (a device, pipe or folder)")
+            if info.st_size > limit:
+                size, most = info.st_size // 2**20, limit // 2**20
+                raise ImageRejected(name, f"file is {size} MiB, over the {most} MiB limit")
+            data = f.read(limit + 1)  # a file that grew since fstat is still bounded
+    except IsADirectoryError:
+        raise ImageRejected(name, "not a regular file (a device, pipe or folder)") from None
+    except OSError as exc:
+        raise ImageRejected(name, f"cannot read file ({exc.strerror or exc})") from None
+    if len(data) > limit:
+        raise ImageRejected(name, f"file is over the {limit // 2**20} MiB limit")
+    return data
 
 
 def read_image(path: Path) -> np.ndarray:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ImageRejected(str(path), f"cannot read file ({exc.strerror or exc})") from None
-    return read_image_bytes(data, str(path))
+    return read_image_bytes(read_file_capped(path), str(path))
 
 
 @dataclass(frozen=True)
