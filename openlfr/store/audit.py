@@ -10,10 +10,11 @@ What ``verify_audit`` detects:
 - a deleted or forged last row: only through ``audit_head`` (last id and hash, kept in step by
   every append), which an attacker able to rewrite the log can also rewrite.
 
-What it cannot detect: someone with write access to the database who rewrites every row after
-their edit *and* the head, since the chain has no secret. Anchor the head outside the database
-(``audit_head`` printed into published deployment records, or kept by a third party) and check
-it with ``verify_audit(session, anchor=(id, hash))`` to close that gap.
+The chain alone has no secret: someone with write access to the database can rewrite every row
+after their edit *and* the head. ``store/signing`` closes that gap: ``append_audit`` signs a
+checkpoint (Ed25519, key outside the database) every N rows and at each deployment's end, and
+the latest signed head is printed in published records and exportable as an anchor; see
+``store/integrity_verify.verify_all`` for the whole check.
 """
 
 from __future__ import annotations
@@ -27,8 +28,15 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from openlfr.domain.text import clean_text
 from openlfr.errors import OpenLFRError
 from openlfr.store.models import GENESIS_HASH, AuditAction, AuditEntry, AuditHead, utcnow
+from openlfr.store.signing import maybe_checkpoint, write_checkpoint
+
+#: Events after which a checkpoint is signed at once (a deployment ending, however it ends).
+CHECKPOINT_EVENTS = frozenset(
+    {"deployment_ended", "deployment_stopped", "deployment_runner_lost", "audit_checkpoint"}
+)
 
 _HEAD_ID = 1
 _VERIFY_BATCH = 1000
@@ -134,6 +142,10 @@ def append_audit(
         )
     if not actor or not actor.strip():
         raise AuditError("audit entry needs an actor")
+    # Refused, not stripped (domain/text.py): a control character in the log forges lines.
+    justification = clean_text(
+        justification, field="justification", max_length=100_000, multiline=True
+    )
     if action is AuditAction.DISCLOSURE and not recipient:
         raise AuditError("a disclosure must name its recipient")
     detail_text = _canonical_detail(detail)
@@ -173,6 +185,10 @@ def append_audit(
         .values(last_id=entry.id, last_hash=entry.row_hash)
         .execution_options(synchronize_session=False)
     )
+    if event in CHECKPOINT_EVENTS:  # a deployment's end: its record can cite a signed head
+        write_checkpoint(session, f"{event} {object_type} {object_id}")
+    else:
+        maybe_checkpoint(session, entry.id, entry.id)
     return entry
 
 

@@ -91,6 +91,7 @@ class BlobCipher:
         if len(key) != KEY_BYTES:
             raise BlobKeyError(f"blob key must be {KEY_BYTES} bytes, got {len(key)}")
         self._aead = AESGCM(key)
+        self._key = key
         self._key_id = _key_id(key)
 
     @classmethod
@@ -99,6 +100,10 @@ class BlobCipher:
         if settings.key:
             return cls(_decode_key(settings.key, "settings (OPENLFR_STORE__KEY)"))
         return cls(load_or_create_key_file(settings.resolved_key_file()))
+
+    def key_bytes(self) -> bytes:
+        """The raw key, for deriving the integrity MAC key (store/integrity_keys) only."""
+        return self._key
 
     @property
     def key_id(self) -> str:

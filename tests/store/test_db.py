@@ -93,7 +93,10 @@ def test_open_store_default_location(tmp_path: Path) -> None:
     store = open_store(settings)
     store.dispose()
     assert (tmp_path / "nested" / "data" / "openlfr.db").exists()
-    assert (tmp_path / "nested" / "data" / "keys" / "blob.key").exists()
+    # The keys sit beside the data folder, never in it: a copy of the folder carries no key.
+    keys = tmp_path / "nested" / "data-keys"
+    assert (keys / "blob.key").exists() and (keys / "audit-signing.key").exists()
+    assert not (tmp_path / "nested" / "data" / "keys").exists()
 
 
 def test_timestamps_read_back_utc_aware(store: Store) -> None:
