@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from collections.abc import Iterator
@@ -25,6 +26,11 @@ from openlfr.store.crypto import generate_key
 from openlfr.vision.protocols import Detector, Embedder
 
 __all__ = ["pytest_runtest_makereport"]  # the hook: in CI a missing requirement fails
+
+# Most tests authorise a deployment and run it at once: they run with no advance notice (R19),
+# as the demo's throw-away store does. Tests of the notice period set it themselves
+# (tests/accountability). Set in the environment so CLI subprocesses inherit it too.
+os.environ.setdefault("OPENLFR_ACCOUNTABILITY__NOTICE_HOURS", "0")
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),

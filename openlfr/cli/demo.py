@@ -37,7 +37,10 @@ def demo_settings(demo_dir: Path | None) -> Settings:
         raise ValueError(
             f"{store.data_dir} holds the force's own store: give the demo another --demo-dir"
         )
-    return force.model_copy(update={"store": store})
+    # The demo's deployment runs the moment it is authorised: its throw-away store gives no
+    # advance notice (R19), and says so below. The force's own store keeps its notice period.
+    quick = force.accountability.model_copy(update={"notice_hours": 0.0})
+    return force.model_copy(update={"store": store, "accountability": quick})
 
 
 def demo(
@@ -72,6 +75,7 @@ def demo(
             mat = shared_material(data_dir, work) if data_dir else builtin_material(work)
         console.print(Panel(mat.description, title="openlfr demo"))
         console.print(f"demo store: {escape(str(store_dir))} (not your force's store)")
+        console.print("public notice period: 0 h in the demo's store (the force's is kept, R19)")
         with Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),

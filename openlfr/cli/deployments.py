@@ -203,10 +203,20 @@ def authorise(
     deployment_id: int = typer.Argument(...),
     reasons: str = typer.Option(..., help="Why it is necessary and proportionate (R5)."),
     conditions: str = typer.Option("", help="Conditions the deployment must keep to."),
+    withhold_notice: str | None = typer.Option(
+        None,
+        "--withhold-notice",
+        help="Withhold the public notice (R19) for a listed reason: threat_to_life, "
+        "risk_of_serious_harm, missing_person_urgent, national_security. Audited, counted.",
+    ),
+    withhold_note: str = typer.Option(
+        "", "--withhold-note", help="The specific circumstances (needed with --withhold-notice)."
+    ),
 ) -> None:
     """Authorise a draft under your account's name and rank.
 
-    Authorising officer only. Every unmet rule is listed (exit 2)."""
+    Authorising officer only. Every unmet rule is listed (exit 2). The public notice goes up
+    at once, and the deployment may start once the notice period has passed (R19)."""
     with acting("deployment authorise") as (ctx, who):
         assert who is not None
         authorise_deployment(
@@ -216,6 +226,8 @@ def authorise(
             rank=who.rank or "",
             reasons=reasons,
             conditions=conditions,
+            withhold_notice=withhold_notice,
+            withhold_note=withhold_note,
         )
     console.print(
         f"deployment {deployment_id} authorised by {escape(who.rank or '')} "

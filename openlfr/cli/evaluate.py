@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,12 @@ def identify(
     no_cache: bool = typer.Option(
         False, "--no-cache", help="Embed every image afresh (no on-disk evaluation cache)."
     ),
+    record: bool = typer.Option(
+        False,
+        "--record",
+        help="Keep the per-group rates (needs --group-by) as the store's equality evidence, "
+        "shown beside each deployment's threshold to the authorising officer.",
+    ),
 ) -> None:
     """Open-set 1:N identification (NIST FRTE protocol).
 
@@ -168,4 +175,10 @@ def identify(
         err_console.print(f"equitability: {eq['verdict']}", highlight=False)
         if "note" in eq:
             err_console.print(f"note: {eq['note']}", highlight=False)
+    if record:
+        with handle_errors():
+            from openlfr.service.equality import record_equality
+
+            kept = record_equality(OPTIONS.settings(), result, group_by or "", datetime.now(UTC))
+        err_console.print(f"equality evidence recorded: {kept}", highlight=False)
     _emit(result, json_out)

@@ -18,8 +18,8 @@ from openlfr.errors import RuleViolation
 
 __all__ = [
     "REASONS",
-    "ReasonWanted",
     "SMALL_COUNT",
+    "ReasonWanted",
     "check_reason_fits",
     "parse_reason",
     "suppress_small",
@@ -109,7 +109,9 @@ def parse_reason(text: str | ReasonWanted) -> ReasonWanted:
     return reason
 
 
-def check_reason_fits(reason: str | ReasonWanted, category: str | WatchlistCategory) -> ReasonWanted:
+def check_reason_fits(
+    reason: str | ReasonWanted, category: str | WatchlistCategory
+) -> ReasonWanted:
     """The reason, if it belongs to ``category``; ``RuleViolation("R1")`` naming both if not."""
     parsed, cat = parse_reason(reason), parse_category(category)
     if parsed.category is not cat:

@@ -42,6 +42,7 @@ from openlfr.config import VisionSettings
 from openlfr.errors import OpenLFRError
 from openlfr.evaluation import metrics
 from openlfr.evaluation.embedding_cache import ProgressFn, embed_files
+from openlfr.evaluation.equality import GRID, rates_by_threshold
 from openlfr.evaluation.video import IMAGE_SUFFIXES
 
 UNKNOWN = "unknown"
@@ -229,6 +230,10 @@ def evaluate_identify(
             s, groups, group_by, op_t, operating_fpir, resamples
         )
         curves.update(group_curves)
+        out["grid"], out["by_group_at_thresholds"] = list(GRID), rates_by_threshold(
+            np.array([groups.get(i, UNKNOWN) for i in s.mated_ids], dtype=object),
+            np.array([groups.get(i, UNKNOWN) for i in s.nonmated_ids], dtype=object),
+            lambda t: ~s.misses(t), s.nonmated_score)  # fmt: skip
         for g, entry in out["by_group"].items():
             out["notes"] += metrics.unmeasurable(f"FPIR in {g}", entry["counts"]["nonmated_probes"])
     if plot is not None:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from openlfr.domain import WatchlistCategory
+from openlfr.reports.by_reason import Accountability, accountability
 from openlfr.service.alerts import Outcome
 from openlfr.service.context import AppContext, utcnow
 from openlfr.service.records import (
@@ -179,6 +180,8 @@ class AggregateReport:
     totals: Totals
     funnel: list[FunnelStage] = field(default_factory=list)
     definitions: dict[str, str] = field(default_factory=lambda: dict(DEFINITIONS))
+    #: Arrests by reason wanted and notices withheld (issue 13), small counts suppressed.
+    accountability: Accountability = field(default_factory=Accountability)
 
 
 #: The kinds of ending a published record may name. The stored reasons go on with details that
@@ -358,4 +361,6 @@ def aggregate(ctx: AppContext, start: datetime, end: datetime) -> AggregateRepor
         raise ValueError(f"the period must end after it starts ({start} .. {end})")
     records = [load_public_record(ctx, i) for i in deployment_ids_starting(ctx, start, end)]
     t = totals(records, unpublished_counts(ctx, start, end))
-    return AggregateReport(start, end, utcnow(), records, t, funnel(t))
+    ran = [r.deployment_id for r in records if not r.did_not_run]
+    acc = accountability(ctx, ran, start, end)
+    return AggregateReport(start, end, utcnow(), records, t, funnel(t), accountability=acc)

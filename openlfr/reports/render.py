@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from openlfr.domain import WatchlistCategory
 from openlfr.reports import charts
+from openlfr.reports.chart_reasons import reasons_chart
 from openlfr.reports.model import (
     CATEGORY_LABELS,
     DEFINITIONS,
@@ -182,6 +183,7 @@ def to_html(report: AggregateReport) -> str:
                 charts.outcomes_by_category_chart(report.totals.alert_results_by_category)
             ),
             "rates": Markup(charts.false_alert_rate_chart([r for r in recs if not r.did_not_run])),
+            "reasons": Markup(reasons_chart(report.accountability.by_reason)),
         }
     return _env().get_template("report.html.j2").render(report=report, charts=pictures)
 

@@ -23,8 +23,11 @@ from sqlalchemy.orm import Session
 
 from openlfr.config import Settings
 from openlfr.errors import RuleViolation
-from openlfr.service.context import AppContext
+from openlfr.service.context import AppContext, utcnow
 from openlfr.service.deployments import audit_deployment, camera_sources
+from openlfr.service.equality import EqualityEvidence, equality_evidence
+from openlfr.service.notices import NoticePreview, notice_preview
+from openlfr.service.reasons_wanted import reasons_by_reference
 from openlfr.service.refusals import audits_refusals
 from openlfr.service.source_probe import SourceVerdict, probe_source
 from openlfr.service.watchlist_members import manifest_members
@@ -64,6 +67,8 @@ class AuthorisationBrief:
     cameras: list[SourceVerdict]
     members: list[BriefMember]
     size_by_category: dict[str, int]
+    notice: NoticePreview | None = None  # R19: when the notice goes up, when it may start
+    equality: EqualityEvidence | None = None  # per-group rates at this threshold (R15)
 
 
 def _members(s: Session, watchlist: m.Watchlist) -> list[BriefMember]:
@@ -78,7 +83,8 @@ def _members(s: Session, watchlist: m.Watchlist) -> list[BriefMember]:
         .where(m.WatchlistEntry.watchlist_id == watchlist.id)
         .order_by(m.Subject.reference, m.ReferenceImage.id)
     ).all()
-    return [BriefMember(ref, category, captured) for ref, category, captured in rows]
+    reasons = reasons_by_reference(s, {ref for ref, _, _ in rows})
+    return [BriefMember(r, cat, captured, reasons.get(r)) for r, cat, captured in rows]
 
 
 def _evidence_files(settings: Settings) -> list[tuple[Path, dict[str, Any]]]:
@@ -187,4 +193,6 @@ def authorisation_brief(
         size_by_category=dict(
             Counter(cat for _, cat in {(x.reference, x.category) for x in members})
         ),
+        notice=notice_preview(ctx, fields["start"], fields["end"]),
+        equality=equality_evidence(ctx.settings, fields["threshold"], utcnow()),
     )

@@ -237,3 +237,20 @@ def withheld_count(ctx: AppContext, start: datetime, end: datetime) -> int:
             )
             or 0
         )
+
+
+@dataclass(frozen=True)
+class NoticePreview:
+    """What authorising now would mean for the notice: the authorisation form shows it."""
+
+    notice_hours: float
+    goes_up_at: datetime
+    may_start_at: datetime
+    can_run: bool
+
+
+def notice_preview(ctx: AppContext, start: datetime, end: datetime) -> NoticePreview:
+    now = utcnow()
+    hours = ctx.settings.accountability.notice_hours
+    may_start = notice_may_start_at(now, start, hours)
+    return NoticePreview(hours, now, may_start, may_start < end)
