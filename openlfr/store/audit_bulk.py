@@ -22,6 +22,10 @@ from openlfr.store.audit import AuditError, compute_row_hash
 from openlfr.store.models import AuditAction, AuditEntry, AuditHead, utcnow
 
 _HEAD_ID = 1
+_COLUMNS = (
+    "id", "at", "actor", "action", "event", "object_type", "object_id", "justification",
+    "recipient", "detail", "prev_hash", "row_hash",
+)  # fmt: skip
 #: Rows per executemany: bounds the memory of a million-row append.
 _CHUNK = 20_000
 
@@ -99,6 +103,56 @@ def _rows(
         next_id += 1
 
 
+def _insert_many(session: Session, rows: Iterator[dict[str, Any]], prev: str) -> tuple[int, str]:
+    count, chunk = 0, []
+    table = AuditEntry.__table__
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= _CHUNK:
+            session.execute(insert(table), chunk)
+            count, prev, chunk = count + len(chunk), chunk[-1]["row_hash"], []
+    if chunk:
+        session.execute(insert(table), chunk)
+        count, prev = count + len(chunk), chunk[-1]["row_hash"]
+    return count, prev
+
+
+def _copy_pg(session: Session, rows: Iterator[dict[str, Any]], prev: str) -> tuple[int, str]:
+    """PostgreSQL's COPY on the session's own connection (so in its transaction): ten times
+    the rate of an executemany of INSERTs, which a million audit rows need."""
+    raw = session.connection().connection.dbapi_connection
+    assert raw is not None
+    count, lines = 0, []
+    with raw.cursor() as cur:  # type: ignore[attr-defined]
+        with cur.copy(f"COPY audit_log ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                lines.append("\t".join([_copy_text(row[c]) for c in _COLUMNS]))
+                count, prev = count + 1, row["row_hash"]
+                if len(lines) >= _CHUNK:
+                    copy.write("\n".join(lines) + "\n")
+                    lines = []
+            if lines:
+                copy.write("\n".join(lines) + "\n")
+    return count, prev
+
+
+def _copy_text(value: object) -> str:
+    """One field in COPY's text format: NULL as \\N; backslash, tab, CR and LF escaped."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    return text
+
+
 def append_audit_many(
     session: Session, *, actor: str, drafts: Iterable[AuditDraft], at: datetime | None = None
 ) -> int:
@@ -116,17 +170,11 @@ def append_audit_many(
         select(AuditHead.last_id, AuditHead.last_hash).where(AuditHead.id == _HEAD_ID)
     ).one()
     session.flush()
-    count, prev = 0, str(last_hash)
-    chunk: list[dict[str, Any]] = []
-    table = AuditEntry.__table__
-    for row in _rows(actor, drafts, int(last_id) + 1, prev, at or utcnow()):
-        chunk.append(row)
-        if len(chunk) >= _CHUNK:
-            session.execute(insert(table), chunk)
-            count, prev, chunk = count + len(chunk), chunk[-1]["row_hash"], []
-    if chunk:
-        session.execute(insert(table), chunk)
-        count, prev = count + len(chunk), chunk[-1]["row_hash"]
+    rows = _rows(actor, drafts, int(last_id) + 1, str(last_hash), at or utcnow())
+    if session.get_bind().dialect.name == "postgresql":
+        count, prev = _copy_pg(session, rows, str(last_hash))
+    else:
+        count, prev = _insert_many(session, rows, str(last_hash))
     if count:
         session.execute(
             update(AuditHead)

@@ -21,7 +21,7 @@ def _drafts(n: int, tag: str) -> list[AuditDraft]:
             "custody_image_withdrawn",
             "custody_image",
             str(i),
-            f"{tag} withdrawal {i}",
+            f"{tag} withdrawal {i}" + ("\n\tline two \\ back\r" if i % 7 == 0 else ""),
             {"rule": "R11", "i": i, "note": "é"},
         )
         for i in range(n)
@@ -90,3 +90,20 @@ def test_investigator_role_is_accepted_and_unknown_roles_are_not(store: Store) -
         assert s.get(Account, account_id).role == Role.INVESTIGATOR.value  # type: ignore[union-attr]
     with pytest.raises(IntegrityError), store.session() as s:
         s.execute(update(Account).where(Account.id == account_id).values(role="superuser"))
+
+
+def test_bulk_rows_read_back_exactly(store: Store) -> None:
+    """COPY's text format (PostgreSQL) must store each field as given: NULLs, tabs, newlines,
+    backslashes and non-ASCII text included."""
+    drafts = _drafts(30, "x")
+    with store.session() as s:
+        append_audit_many(s, actor="bulk", drafts=drafts)
+    with store.session() as s:
+        got = s.execute(
+            select(AuditEntry.justification, AuditEntry.recipient, AuditEntry.object_id).order_by(
+                AuditEntry.id
+            )
+        ).all()
+    assert [(g[0], g[1], g[2]) for g in got] == [
+        (d.justification, None, d.object_id) for d in drafts
+    ]
