@@ -212,14 +212,24 @@ def _alerts(s: Session, subject_id: int) -> list[dict[str, Any]]:
 
 
 def _audit(
-    s: Session, subject: m.Subject, image_ids: list[int], alert_ids: list[int]
+    s: Session,
+    subject: m.Subject,
+    image_ids: list[int],
+    alert_ids: list[int],
+    watchlist_ids: list[int],
 ) -> list[dict[str, Any]]:
+    """Every entry about the subject, their images and alerts, and the watchlists they were on
+    (compiling, searching and purging a watchlist consults or erases each member's data)."""
     e = m.AuditEntry
     ours = [
         (e.object_type == "subject") & (e.object_id == str(subject.id)),
         e.object_id.like(f"{subject.reference}:%"),
         (e.object_type == "subject_access") & (e.object_id == subject.reference),
     ]
+    if watchlist_ids:
+        ours.append(
+            (e.object_type == "watchlist") & e.object_id.in_([str(i) for i in watchlist_ids])
+        )
     if image_ids:
         ours.append(
             (e.object_type == "reference_image") & e.object_id.in_([str(i) for i in image_ids])
@@ -247,7 +257,14 @@ def _held(
 ) -> tuple[dict[str, Any], dict[str, bytes]]:
     images, files = _images(ctx, s, subject.id)
     alerts = _alerts(s, subject.id)
-    audit = _audit(s, subject, [i["image_id"] for i in images], [a["alert_id"] for a in alerts])
+    watchlists = _watchlists(s, subject)
+    audit = _audit(
+        s,
+        subject,
+        [i["image_id"] for i in images],
+        [a["alert_id"] for a in alerts],
+        [w["watchlist_id"] for w in watchlists],
+    )
     reason = s.scalar(select(SubjectReason.reason).where(SubjectReason.subject_id == subject.id))
     deletions = [x for x in audit if x["action"] == AuditAction.ERASURE.value]
     deletions += [
@@ -272,7 +289,7 @@ def _held(
         },
         "reference_images": images,
         "custody_images": _custody(s, subject.reference),
-        "watchlists": _watchlists(s, subject),
+        "watchlists": watchlists,
         "alerts": alerts,
         "consultations": [x for x in audit if x["action"] != AuditAction.ERASURE.value],
         "deletions": deletions,
