@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from openlfr.store.audit import AuditError, compute_row_hash
@@ -106,6 +106,7 @@ def _rows(
 def _insert_many(session: Session, rows: Iterator[dict[str, Any]], prev: str) -> tuple[int, str]:
     count, chunk = 0, []
     table = AuditEntry.__table__
+    assert isinstance(table, Table)
     for row in rows:
         chunk.append(row)
         if len(chunk) >= _CHUNK:
@@ -120,19 +121,21 @@ def _insert_many(session: Session, rows: Iterator[dict[str, Any]], prev: str) ->
 def _copy_pg(session: Session, rows: Iterator[dict[str, Any]], prev: str) -> tuple[int, str]:
     """PostgreSQL's COPY on the session's own connection (so in its transaction): ten times
     the rate of an executemany of INSERTs, which a million audit rows need."""
+    import psycopg
+
     raw = session.connection().connection.dbapi_connection
-    assert raw is not None
+    assert isinstance(raw, psycopg.Connection)
     count, lines = 0, []
-    with raw.cursor() as cur:  # type: ignore[attr-defined]
-        with cur.copy(f"COPY audit_log ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
-            for row in rows:
-                lines.append("\t".join([_copy_text(row[c]) for c in _COLUMNS]))
-                count, prev = count + 1, row["row_hash"]
-                if len(lines) >= _CHUNK:
-                    copy.write("\n".join(lines) + "\n")
-                    lines = []
-            if lines:
+    sql = f"COPY audit_log ({', '.join(_COLUMNS)}) FROM STDIN"
+    with raw.cursor() as cur, cur.copy(sql) as copy:
+        for row in rows:
+            lines.append("\t".join([_copy_text(row[c]) for c in _COLUMNS]))
+            count, prev = count + 1, row["row_hash"]
+            if len(lines) >= _CHUNK:
                 copy.write("\n".join(lines) + "\n")
+                lines = []
+        if lines:
+            copy.write("\n".join(lines) + "\n")
     return count, prev
 
 
