@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable
 from fastapi import HTTPException, Request
 from starlette.requests import HTTPConnection
 
-from openlfr.api.accounts import Principal, resolve_token
 from openlfr.api.state import ServiceState
+from openlfr.service.sessions import Principal, resolve_token
 from openlfr.store.models_accounts import Role, SessionKind
 
 log = logging.getLogger("openlfr.security")

@@ -1,28 +1,24 @@
-"""Supervisor, authorising-officer, auditor and admin routes (JSON). The pages in
+"""Supervisor, authorising-officer and auditor routes (JSON); admin: routes_users. The pages in
 openlfr.web.pages call the same functions; each route admits only the roles that need it."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from datetime import UTC, timedelta
+from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from openlfr.api import governance
-from openlfr.api.accounts import (
-    Principal,
-    create_account,
-    list_accounts,
-    reset_password,
-    set_disabled,
-)
 from openlfr.api.deps import require, state_of
+from openlfr.api.params import Moment, Name200, Reason, RowId, WindowHours
+from openlfr.service import exceptional as exceptional_reasons
 from openlfr.service.context import utcnow
 from openlfr.service.deployments import DeploymentDraft, create_deployment
 from openlfr.service.records import deployment_record
+from openlfr.service.sessions import Principal
+from openlfr.service.subject_decisions import subjects_with_decisions
 from openlfr.service.watchlists import compile_watchlist, watchlist_summary
 from openlfr.store import models as m
 from openlfr.store.models_accounts import Role
@@ -32,7 +28,6 @@ SUPERVISOR = require(Role.SUPERVISOR)
 PLANNERS = require(Role.SUPERVISOR, Role.AUTHORISING_OFFICER)
 DEPLOYMENT_READERS = require(Role.SUPERVISOR, Role.AUTHORISING_OFFICER, Role.OPERATOR, Role.AUDITOR)
 RECORD_READERS = require(Role.SUPERVISOR, Role.AUTHORISING_OFFICER, Role.AUDITOR)
-ADMIN = require(Role.ADMIN)
 
 
 class DraftIn(BaseModel):
@@ -51,22 +46,6 @@ class DraftIn(BaseModel):
 class WatchlistIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     subject_refs: list[str] | None = None
-
-
-class AccountChange(BaseModel):
-    reason: str = Field(min_length=1, max_length=2000)
-
-
-class PasswordReset(AccountChange):
-    password: str = Field(max_length=1024)
-
-
-class AccountIn(BaseModel):
-    username: str = Field(max_length=64)
-    password: str = Field(max_length=1024)
-    role: Role
-    display_name: str = ""
-    rank: str | None = None
 
 
 def deployment_rows(request: Request) -> list[dict[str, Any]]:
@@ -149,12 +128,12 @@ def compose(
 @router.get("/api/subjects")
 def subjects(request: Request, who: Principal = Depends(SUPERVISOR)) -> list[dict[str, Any]]:
     """Every subject with each image's eligibility decision and its rule (audited)."""
-    return governance.subjects_with_decisions(state_of(request).context(who.username))
+    return subjects_with_decisions(state_of(request).context(who.username))
 
 
 @router.get("/api/exceptional")
 def exceptional(request: Request, who: Principal = Depends(SUPERVISOR)) -> list[dict[str, Any]]:
-    return governance.list_requests(state_of(request).context(who.username))
+    return exceptional_reasons.list_requests(state_of(request).context(who.username))
 
 
 @router.post("/api/exceptional", status_code=201)
@@ -179,7 +158,7 @@ async def request_exception(
                   lawful_basis=lawful_basis, case_outcome=case_outcome, reason=reason,
                   captured_on=captured_on, age_at_capture=age_at_capture)  # fmt: skip
     ctx = state_of(request).context(who.username)
-    return {"id": governance.request_exception(ctx, fields, data), "status": "pending"}
+    return {"id": exceptional_reasons.request_exception(ctx, fields, data), "status": "pending"}
 
 
 @router.post("/api/exceptional/{request_id}/{verdict}")
@@ -192,50 +171,6 @@ def decide_exception(
     ctx = state_of(request).context(who.username, models=verdict == "approve")
     return {
         "id": request_id,
-        "status": governance.decide_request(ctx, request_id, approve=verdict == "approve"),
+        "status": exceptional_reasons.decide_request(ctx, request_id, approve=verdict == "approve"),
     }
 
-
-@router.get("/api/users")
-def users(request: Request, _: Principal = Depends(ADMIN)) -> list[dict[str, Any]]:
-    return [
-        {"username": a.username, "display_name": a.display_name, "role": a.role, "rank": a.rank,
-         "disabled": a.disabled, "created_at": a.created_at.isoformat()}
-        for a in list_accounts(state_of(request).store)
-    ]  # fmt: skip
-
-
-@router.post("/api/users", status_code=201)
-def add_user(body: AccountIn, request: Request, who: Principal = Depends(ADMIN)) -> dict[str, Any]:
-    account_id = create_account(
-        state_of(request).store, username=body.username, password=body.password,
-        role=body.role.value, display_name=body.display_name, rank=body.rank,
-        created_by=who.username,
-    )  # fmt: skip
-    return {"id": account_id, "username": body.username, "role": body.role.value}
-
-
-@router.post("/api/users/{username}/password")
-def new_password(
-    username: str, body: PasswordReset, request: Request, who: Principal = Depends(ADMIN)
-) -> dict[str, Any]:
-    """Reset an account's password; its sessions and tokens end. Audited. (Declared before
-    the route below, whose {action} would otherwise claim "password".)"""
-    reset_password(
-        state_of(request).store, username, body.password, actor=who.username, reason=body.reason
-    )
-    return {"username": username, "password_reset": True}
-
-
-@router.post("/api/users/{username}/{action}")
-def change_user(
-    username: str, action: Literal["disable", "enable"], body: AccountChange, request: Request,
-    who: Principal = Depends(ADMIN),
-) -> dict[str, Any]:  # fmt: skip
-    """Disable an account (its sessions and tokens stop at once) or enable it again. Audited."""
-    disabled = action == "disable"
-    set_disabled(
-        state_of(request).store, username, disabled=disabled, actor=who.username,
-        reason=body.reason,
-    )  # fmt: skip
-    return {"username": username, "disabled": disabled}

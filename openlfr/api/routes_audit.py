@@ -12,11 +12,11 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from openlfr.api.accounts import Principal
 from openlfr.api.deps import require, state_of
 from openlfr.service import audit_log
 from openlfr.service.audit_log import AuditFilter
 from openlfr.store.models_accounts import Role
+from openlfr.service.sessions import Principal
 
 __all__ = ["AuditFilter", "export_response", "read_audit", "router", "to_csv"]
 

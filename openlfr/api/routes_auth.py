@@ -10,8 +10,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from openlfr.api.accounts import Principal, authenticate, issue_session, revoke_session
 from openlfr.api.deps import client_ip, refuse, require, state_of
+from openlfr.api.schema import openapi_schema
+from openlfr.service.accounts import authenticate
+from openlfr.service.sessions import Principal, issue_session, revoke_session
 from openlfr.store.models_accounts import Account, SessionKind
 
 log = logging.getLogger("openlfr.security")
@@ -100,6 +102,4 @@ def me(who: Principal = Depends(require())) -> dict[str, Any]:
 
 @router.get("/api/openapi.json", include_in_schema=False)
 def openapi(request: Request, _: Principal = Depends(require())) -> dict[str, Any]:
-    from openlfr.api.app import openapi_schema
-
     return openapi_schema(request.app)

@@ -19,13 +19,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from starlette.datastructures import FormData, UploadFile
 
-from openlfr.api import governance
-from openlfr.api.accounts import Principal
 from openlfr.api.deps import require, state_of
 from openlfr.domain import parse_category, parse_outcome
 from openlfr.errors import ImageRejected, RuleViolation
+from openlfr.service import exceptional as exceptional_reasons
 from openlfr.service.context import AppContext
 from openlfr.service.enrolment import ImageSpec, enrol_subject
+from openlfr.service.sessions import Principal
 from openlfr.store.models_accounts import Role
 from openlfr.vision.images import read_image_bytes
 
@@ -124,7 +124,7 @@ def _hold(ctx: AppContext, row: UploadRow, subject: dict[str, str]) -> dict[str,
     read_image_bytes(row.data, row.filename)  # a broken file is refused now, not at approval
     fields = {**subject, **row.facts, "subject_reference": subject["reference"],
               "reason": row.facts["exceptional_reason"]}  # fmt: skip
-    request_id = governance.request_exception(ctx, fields, row.data)
+    request_id = exceptional_reasons.request_exception(ctx, fields, row.data)
     return _decision(
         row, "held", f"held for approval as exceptional request #{request_id}: a supervisor "
         "other than you must approve its reason (Exceptional reasons page)", "R3",

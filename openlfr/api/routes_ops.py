@@ -12,10 +12,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from openlfr.api.accounts import Principal
 from openlfr.api.deps import principal_of, refuse, require, state_of
 from openlfr.service.alerts import adjudicate, alert_images, list_alerts, record_outcome
 from openlfr.store import models as m
+from openlfr.service.sessions import Principal
 from openlfr.store.models_accounts import Role, SessionKind
 
 router = APIRouter(tags=["operator"])

@@ -10,7 +10,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from openlfr.api.accounts import Principal
 from openlfr.api.deps import require, state_of
 from openlfr.api.routes_admin import DraftIn, draft_from
 from openlfr.service.authorisation_brief import authorisation_brief
@@ -22,6 +21,7 @@ from openlfr.service.deployments import (
     withdraw_deployment,
 )
 from openlfr.store.models_accounts import Role
+from openlfr.service.sessions import Principal
 
 router = APIRouter(tags=["governance"])
 SUPERVISOR = require(Role.SUPERVISOR)

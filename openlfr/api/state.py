@@ -14,7 +14,8 @@ from openlfr.service.context import AppContext
 from openlfr.store import Store
 
 if TYPE_CHECKING:
-    from openlfr.api.live import AlertHub, RunManager
+    from openlfr.api.live import AlertHub
+    from openlfr.service.run_manager import RunManager
 
 
 @dataclass

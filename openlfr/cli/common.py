@@ -13,7 +13,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from openlfr.api.accounts import Principal
 from openlfr.cli.roles import ROLES
 from openlfr.cli.session import (
     LoginNeeded,
@@ -25,6 +24,7 @@ from openlfr.cli.session import (
 from openlfr.config import Settings, StoreSettings
 from openlfr.errors import OpenLFRError, RuleViolation
 from openlfr.service.context import AppContext
+from openlfr.service.sessions import Principal
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)

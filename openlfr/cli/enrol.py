@@ -9,13 +9,13 @@ import typer
 from rich.markup import escape
 from rich.progress import track
 
-from openlfr.api.governance import request_exception
 from openlfr.cli.common import app_context, console, err_console, handle_errors
 from openlfr.domain import parse_category, parse_outcome
 from openlfr.errors import ImageRejected
 from openlfr.service.context import AppContext
 from openlfr.service.enrolment import ImageSpec, enrol_subject
 from openlfr.vision.images import read_image_bytes
+from openlfr.service.exceptional import request_exception
 
 
 def enrol(

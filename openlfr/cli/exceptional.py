@@ -7,8 +7,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from openlfr.api.governance import decide_request, list_requests
 from openlfr.cli.common import app_context, console
+from openlfr.service.exceptional import decide_request, list_requests
 
 app = typer.Typer(
     help="Exceptional reasons (R3): images held for a second supervisor.",

@@ -12,7 +12,6 @@ from contextlib import contextmanager
 import typer
 from rich.markup import escape
 
-from openlfr.api.accounts import authenticate, issue_session, resolve_token, revoke_session
 from openlfr.cli.common import OPTIONS, console, err_console, handle_errors
 from openlfr.cli.session import (
     ENV_TOKEN,
@@ -25,6 +24,8 @@ from openlfr.cli.session import (
     store_identity,
 )
 from openlfr.config import StoreSettings
+from openlfr.service.accounts import authenticate
+from openlfr.service.sessions import issue_session, resolve_token, revoke_session
 from openlfr.store import Store, open_store
 from openlfr.store.models_accounts import SessionKind
 

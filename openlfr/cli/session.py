@@ -17,10 +17,10 @@ from pathlib import Path
 from platformdirs import user_config_dir
 from sqlalchemy.engine import make_url
 
-from openlfr.api.accounts import Principal, resolve_token
 from openlfr.cli.roles import ROLES, role_names
 from openlfr.config import StoreSettings
 from openlfr.errors import OpenLFRError
+from openlfr.service.sessions import Principal, resolve_token
 from openlfr.store import Store
 from openlfr.store.models_accounts import SessionKind
 

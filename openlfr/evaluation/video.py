@@ -19,6 +19,7 @@ from openlfr.config import Settings, StoreSettings
 from openlfr.service.context import AppContext, utcnow
 from openlfr.service.deployments import DeploymentDraft, create_deployment
 from openlfr.service.enrolment import ImageSpec, enrol_subject
+from openlfr.service.evaluation_authorisation import authorise_for_evaluation
 from openlfr.service.runs import Progress, run_deployment
 from openlfr.service.watchlists import compile_watchlist
 from openlfr.store import models as m
@@ -111,7 +112,7 @@ def _run(
                 equality_note="evaluation",
             ),
         )
-        _authorise_for_evaluation(ctx, dep_id, th)
+        authorise_for_evaluation(ctx, dep_id, th)
         t0 = time.perf_counter()
         summary = run_deployment(ctx, dep_id, progress=progress)
         seconds = time.perf_counter() - t0
@@ -153,15 +154,3 @@ def _floor(ctx: AppContext) -> float:
     floor = ctx.settings.governance.threshold_floor(ctx.settings.vision.embedder)
     return -1.0 if floor is None else floor
 
-
-def _authorise_for_evaluation(ctx: AppContext, deployment_id: int, threshold: float) -> None:
-    """An evaluation is not a deployment: it runs on a throw-away store that is deleted with
-    its folder, so it records a synthetic authorisation instead of asking an officer."""
-    with ctx.store.session() as s:
-        dep = s.get(m.Deployment, deployment_id)
-        assert dep is not None
-        dep.status = "authorised"
-        dep.threshold = threshold
-        dep.authorised_by = "evaluation (throw-away store)"
-        dep.authoriser_rank = "n/a"
-        dep.authorised_at = utcnow()

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 from openlfr.store.models import Base, UTCDateTime, _in, utcnow
 
@@ -29,6 +30,8 @@ class Role(StrEnum):
     AUTHORISING_OFFICER = "authorising_officer"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    # Retrospective search only (R17): searches the custody estate and sees its candidates.
+    INVESTIGATOR = "investigator"
 
 
 class SessionKind(StrEnum):
@@ -57,6 +60,11 @@ class Account(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(128))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # True while the account's first grant (admin or authorising-officer role, or a rank)
+    # waits for a second administrator: it cannot log in, and enabling it does not change that.
+    awaiting_approval: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
 
 class WebSession(Base):
@@ -108,3 +116,30 @@ class ExceptionalRequest(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_note: Mapped[str | None] = mapped_column(Text)
     reference_image_id: Mapped[int | None] = mapped_column(ForeignKey("reference_images.id"))
+
+
+class AccountGrant(Base):
+    """A role or rank that only takes effect once a second administrator approves it: the
+    admin and authorising-officer roles and any rank decide who may authorise deployments and
+    who may hand out accounts, so no single administrator can confer them (issue 9)."""
+
+    __tablename__ = "account_grants"
+    __table_args__ = (
+        CheckConstraint(_in("status", RequestStatus), name="status_known"),
+        CheckConstraint(_in("role", Role), name="role_known"),
+        CheckConstraint("reason <> ''", name="reason_present"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(32))
+    rank: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(128))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default=RequestStatus.PENDING.value)
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)

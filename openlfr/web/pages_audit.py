@@ -8,7 +8,6 @@ from datetime import date
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from openlfr.api.accounts import Principal
 from openlfr.api.deps import require
 from openlfr.api.routes_audit import (
     EXPORT_ROWS,
@@ -17,6 +16,7 @@ from openlfr.api.routes_audit import (
     export_response,
     read_audit,
 )
+from openlfr.service.sessions import Principal
 from openlfr.store import AuditAction
 from openlfr.store.models_accounts import Role
 from openlfr.web.pages import page

@@ -11,13 +11,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from openlfr.api.accounts import Principal
 from openlfr.api.deps import require, state_of
 from openlfr.api.routes_admin import deployment_rows
 from openlfr.errors import RuleViolation
 from openlfr.service.deployments import amend_deployment, create_deployment, withdraw_deployment
 from openlfr.service.records import deployment_record
 from openlfr.service.watchlists import watchlist_summary
+from openlfr.service.sessions import Principal
 from openlfr.store import models as m
 from openlfr.store.models_accounts import Role
 from openlfr.web.forms import (

@@ -10,7 +10,6 @@ import asyncio
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from openlfr.api.accounts import Principal
 from openlfr.api.deps import require, state_of
 from openlfr.api.routes_enrol import (
     DEFAULT_BASIS,
@@ -24,6 +23,7 @@ from openlfr.api.routes_enrol import (
 )
 from openlfr.domain import CaseOutcome, WatchlistCategory
 from openlfr.errors import RuleViolation
+from openlfr.service.sessions import Principal
 from openlfr.store.models_accounts import Role
 from openlfr.web.pages import page
 

@@ -1,6 +1,6 @@
 """Pages for supervisors (watchlists, exceptional reasons) and admins (users). Forms post here
 with the session's CSRF token; a refused form comes back as typed, the error beside its field.
-(Deployments: pages_deploy and pages_review; the audit log: pages_audit.)"""
+(Deployments: pages_deploy and pages_review; the audit log: pages_audit; users: pages_users.)"""
 
 from __future__ import annotations
 
@@ -9,18 +9,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
-from openlfr.api import governance
-from openlfr.api.accounts import (
-    AccountError,
-    Principal,
-    create_account,
-    list_accounts,
-    reset_password,
-    set_disabled,
-)
-from openlfr.api.deps import require, state_of
+from openlfr.api.deps import state_of
+from openlfr.api.params import RowId
 from openlfr.domain import WatchlistCategory
 from openlfr.errors import RuleViolation
+from openlfr.service import exceptional as exceptional_reasons
+from openlfr.service.sessions import Principal
+from openlfr.service.subject_decisions import subjects_with_decisions
 from openlfr.service.watchlists import compile_watchlist
 from openlfr.store.models_accounts import Role
 from openlfr.web.forms import FormErrors
@@ -28,14 +23,13 @@ from openlfr.web.pages import page
 from openlfr.web.pages_deploy import SUPERVISOR, see_other, watchlist_choices
 
 router = APIRouter(include_in_schema=False)
-ADMIN = require(Role.ADMIN)
 
 
 def _composer(
     request: Request, who: Principal, q: str = "", category: str = "", *,
     values: dict[str, Any] | None = None, errors: FormErrors | None = None, status: int = 200,
 ) -> HTMLResponse:  # fmt: skip
-    subjects = governance.subjects_with_decisions(state_of(request).context(who.username))
+    subjects = subjects_with_decisions(state_of(request).context(who.username))
     total = len(subjects)
     needle = q.strip().casefold()
     subjects = [
@@ -86,7 +80,7 @@ def _exceptional(
     request: Request, who: Principal, *, values: dict[str, str] | None = None,
     errors: FormErrors | None = None, status: int = 200,
 ) -> HTMLResponse:  # fmt: skip
-    rows = governance.list_requests(state_of(request).context(who.username))
+    rows = exceptional_reasons.list_requests(state_of(request).context(who.username))
     return page(request, "exceptional.html", who, status, requests=rows, values=values or {},
                 errors=errors)  # fmt: skip
 
@@ -114,7 +108,8 @@ async def request_exception(
             errors.add(name, "required")
     if not errors:
         try:
-            governance.request_exception(state_of(request).context(who.username), fields, data)
+            ctx = state_of(request).context(who.username)
+            exceptional_reasons.request_exception(ctx, fields, data)
         except RuleViolation as exc:
             errors.add("reason" if "reason" in str(exc) else None, str(exc), exc.rule)
         except ValueError as exc:  # no image, a date or an age that does not parse
@@ -135,71 +130,10 @@ def decide(
     approve = verdict == "approve"
     ctx = state_of(request).context(who.username, models=approve)
     try:
-        governance.decide_request(ctx, request_id, approve=approve, note=note)
+        exceptional_reasons.decide_request(ctx, request_id, approve=approve, note=note)
     except RuleViolation as exc:  # e.g. the requester approving their own request (R3)
         errors = FormErrors()
         errors.add(None, f"request {request_id}: {exc}", exc.rule)
         return _exceptional(request, who, errors=errors, status=422)
     return see_other("/exceptional")
 
-
-def _users(
-    request: Request, who: Principal, *, values: dict[str, str] | None = None,
-    errors: FormErrors | None = None, status: int = 200,
-) -> HTMLResponse:  # fmt: skip
-    return page(
-        request, "users.html", who, status, accounts=list_accounts(state_of(request).store),
-        roles=list(Role), values=values or {}, errors=errors,
-    )  # fmt: skip
-
-
-@router.get("/admin/users", response_class=HTMLResponse)
-def users(request: Request, who: Principal = Depends(ADMIN)) -> HTMLResponse:
-    return _users(request, who)
-
-
-def _account_field(message: str) -> str | None:
-    for name in ("username", "password", "rank", "role"):
-        if name in message:
-            return name
-    return "username" if "already exists" in message else None
-
-
-@router.post("/admin/users", response_model=None)
-def add_user(
-    request: Request, username: str = Form(""), password: str = Form(""), role: str = Form(""),
-    display_name: str = Form(""), rank: str = Form(""), who: Principal = Depends(ADMIN),
-) -> Response:  # fmt: skip
-    try:
-        create_account(
-            state_of(request).store, username=username, password=password, role=role,
-            display_name=display_name, rank=rank or None, created_by=who.username,
-        )  # fmt: skip
-    except AccountError as exc:  # the form again, as typed (but the password), error beside
-        errors = FormErrors()
-        errors.add(_account_field(str(exc)), str(exc))
-        values = {"username": username, "role": role, "display_name": display_name, "rank": rank}
-        return _users(request, who, values=values, errors=errors, status=422)
-    return see_other("/admin/users")
-
-
-@router.post("/admin/users/{username}/password")
-def user_password(
-    username: str, request: Request, password: str = Form(..., max_length=1024),
-    reason: str = Form(..., max_length=2000), who: Principal = Depends(ADMIN),
-) -> Response:  # fmt: skip
-    store = state_of(request).store
-    reset_password(store, username, password, actor=who.username, reason=reason)
-    return see_other("/admin/users")
-
-
-@router.post("/admin/users/{username}/{action}")
-def user_state(
-    username: str, action: str, request: Request, reason: str = Form(..., max_length=2000),
-    who: Principal = Depends(ADMIN),
-) -> Response:  # fmt: skip
-    if action not in ("disable", "enable"):
-        raise ValueError("action must be disable or enable")
-    store = state_of(request).store
-    set_disabled(store, username, disabled=action == "disable", actor=who.username, reason=reason)
-    return see_other("/admin/users")

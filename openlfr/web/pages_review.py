@@ -11,7 +11,6 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from openlfr.api.accounts import Principal
 from openlfr.api.deps import require, state_of
 from openlfr.errors import RuleViolation
 from openlfr.service.authorisation_brief import authorisation_brief
@@ -21,6 +20,7 @@ from openlfr.service.deployments import (
     return_deployment,
 )
 from openlfr.store.models_accounts import Role
+from openlfr.service.sessions import Principal
 from openlfr.web.forms import FormErrors
 from openlfr.web.pages import page
 

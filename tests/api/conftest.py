@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from openlfr.api import create_app
-from openlfr.api.accounts import create_account
+from openlfr.service.accounts import create_account
 from openlfr.config import Settings, StoreSettings, WebSettings
 from openlfr.store import Store
 from openlfr.store import models as m
@@ -31,7 +31,7 @@ def fast_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     (tests/security/test_production_argon2.py runs the production parameters)."""
     from argon2 import PasswordHasher
 
-    from openlfr.api import accounts
+    from openlfr.service import accounts
 
     monkeypatch.setattr(accounts, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024))
 

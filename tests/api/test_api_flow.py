@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from suite import SHARED_DATA
 from typer.testing import CliRunner
 
-from openlfr.api.accounts import create_account
+from openlfr.service.accounts import create_account
 from openlfr.store import models as m
 
 #: Drafting probes sources (issue 8): a camera must be a video that decodes.

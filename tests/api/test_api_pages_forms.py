@@ -177,7 +177,7 @@ def test_queue_order_is_a_setting(settings: Any) -> None:
         app = create_app(settings.model_copy(update={"web": WebSettings(alert_order=order)}))
         with TestClient(app) as client:
             if order == "newest_first":
-                from openlfr.api.accounts import create_account
+                from openlfr.service.accounts import create_account
 
                 create_account(client.app.state.svc.store, username="operator",  # type: ignore[attr-defined]
                                password="correct horse battery", role="operator",

@@ -31,7 +31,9 @@ def _routes(s: Any) -> list[tuple[str, str, Any, set[str], int]]:
         "watchlist_id": w, "cameras": [f"cam={CLIP}"], "hours": 2,
     }  # fmt: skip
     decision = {"decision": "confirmed", "reason": "same person"}
-    user = {"username": "newuser", "password": "x" * 14, "role": "operator"}
+    user = {"username": "newuser", "password": "x" * 14, "role": "operator", "reason": "joined"}
+    ao = {"username": "newao", "password": "x" * 14, "role": "authorising_officer",
+          "rank": "superintendent", "reason": "promoted"}  # fmt: skip
     return [
         ("GET", "/api/me", None, ALL, 200),
         ("GET", "/api/openapi.json", None, ALL, 200),
@@ -72,6 +74,11 @@ def _routes(s: Any) -> list[tuple[str, str, Any, set[str], int]]:
         ("POST", "/api/users", user, {ADM}, 201),
         ("POST", "/api/users/newuser/password", {"password": "y" * 14, "reason": "r"}, {ADM}, 200),
         ("POST", "/api/users/newuser/disable", {"reason": "left the unit"}, {ADM}, 200),
+        ("GET", "/api/users/grants", None, {ADM}, 200),
+        ("POST", "/api/users", ao, {ADM}, 201),
+        # The asking admin cannot approve their own request; the refusal follows the role check.
+        ("POST", "/api/users/newao/approve", {"reason": "r"}, {ADM}, 400),
+        ("POST", "/api/users/newuser/grant", {"role": "auditor", "reason": "r"}, {ADM}, 200),
         ("GET", "/operator", None, {OP}, 200),
         ("GET", "/deployments", None, {OP, SUP, AUTH, AUD}, 200),
         ("GET", f"/deployments/{d}", None, {OP, SUP, AUTH, AUD}, 200),

@@ -161,7 +161,7 @@ def test_set_cookie_attributes(client: TestClient, settings: Any) -> None:
 
 def test_secure_cookies_setting(settings: Any) -> None:
     from openlfr.api import create_app
-    from openlfr.api.accounts import create_account
+    from openlfr.service.accounts import create_account
 
     web = settings.web.model_copy(update={"secure_cookies": True})
     app = create_app(settings.model_copy(update={"web": web}))

@@ -28,7 +28,7 @@ def fast_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     seven accounts; tests/security runs the production parameters)."""
     from argon2 import PasswordHasher
 
-    from openlfr.api import accounts
+    from openlfr.service import accounts
 
     monkeypatch.setattr(accounts, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024))
 
@@ -74,7 +74,7 @@ def db(store_settings: StoreSettings) -> Iterator[Db]:
 def accounts(store_settings: StoreSettings) -> dict[str, tuple[str, str | None, str]]:
     """The ACCOUNTS, created in the `cli` store (through the accounts module, as an admin's
     `openlfr user add` would; tests/cli/test_cli_accounts.py drives that command itself)."""
-    from openlfr.api.accounts import create_account
+    from openlfr.service.accounts import create_account
     from openlfr.store import open_store
 
     store = open_store(store_settings)

@@ -114,7 +114,7 @@ def test_a_token_from_another_store_is_named_as_such(
 def test_a_disabled_account_stops_at_once(
     cli: Cli, login: Login, store_settings: StoreSettings
 ) -> None:
-    from openlfr.api.accounts import set_disabled
+    from openlfr.service.accounts import set_disabled
     from openlfr.store import open_store
 
     login("ops")

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from suite import SHARED_DATA
 
 from openlfr.api import create_app
-from openlfr.api.accounts import create_account
+from openlfr.service.accounts import create_account
 from openlfr.config import Settings, StoreSettings, WebSettings
 from openlfr.pipeline.alerts import Alert
 from openlfr.service.alert_sink import StoreAlertSink

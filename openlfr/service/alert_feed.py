@@ -1,0 +1,142 @@
+"""What the live feed reads, and the audit of what it pushes: alerts above the last id seen,
+decisions since the last poll, the live cameras' counters.
+
+Alerts reach operators by polling the alerts table, not by a hook in the runner: a deployment
+run by a separate `openlfr deployment run` process (or another machine on the same PostgreSQL)
+is then picked up exactly like one run in the service's own process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from openlfr.service.context import utcnow
+from openlfr.store import AlertStatus, AuditAction, DeploymentStatus, Store, append_audit
+from openlfr.store import models as m
+
+
+@dataclass(frozen=True)
+class NewAlerts:
+    """Alerts for the queue, with what the service's metrics need of each."""
+
+    payloads: list[dict[str, Any]]
+    delays_s: list[float]  # raised -> pushed
+    face_to_alert_s: list[float]  # frame captured -> raised (where the capture time is known)
+    pending: int
+
+
+@dataclass(frozen=True)
+class CounterRow:
+    counter_id: int
+    deployment_id: int
+    deployment: str
+    camera: str
+    frames: int
+    dropped: int
+    faces: int
+
+
+def alert_payload(a: m.Alert, camera: str, ref: str, category: str, dep: str) -> dict[str, Any]:
+    """What an operator's queue shows of an alert; the images are fetched apart (audited)."""
+    return {
+        "id": a.id,
+        "deployment_id": a.deployment_id,
+        "deployment": dep,
+        "camera": camera,
+        "subject_ref": ref,
+        "category": category,
+        "score": round(a.score, 4),
+        "raised_at": a.raised_at.isoformat(),
+        "status": a.status,
+        "outcome": a.outcome,
+    }
+
+
+def alerts_query() -> Any:
+    return (
+        select(m.Alert, m.Camera.name, m.Subject.reference, m.Subject.category, m.Deployment.name)
+        .join(m.Camera, m.Camera.id == m.Alert.camera_id)
+        .join(m.Subject, m.Subject.id == m.Alert.subject_id)
+        .join(m.Deployment, m.Deployment.id == m.Alert.deployment_id)
+        .order_by(m.Alert.id)
+    )
+
+
+def last_alert_id(store: Store) -> int:
+    with store.session() as s:
+        return int(s.scalar(select(func.max(m.Alert.id))) or 0)
+
+
+def new_alerts(store: Store, after_id: int, users: list[str], limit: int = 200) -> NewAlerts:
+    """Alerts above `after_id`; pushing them shows a watchlist reference to each connected
+    operator, so each push is an audited consultation, in the same transaction as the read."""
+    with store.session() as s:
+        rows = s.execute(alerts_query().where(m.Alert.id > after_id).limit(limit)).all()
+        payloads = [alert_payload(*row) for row in rows]
+        now = utcnow()
+        delays = [max(0.0, (now - a.raised_at).total_seconds()) for a, *_ in rows]
+        faces = [
+            max(0.0, (a.raised_at - a.frame_at).total_seconds())
+            for a, *_ in rows
+            if a.frame_at is not None  # None: raised before capture times were stored
+        ]
+        if payloads:
+            for user in users:
+                append_audit(
+                    s,
+                    actor=user,
+                    action=AuditAction.CONSULTATION,
+                    event="alert_pushed",
+                    object_type="alert",
+                    object_id=",".join(str(p["id"]) for p in payloads[:50]),
+                    justification="live alert queue on the operator page",
+                )
+        pending = s.scalar(
+            select(func.count(m.Alert.id)).where(m.Alert.status == AlertStatus.PENDING.value)
+        )
+        return NewAlerts(payloads, delays, faces, int(pending or 0))
+
+
+def decisions_since(store: Store, since: datetime) -> tuple[list[dict[str, Any]], datetime]:
+    """Alerts adjudicated or given an outcome after `since`: ids, states and who decided; no
+    reference or image (those went out, audited, with the alert itself). And the new `since`."""
+    latest = since
+    with store.session() as s:
+        rows = list(
+            s.scalars(
+                select(m.Alert)
+                .where((m.Alert.adjudicated_at > since) | (m.Alert.outcome_at > since))
+                .order_by(m.Alert.id)
+                .limit(500)
+            )
+        )
+        out = []
+        for a in rows:
+            stamps = [t for t in (a.adjudicated_at, a.outcome_at) if t is not None]
+            latest = max([latest, *stamps])
+            by = a.outcome_by if a.outcome_at and a.outcome_at > since else a.adjudicated_by
+            out.append({"id": a.id, "status": a.status, "outcome": a.outcome, "by": by})
+    return out, latest
+
+
+def live_counters(store: Store) -> list[CounterRow]:
+    """The open counters of every live deployment's cameras."""
+    with store.session() as s:
+        rows = s.execute(
+            select(m.DeploymentCounter, m.Camera.name, m.Deployment.name)
+            .join(m.Camera, m.Camera.id == m.DeploymentCounter.camera_id)
+            .join(m.Deployment, m.Deployment.id == m.DeploymentCounter.deployment_id)
+            .where(
+                m.Deployment.status == DeploymentStatus.LIVE.value,
+                m.DeploymentCounter.ended_at.is_(None),
+            )
+            .order_by(m.DeploymentCounter.id)
+        ).all()
+        return [
+            CounterRow(c.id, c.deployment_id, dep, camera, c.frames, c.frames_dropped, c.faces)
+            for c, camera, dep in rows
+        ]

@@ -1,0 +1,95 @@
+"""Sessions: page cookies and API/CLI bearer tokens. Random tokens, stored only as SHA-256,
+so a read of the table (a backup, a replica) yields no usable credential."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from openlfr.store import Store
+from openlfr.store.models import utcnow
+from openlfr.store.models_accounts import Account, Role, SessionKind, WebSession
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is making a request, and how they proved it."""
+
+    account_id: int
+    username: str
+    display_name: str
+    role: Role
+    rank: str | None
+    csrf_token: str
+    via: SessionKind
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_session(
+    store: Store, account_id: int, kind: SessionKind, hours: float, client: str | None
+) -> tuple[str, str]:
+    """A new (token, csrf token). 32 random bytes each: unguessable, nothing derived."""
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = utcnow()
+    with store.session() as s:
+        account = s.get(Account, account_id)
+        if account is None or account.disabled or account.awaiting_approval:
+            # Checked here too, not only at the password: no path hands a token to an account
+            # that may not act (disabled, or its grant not yet approved by a second admin).
+            raise PermissionError(f"account {account_id} may not log in")
+        # Expired rows are swept here, on the write path that creates them, not by a timer.
+        s.execute(delete(WebSession).where(WebSession.expires_at < now))
+        s.add(
+            WebSession(
+                token_sha256=token_digest(token),
+                account_id=account_id,
+                kind=kind.value,
+                csrf_token=csrf,
+                expires_at=now + timedelta(hours=hours),
+                client=(client or "")[:64] or None,
+            )
+        )
+    return token, csrf
+
+
+def resolve_token(store: Store, token: str, kind: SessionKind) -> Principal | None:
+    if not token or len(token) > 200:
+        return None
+    with store.session() as s:
+        row = s.execute(
+            select(WebSession, Account)
+            .join(Account, Account.id == WebSession.account_id)
+            .where(WebSession.token_sha256 == token_digest(token), WebSession.kind == kind.value)
+        ).first()
+        if row is None:
+            return None
+        sess, account = row
+        if sess.expires_at <= utcnow() or account.disabled or account.awaiting_approval:
+            return None
+        return Principal(
+            account.id,
+            account.username,
+            account.display_name,
+            Role(account.role),
+            account.rank,
+            sess.csrf_token,
+            kind,
+        )
+
+
+def revoke_session(store: Store, token: str) -> None:
+    with store.session() as s:
+        s.execute(delete(WebSession).where(WebSession.token_sha256 == token_digest(token)))
+
+
+def end_sessions(s: Session, account_id: int) -> None:
+    """Deletes every session and token of an account, inside the caller's transaction."""
+    s.execute(delete(WebSession).where(WebSession.account_id == account_id))
