@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -21,6 +20,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from openlfr.api.deps import require, state_of
 from openlfr.domain import parse_category, parse_outcome
+from openlfr.domain.reasons import check_reason_fits
 from openlfr.errors import ImageRejected, RuleViolation
 from openlfr.service import exceptional as exceptional_reasons
 from openlfr.service.context import AppContext
@@ -106,6 +106,7 @@ def _spec(row: UploadRow, path: Path, actor: str) -> ImageSpec:
     f = row.facts
     return ImageSpec(
         path=path,
+        data=row.data,  # decoded from memory: the face is never written to disk in the clear
         source_ref=f["source_ref"],
         lawful_basis=f["lawful_basis"],
         case_outcome=f["case_outcome"] or "pending",
@@ -133,7 +134,13 @@ def _hold(ctx: AppContext, row: UploadRow, subject: dict[str, str]) -> dict[str,
 
 
 def enrol_uploads(
-    ctx: AppContext, *, reference: str, display_name: str, category: str, rows: list[UploadRow]
+    ctx: AppContext,
+    *,
+    reference: str,
+    display_name: str,
+    category: str,
+    rows: list[UploadRow],
+    reason_wanted: str = "",
 ) -> list[dict[str, Any]]:
     """Each row's decision, in order: enrolled (with its image id), refused (with its rule
     and reason) or held for a second supervisor's approval."""
@@ -143,50 +150,94 @@ def enrol_uploads(
     if not rows:
         raise ValueError("choose at least one image")
     parse_category(category)  # R1 refuses a catch-all before any image is looked at
+    if reason_wanted:
+        check_reason_fits(reason_wanted, category)  # R1: the reason wanted fits the category
     subject = {"reference": reference, "display_name": display_name or reference,
                "category": category}  # fmt: skip
     out: list[dict[str, Any] | None] = [None] * len(rows)
     specs: dict[str, int] = {}
-    with tempfile.TemporaryDirectory(prefix="openlfr-enrol-") as tmp:
-        batch = []
-        for i, row in enumerate(rows):
-            try:
-                if i >= MAX_IMAGES:
-                    raise ValueError(f"at most {MAX_IMAGES} images at a time")
-                if len(row.data) > MAX_IMAGE_BYTES:
-                    raise ValueError(f"file is over the {MAX_IMAGE_BYTES // MIB} MiB limit")
-                outcome = parse_outcome(row.facts["case_outcome"] or "pending")
-                if outcome.not_convicted and row.facts["exceptional_reason"]:
-                    out[i] = _hold(ctx, row, subject)
-                    continue
-                path = Path(tmp) / str(i) / _safe_name(row.filename, i)
-                path.parent.mkdir()
-                path.write_bytes(row.data)
-                batch.append(_spec(row, path, ctx.actor))
-                specs[str(path)] = i
-            except ImageRejected as exc:
-                out[i] = _decision(row, "refused", exc.reason)
-            except RuleViolation as exc:
-                out[i] = _decision(row, "refused", str(exc), exc.rule)
-            except ValueError as exc:  # a malformed date or age, an unknown outcome
-                out[i] = _decision(row, "refused", str(exc))
-        if batch:
-            result = enrol_subject(ctx, reference=reference, display_name=subject["display_name"],
-                                   category=category, images=batch)  # fmt: skip
-            for name, image_id in result.enrolled:
-                i = specs[name]
-                out[i] = _decision(rows[i], "enrolled", "eligible: enrolled", image_id=image_id)
-            for refusal in result.refused:
-                i = specs[refusal.image]
-                out[i] = _decision(rows[i], "refused", refusal.reason, refusal.rule)
-            for warning in result.warnings:
-                name, _, text = warning.partition(": ")
-                if name in specs and out[specs[name]] is not None:
-                    out[specs[name]]["warnings"].append(text)  # type: ignore[index]
+    # The uploads stay in memory: a server killed mid-way leaves no face on disk.
+    batch = []
+    for i, row in enumerate(rows):
+        try:
+            if i >= MAX_IMAGES:
+                raise ValueError(f"at most {MAX_IMAGES} images at a time")
+            if len(row.data) > MAX_IMAGE_BYTES:
+                raise ValueError(f"file is over the {MAX_IMAGE_BYTES // MIB} MiB limit")
+            outcome = parse_outcome(row.facts["case_outcome"] or "pending")
+            if outcome.not_convicted and row.facts["exceptional_reason"]:
+                out[i] = _hold(ctx, row, subject)
+                continue
+            path = Path(str(i)) / _safe_name(row.filename, i)  # a label, not a file
+            batch.append(_spec(row, path, ctx.actor))
+            specs[str(path)] = i
+        except ImageRejected as exc:
+            out[i] = _decision(row, "refused", exc.reason)
+        except RuleViolation as exc:
+            out[i] = _decision(row, "refused", str(exc), exc.rule)
+        except ValueError as exc:  # a malformed date or age, an unknown outcome
+            out[i] = _decision(row, "refused", str(exc))
+    if batch:
+        result = enrol_subject(ctx, reference=reference, display_name=subject["display_name"],
+                               category=category, images=batch,
+                               reason_wanted=reason_wanted or None)  # fmt: skip
+        for name, image_id in result.enrolled:
+            i = specs[name]
+            out[i] = _decision(rows[i], "enrolled", "eligible: enrolled", image_id=image_id)
+        for refusal in result.refused:
+            i = specs[refusal.image]
+            out[i] = _decision(rows[i], "refused", refusal.reason, refusal.rule)
+        for warning in result.warnings:
+            name, _, text = warning.partition(": ")
+            if name in specs and out[specs[name]] is not None:
+                out[specs[name]]["warnings"].append(text)  # type: ignore[index]
     return [d for d in out if d is not None]
 
 
-@router.post("/api/subjects")
+def _error(description: str) -> dict[str, Any]:
+    schema = {"type": "object", "properties": {"detail": {}}, "required": ["detail"]}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_TEXT = {"type": "string", "maxLength": 10_000}
+#: The multipart body, declared by hand: the route reads the form itself (to bound it before
+#: parsing), so FastAPI cannot infer it.
+ENROL_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["reference", "category", "images"],
+                "properties": {
+                    "reference": {"type": "string", "maxLength": 64},
+                    "display_name": {"type": "string", "maxLength": 200},
+                    "category": {"type": "string", "maxLength": 64},
+                    **{f: _TEXT for f in FACT_FIELDS},
+                    "images": {
+                        "type": "array",
+                        "maxItems": MAX_IMAGES,
+                        "items": {"type": "string", "format": "binary"},
+                    },
+                },
+            },
+            "encoding": {"images": {"contentType": "image/*, application/octet-stream"}},
+        }
+    },
+}
+ENROL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _error("A malformed form (no reference, no image, an unknown category)."),
+    401: _error("Not logged in."),
+    403: _error("Not a supervisor, or the page's CSRF token is missing."),
+    404: _error("Not found."),
+    411: _error("No Content-Length."),
+    413: _error("Over the upload limit: nothing was enrolled."),
+    422: _error("A rule refused the subject (its rule and reason)."),
+    429: _error("Too many requests."),
+}
+
+
+@router.post("/api/subjects", openapi_extra={"requestBody": ENROL_BODY}, responses=ENROL_RESPONSES)
 async def enrol(request: Request, who: Principal = Depends(upload_supervisor)) -> dict[str, Any]:
     """Enrol a subject from uploaded images (multipart: reference, display_name, category, the
     custody facts shared by every image, and one or more files under 'images'). Each image's
@@ -198,5 +249,6 @@ async def enrol(request: Request, who: Principal = Depends(upload_supervisor)) -
         enrol_uploads, ctx, reference=str(form.get("reference") or ""),
         display_name=str(form.get("display_name") or ""),
         category=str(form.get("category") or ""), rows=rows,
+        reason_wanted=str(form.get("reason_wanted") or ""),
     )  # fmt: skip
     return {"reference": str(form.get("reference") or "").strip(), "images": decisions}

@@ -8,7 +8,6 @@ is never created (its refusals are still logged).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -26,16 +25,23 @@ from openlfr.domain import (
     parse_category,
     parse_outcome,
 )
+from openlfr.domain.reasons import ReasonWanted, check_reason_fits
+from openlfr.domain.text import clean_text
 from openlfr.errors import ImageRejected, OpenLFRError, RuleViolation
 from openlfr.service.context import AppContext
+from openlfr.service.reasons_wanted import record_reason
 from openlfr.store import AuditAction, append_audit
+from openlfr.store.integrity import bind, keyed_image_digest
 from openlfr.store.models import ReferenceImage, Subject
-from openlfr.vision.images import find_single_face, read_image
+from openlfr.vision.images import find_single_face, read_image, read_image_bytes
 
 
 @dataclass(frozen=True)
 class ImageSpec:
-    """One reference image and the custody-record facts that decide whether it may be used."""
+    """One reference image and the custody-record facts that decide whether it may be used.
+
+    ``data``, when given, is the image itself (an upload, held in memory so that no face is
+    ever written to disk in the clear); ``path`` then only names it in refusals."""
 
     path: Path
     source_ref: str
@@ -48,6 +54,7 @@ class ImageSpec:
     exceptional_requested_by: str | None = None
     exceptional_approved_by: str | None = None
     exceptional_approver_role: str | None = None
+    data: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,7 @@ class _Person:
     reference: str
     display_name: str
     category: WatchlistCategory
+    reason: ReasonWanted | None = None  # why they are sought (issue 13), fits the category
 
 
 def _existing_subject(ctx: AppContext, reference: str) -> int | None:
@@ -112,7 +120,8 @@ def _ensure_subject(ctx: AppContext, s: Session, person: _Person) -> int:
         )
         subject.category = cat.value
     else:
-        return subject.id
+        return _with_reason(ctx, s, subject.id, person)
+    bind(s, subject)  # whose category this is, as decided here (issue 9)
     append_audit(
         s,
         actor=ctx.actor,
@@ -121,7 +130,13 @@ def _ensure_subject(ctx: AppContext, s: Session, person: _Person) -> int:
         object_id=subject.id,
         justification=why,
     )
-    return subject.id
+    return _with_reason(ctx, s, subject.id, person)
+
+
+def _with_reason(ctx: AppContext, s: Session, subject_id: int, person: _Person) -> int:
+    if person.reason is not None:
+        record_reason(s, ctx.actor, subject_id, person.reason)
+    return subject_id
 
 
 def _refuse(
@@ -153,15 +168,23 @@ def enrol_subject(
     category: str,
     images: list[ImageSpec],
     several_faces: str = "refuse",
+    reason_wanted: str | None = None,
 ) -> EnrolResult:
     """Enrols what can be enrolled; returns what was refused and why (with the rule).
 
     ``subject_id`` is None when the subject did not exist and every image was refused."""
-    person = _Person(reference, display_name, parse_category(category))  # R1: before any write
+    # Column lengths and control characters are refused before anything is written, with the
+    # field named: a 100-character reference is an error here, not a truncated or failed row.
+    reference = clean_text(reference, field="reference", max_length=64, required=True)
+    display_name = clean_text(display_name, field="display name", max_length=200)
+    cat = parse_category(category)  # R1: before any write, and the reason must fit it
+    reason = check_reason_fits(reason_wanted, cat) if reason_wanted else None
+    person = _Person(reference, display_name, cat, reason)
     result = EnrolResult(subject_id=_existing_subject(ctx, reference))
     for spec in images:
         name = str(spec.path)
         try:
+            _check_texts(spec)
             decision = assess_image(
                 _facts(spec), today=date.today(), policy=ctx.settings.governance
             )
@@ -182,20 +205,31 @@ def enrol_subject(
     return result
 
 
+def _check_texts(spec: ImageSpec) -> None:
+    """The image's typed facts fit their columns and hold no control character (TextRefused)."""
+    clean_text(spec.source_ref, field="source reference", max_length=128)
+    clean_text(spec.lawful_basis, field="lawful basis", max_length=2000, multiline=True)
+    for label, value in (("under-18 reason", spec.under18_reason),
+                         ("exceptional reason", spec.exceptional_reason)):  # fmt: skip
+        if value:
+            clean_text(value, field=label, max_length=10_000, multiline=True)
+
+
 def _store_image(
     ctx: AppContext, person: _Person, spec: ImageSpec, several: str
 ) -> tuple[int, int]:
     """(subject id, image id): the face is found and embedded before anything is written."""
     name = str(spec.path)
-    image = read_image(spec.path)
+    image = read_image(spec.path) if spec.data is None else read_image_bytes(spec.data, name)
     face = find_single_face(image, ctx.detector, name, several=several)
     vector = ctx.embedder.embed(face.image, face.detections.landmarks).vectors[0]
     ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
     if not ok:  # pragma: no cover - a decoded image always re-encodes
         raise OpenLFRError(f"{name}: could not re-encode the image")
     data = jpeg.tobytes()
-    digest = hashlib.sha256(data).hexdigest()
     with ctx.store.session() as s:
+        # Keyed: a plain SHA-256 would let anyone with a candidate photo confirm enrolment.
+        digest = keyed_image_digest(s, data)
         subject_id = _ensure_subject(ctx, s, person)
         same = s.scalar(
             select(ReferenceImage.id).where(
@@ -222,6 +256,7 @@ def _store_image(
         ctx.store.seal(
             s, row, image_blob=data, embedding_blob=np.asarray(vector, np.float32).tobytes()
         )
+        bind(s, row)  # whose image this is: an UPDATE of subject_id is refused at use
         append_audit(
             s,
             actor=ctx.actor,
@@ -231,3 +266,31 @@ def _store_image(
             justification=f"reference image from {spec.source_ref} ({spec.lawful_basis})",
         )
         return subject_id, row.id
+
+
+#: The folders earlier versions wrote uploads to (in the clear) while enrolling them.
+STALE_UPLOAD_PREFIX = "openlfr-enrol-"
+
+
+def remove_stale_uploads(tmp_root: Path | None = None) -> int:
+    """Deletes upload folders a killed server left in the temp folder (faces in the clear, from
+    before uploads were held in memory); returns how many. Called when the service starts.
+    Only this user's folders are touched: another user's are not ours to delete."""
+    import os
+    import shutil
+    import tempfile
+
+    root = tmp_root or Path(tempfile.gettempdir())
+    removed = 0
+    for folder in root.glob(f"{STALE_UPLOAD_PREFIX}*"):
+        try:
+            if folder.is_symlink() or folder.lstat().st_uid != os.getuid():
+                continue
+            if folder.is_dir():
+                shutil.rmtree(folder)
+            else:
+                folder.unlink()
+            removed += 1
+        except OSError:
+            continue  # gone meanwhile, or not ours to remove: nothing to report
+    return removed
