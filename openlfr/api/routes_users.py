@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from openlfr.api.deps import require, state_of
-from openlfr.service import accounts
+from openlfr.service import account_grants, accounts
 from openlfr.service.sessions import Principal
 from openlfr.store.models_accounts import Role
 
@@ -51,7 +51,7 @@ def users(request: Request, _: Principal = Depends(ADMIN)) -> list[dict[str, Any
 @router.get("/api/users/grants")
 def grants(request: Request, _: Principal = Depends(ADMIN)) -> list[dict[str, Any]]:
     """Grants awaiting a second administrator."""
-    return [asdict(g) for g in accounts.pending_grants(state_of(request).store)]
+    return [asdict(g) for g in account_grants.pending_grants(state_of(request).store)]
 
 
 @router.post("/api/users", status_code=201)
@@ -87,7 +87,7 @@ def grant(
 ) -> dict[str, Any]:
     """Give an account a new role (its one role) or rank; `pending` when a second
     administrator must approve it."""
-    pending = accounts.request_grant(
+    pending = account_grants.request_grant(
         state_of(request).store, username, role=body.role.value, rank=body.rank,
         actor=who.username, reason=body.reason,
     )  # fmt: skip
@@ -103,7 +103,7 @@ def change_user(
     reject its pending grant (an administrator other than the one who asked). Audited."""
     store = state_of(request).store
     if action in ("approve", "reject"):
-        status = accounts.decide_grant(store, username, approve=action == "approve",
+        status = account_grants.decide_grant(store, username, approve=action == "approve",
                                        actor=who.username, reason=body.reason)  # fmt: skip
         return {"username": username, "grant": status}
     disabled = action == "disable"

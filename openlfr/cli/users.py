@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from openlfr.cli.common import acting, console
 from openlfr.cli.login import read_password
-from openlfr.service import accounts
+from openlfr.service import account_grants, accounts
 
 app = typer.Typer(
     help="Accounts of the operator service.", no_args_is_help=True, rich_markup_mode=None
@@ -77,7 +77,7 @@ def grant(
     """Give an account a new role or rank (administrator); admin, authorising officer and any
     rank wait for another administrator's approval."""
     with acting("user grant") as (ctx, _):
-        pending = accounts.request_grant(
+        pending = account_grants.request_grant(
             ctx.store, username, role=role, rank=rank, actor=ctx.actor, reason=reason
         )
     state = "awaits approval by another administrator" if pending else "done"
@@ -87,7 +87,7 @@ def grant(
 def _decide(username: str, reason: str, *, approve: bool) -> None:
     command = "user approve" if approve else "user reject"
     with acting(command) as (ctx, _):
-        status = accounts.decide_grant(
+        status = account_grants.decide_grant(
             ctx.store, username, approve=approve, actor=ctx.actor, reason=reason
         )
     console.print(f"grant of {escape(username)} {status}", highlight=False)
@@ -109,7 +109,7 @@ def reject(username: str = typer.Argument(...), reason: str = REASON) -> None:
 def pending() -> None:
     """List the grants awaiting a second administrator."""
     with acting("user pending") as (ctx, _):
-        grants = accounts.pending_grants(ctx.store)
+        grants = account_grants.pending_grants(ctx.store)
     if not grants:
         console.print("nothing awaits approval")
     for g in grants:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from openlfr.api.deps import require, state_of
-from openlfr.service import accounts
+from openlfr.service import account_grants, accounts
 from openlfr.service.accounts import AccountError
 from openlfr.service.sessions import Principal
 from openlfr.store.models_accounts import Role
@@ -28,7 +28,7 @@ def users_page(
     store = state_of(request).store
     return page(
         request, "users.html", who, status, accounts=accounts.list_accounts(store),
-        grants=accounts.pending_grants(store), roles=list(Role), values=values or {},
+        grants=account_grants.pending_grants(store), roles=list(Role), values=values or {},
         errors=errors,
     )  # fmt: skip
 
@@ -85,8 +85,10 @@ def user_grant(
     reason: str = Form(..., max_length=2000), who: Principal = Depends(ADMIN),
 ) -> Response:  # fmt: skip
     try:
-        accounts.request_grant(state_of(request).store, username, role=role, rank=rank or None,
-                               actor=who.username, reason=reason)  # fmt: skip
+        account_grants.request_grant(
+            state_of(request).store, username, role=role, rank=rank or None,
+            actor=who.username, reason=reason,
+        )  # fmt: skip
     except AccountError as exc:
         return _refused(request, who, exc)
     return see_other("/admin/users")
@@ -104,7 +106,7 @@ def user_state(
             accounts.set_disabled(store, username, disabled=action == "disable",
                                   actor=who.username, reason=reason)  # fmt: skip
         elif action in ("approve", "reject"):
-            accounts.decide_grant(store, username, approve=action == "approve",
+            account_grants.decide_grant(store, username, approve=action == "approve",
                                   actor=who.username, reason=reason)  # fmt: skip
         else:
             raise ValueError("action must be disable, enable, approve or reject")

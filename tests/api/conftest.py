@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from openlfr.api import create_app
-from openlfr.service.accounts import create_account
 from openlfr.config import Settings, StoreSettings, WebSettings
+from openlfr.service.accounts import create_account
 from openlfr.store import Store
 from openlfr.store import models as m
 from openlfr.store.models import utcnow

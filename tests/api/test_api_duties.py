@@ -127,13 +127,13 @@ def test_an_admin_resets_their_own_password_only_with_the_old_one(
     admin = tokens["admin"]
     new = "a brand new passphrase"
     for old in (None, "not the old one"):
-        r = client.post("/api/users/admin/password", headers=admin,
-                        json={"password": new, "reason": "rotate", "old_password": old})  # fmt: skip
+        body = {"password": new, "reason": "rotate", "old_password": old}
+        r = client.post("/api/users/admin/password", headers=admin, json=body)
         assert r.status_code == 400 and "old password" in r.json()["detail"]
     assert _token(client, "admin", new).status_code == 401
     assert not _events(client, "password_reset")
-    r = client.post("/api/users/admin/password", headers=admin,
-                    json={"password": new, "reason": "rotate", "old_password": PASSWORD})  # fmt: skip
+    body = {"password": new, "reason": "rotate", "old_password": PASSWORD}
+    r = client.post("/api/users/admin/password", headers=admin, json=body)
     assert r.status_code == 200
     assert _token(client, "admin", new).status_code == 200
     (entry,) = _events(client, "password_reset")

@@ -147,7 +147,13 @@ WRONG_ROLE = [
     (("alerts", "adjudicate", "1", "confirmed", "--reason", "r"), "sup", "operator"),
     (("alerts", "outcome", "1", "arrested"), "sup", "operator"),
     (("audit", "export", "--from", "2026-01-01", "--to", "2027-01-01"), "admin", "auditor"),
-    (("user", "add", "x.y", "--role", "operator", "--password-stdin"), "sup", "admin"),
+    (("user", "add", "x.y", "--role", "operator", "--reason", "r", "--password-stdin"), "sup",
+     "admin"),
+    (("user", "approve", "x.y", "--reason", "r"), "ao", "admin"),
+    (("user", "reject", "x.y", "--reason", "r"), "sup", "admin"),
+    (("user", "grant", "ops", "--role", "authorising_officer", "--rank", "inspector",
+      "--reason", "r"), "ao", "admin"),
+    (("user", "pending",), "aud", "admin"),
 ]  # fmt: skip
 
 
@@ -223,12 +229,39 @@ def test_create_admin_only_while_fewer_than_two_admins(cli: Cli, db: Db) -> None
     # An admin adds accounts under their own name.
     logged = cli("login", "first.admin", "--password-stdin", input=PASSWORD + "\n")
     assert logged.exit_code == 0
-    added = cli("user", "add", "pc.new", "--role", "operator", "--password-stdin",
-                input=PASSWORD + "\n")  # fmt: skip
+    added = cli("user", "add", "pc.new", "--role", "operator", "--reason", "joined",
+                "--password-stdin", input=PASSWORD + "\n")  # fmt: skip
     assert added.exit_code == 0, added.output
     rows = db.query("SELECT username, created_by FROM accounts ORDER BY id")
     assert rows[2] == ("pc.new", "first.admin")
     assert rows[0][1].startswith("system:create-admin")
+
+
+def test_an_authorising_officer_waits_for_a_second_admin(cli: Cli, db: Db) -> None:
+    for name in ("first.admin", "second.admin"):
+        made = cli("user", "create-admin", name, "--password-stdin", input=PASSWORD + "\n")
+        assert made.exit_code == 0, made.output
+    assert cli("login", "first.admin", "--password-stdin", input=PASSWORD + "\n").exit_code == 0
+    added = cli("user", "add", "insp.new", "--role", "authorising_officer", "--rank",
+                "superintendent", "--reason", "posting order 24/117", "--password-stdin",
+                input=PASSWORD + "\n")  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert "awaits approval by another administrator" in added.stdout
+    listed = cli("user", "pending")
+    assert "insp.new: authorising_officer, superintendent asked by first.admin" in listed.stdout
+    own = cli("user", "approve", "insp.new", "--reason", "mine")
+    assert own.exit_code == 2 and "other than the one who asked" in _one_line(own)
+    refused = cli("login", "insp.new", "--password-stdin", input=PASSWORD + "\n")
+    assert refused.exit_code == 2  # cannot log in yet
+
+    assert cli("login", "second.admin", "--password-stdin", input=PASSWORD + "\n").exit_code == 0
+    approved = cli("user", "approve", "insp.new", "--reason", "order seen")
+    assert approved.exit_code == 0 and "grant of insp.new approved" in approved.stdout
+    assert cli("login", "insp.new", "--password-stdin", input=PASSWORD + "\n").exit_code == 0
+    assert "rank: superintendent\n" in cli("whoami").stdout
+    rows = db.query("SELECT actor, justification FROM audit_log WHERE event = ?",
+                    "account_grant_approved")  # fmt: skip
+    assert len(rows) == 1 and rows[0][0] == "second.admin" and "order seen" in rows[0][1]
 
 
 def test_accounts_fixture_matches_the_role_names() -> None:

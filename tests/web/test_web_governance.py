@@ -19,8 +19,8 @@ import pytest
 from suite import SHARED_DATA
 
 from openlfr.api import create_app
-from openlfr.service.accounts import create_account
 from openlfr.config import Settings, StoreSettings
+from openlfr.service.accounts import create_account
 from openlfr.service.context import AppContext, utcnow
 from openlfr.service.deployments import DeploymentDraft, create_deployment
 from openlfr.service.enrolment import ImageSpec, enrol_subject

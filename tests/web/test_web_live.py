@@ -18,8 +18,8 @@ import pytest
 from suite import SHARED_DATA
 
 from openlfr.api import create_app
-from openlfr.service.accounts import create_account
 from openlfr.config import Settings, StoreSettings, VideoSettings
+from openlfr.service.accounts import create_account
 from openlfr.service.context import AppContext, utcnow
 from openlfr.service.deployments import DeploymentDraft, authorise_deployment, create_deployment
 from openlfr.service.enrolment import ImageSpec, enrol_subject

@@ -21,9 +21,9 @@ from sqlalchemy import select
 from suite import SHARED_DATA
 
 from openlfr.api import create_app
-from openlfr.service.accounts import create_account
 from openlfr.config import Settings, StoreSettings, WebSettings
 from openlfr.pipeline.alerts import Alert
+from openlfr.service.accounts import create_account
 from openlfr.service.alert_sink import StoreAlertSink
 from openlfr.service.context import AppContext, utcnow
 from openlfr.service.deployments import DeploymentDraft, authorise_deployment, create_deployment
