@@ -240,6 +240,7 @@ def set_disabled(store: Store, username: str, *, disabled: bool, actor: str, rea
     awaits approval does not let it log in. Audited."""
     why = reason_text(reason)
     with store.session() as s:
+        active_admin(s, actor)
         account = account_named(s, username)
         if disabled and account.username == actor:
             # An administrator locking themselves out may leave nobody able to undo it.
@@ -268,12 +269,19 @@ def reset_password(
     old_password: str | None = None,
 ) -> None:
     """Sets a new password. An administrator may reset another account's; their own only with
-    the old password (a stolen admin session must not become the admin's password). Every
-    session and token of the account ends. Audited (the password itself never is)."""
+    the old password (a stolen admin session must not become the admin's password); another
+    administrator's never (knowing it, they could act as that administrator and approve their
+    own grants). Every session and token of the account ends. Audited (the password never is)."""
     check_password(password)
     why = reason_text(reason)
     with store.session() as s:
+        active_admin(s, actor)
         account = account_named(s, username)
+        if account.username != actor and account.role == Role.ADMIN.value:
+            raise AccountError(
+                "an administrator's password is changed only by its holder (with the old one): "
+                "whoever knew it could approve grants as them"
+            )
         if account.username == actor:
             try:
                 _HASHER.verify(account.password_hash, old_password or "")

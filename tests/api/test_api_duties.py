@@ -140,12 +140,27 @@ def test_an_admin_resets_their_own_password_only_with_the_old_one(
     assert entry.actor == "admin" and "rotate" in entry.justification
 
 
+def test_an_admin_never_resets_another_admins_password(
+    client: TestClient, tokens: dict[str, dict[str, str]], second_admin: dict[str, str]
+) -> None:
+    """Else one admin could log in as the other and approve their own grants."""
+    r = client.post("/api/users/admin2/password", headers=tokens["admin"],
+                    json={"password": "a brand new passphrase", "reason": "forgot"})  # fmt: skip
+    assert r.status_code == 400 and "changed only by its holder" in r.json()["detail"]
+    assert client.get("/api/me", headers=second_admin).status_code == 200  # session stands
+    assert not _events(client, "password_reset")
+
+
 def test_an_admin_sees_no_face_and_authorises_nothing(
     client: TestClient, tokens: dict[str, dict[str, str]], seeded: Any
 ) -> None:
     admin = tokens["admin"]
-    for path in (f"/api/alerts/{seeded.alert_id}/probe.jpg",
-                 f"/api/alerts/{seeded.alert_id}/reference.jpg", "/api/alerts", "/api/subjects"):
+    for path in (
+        f"/api/alerts/{seeded.alert_id}/probe.jpg",
+        f"/api/alerts/{seeded.alert_id}/reference.jpg",
+        "/api/alerts",
+        "/api/subjects",
+    ):
         assert client.get(path, headers=admin).status_code == 403, path  # fmt: skip
     r = client.post(f"/api/deployments/{seeded.deployment_id}/authorise",
                     json={"reasons": "r"}, headers=admin)  # fmt: skip
@@ -165,3 +180,22 @@ def test_a_pending_admin_counts_towards_the_first_two(client: TestClient) -> Non
         create_first_admin(store, username="admin3", password=PASSWORD, created_by="test")
     with store.session() as s:
         assert s.scalar(select(Account.id).where(Account.username == "admin3")) is None
+
+
+@pytest.mark.parametrize(
+    ("role", "rank", "needs"),
+    [
+        ("admin", None, True),
+        ("authorising_officer", "inspector", True),
+        ("authorising_officer", None, True),
+        ("operator", None, False),
+        ("supervisor", None, False),
+        ("auditor", None, False),
+        ("supervisor", "sergeant", True),  # any rank: it decides what can be authorised (R7)
+        ("operator", "  ", False),  # blank is no rank
+    ],
+)
+def test_which_grants_need_a_second_admin(role: str, rank: str | None, needs: bool) -> None:
+    from openlfr.domain.duties import needs_second_admin
+
+    assert needs_second_admin(role, rank) is needs

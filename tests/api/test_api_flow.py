@@ -196,11 +196,22 @@ def test_cli_user_accounts(tmp_path: Path, monkeypatch: Any) -> None:
     assert r.exit_code == 0, r.output
     r = runner.invoke(
         app,
-        [*base, "add", "ao", "--role", "authorising_officer", "--password-stdin"],
+        [
+            *base,
+            "add",
+            "ao",
+            "--role",
+            "authorising_officer",
+            "--reason",
+            "posted",
+            "--password-stdin",
+        ],
         input=PASSWORD + "\n",
     )
     assert r.exit_code == 2 and "rank" in r.output
     r = runner.invoke(
-        app, [*base, "add", "op", "--role", "operator", "--password-stdin"], input="short\n"
+        app,
+        [*base, "add", "op", "--role", "operator", "--reason", "joined", "--password-stdin"],
+        input="short\n",
     )
     assert r.exit_code == 2 and "12 characters" in r.output

@@ -185,7 +185,7 @@ def test_authorising_officer_rank_decides(site: dict[str, Any], page: Any) -> No
     page.wait_for_selector("#err-reasons")
     assert page.input_value("#authorise-form textarea[name=conditions]") == "daylight only"
     _decide(page, "authorise-form", "reasons", "wanted for a serious offence, seen twice")
-    refusal = page.locator(".refusal")
+    refusal = page.locator("div.refusal")  # (the review page also has a p.refusal warning)
     refusal.wait_for()
     rules = refusal.locator("ul.rules li")
     # Only the rank is short (every other part of the draft is lawful): exactly one rule, R5.
@@ -203,7 +203,7 @@ def test_authorising_officer_rank_decides(site: dict[str, Any], page: Any) -> No
     assert page.locator("h1 .status").inner_text() == "authorised"
     assert "superintendent Supt Officer" in page.locator("dl.kv").inner_text()
     assert page.locator("#auth-conditions").inner_text() == "stop if the crowd exceeds 2,000"
-    assert page.locator(".refusal").count() == 0
+    assert page.locator("div.refusal").count() == 0
 
 
 def test_returned_draft_is_edited_and_withdrawn(site: dict[str, Any], page: Any) -> None:
