@@ -74,8 +74,11 @@ def grant(
     rank: str | None = typer.Option(None, help="Police rank (authorising_officer)."),
     reason: str = REASON,
 ) -> None:
-    """Give an account a new role or rank (administrator); admin, authorising officer and any
-    rank wait for another administrator's approval."""
+    """Give an account a new role or rank (administrator).
+
+    The admin and authorising-officer roles and any rank wait for another administrator's
+    approval.
+    """
     with acting("user grant") as (ctx, _):
         pending = account_grants.request_grant(
             ctx.store, username, role=role, rank=rank, actor=ctx.actor, reason=reason
@@ -95,13 +98,19 @@ def _decide(username: str, reason: str, *, approve: bool) -> None:
 
 @app.command("approve")
 def approve(username: str = typer.Argument(...), reason: str = REASON) -> None:
-    """Approve an account's pending grant (an administrator other than the one who asked)."""
+    """Approve an account's pending grant.
+
+    Only an administrator other than the one who asked may approve it.
+    """
     _decide(username, reason, approve=True)
 
 
 @app.command("reject")
 def reject(username: str = typer.Argument(...), reason: str = REASON) -> None:
-    """Reject an account's pending grant; a new account stays unable to log in."""
+    """Reject an account's pending grant.
+
+    A new account then stays unable to log in.
+    """
     _decide(username, reason, approve=False)
 
 
