@@ -9,8 +9,15 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from openlfr.api.deps import COOKIE, client_ip, principal_of, refuse, require, state_of
-from openlfr.api.routes_auth import check_login
+from openlfr.api.deps import (
+    COOKIE,
+    check_login,
+    client_ip,
+    principal_of,
+    refuse,
+    require,
+    state_of,
+)
 from openlfr.service.sessions import Principal, issue_session, revoke_session
 from openlfr.store.models_accounts import Role, SessionKind
 from openlfr.web import TEMPLATES
