@@ -30,8 +30,8 @@ from openlfr.store.models_accounts import SessionKind
 
 def _disclosures(ctx, person_ref: str) -> list[m.AuditEntry]:  # type: ignore[no-untyped-def]
     with ctx.store.session() as s:
-        rows = list(s.scalars(select(m.AuditEntry).where(
-            m.AuditEntry.action == "disclosure", m.AuditEntry.object_id == person_ref)))  # fmt: skip
+        e = m.AuditEntry
+        rows = list(s.scalars(select(e).where(e.action == "disclosure", e.object_id == person_ref)))
         s.expunge_all()
         return rows
 
