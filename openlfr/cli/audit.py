@@ -1,4 +1,5 @@
-"""`openlfr audit`: verify the hash chain; export for a regulator."""
+"""`openlfr audit`: verify the chain, checkpoints and bindings; anchor the head; export for a
+regulator; backfill bindings after an upgrade; rotate the signing key."""
 
 from __future__ import annotations
 
@@ -11,26 +12,81 @@ from pathlib import Path
 import typer
 
 from openlfr.cli.common import OPTIONS, app_context, console, err_console
-from openlfr.service.audit_log import AuditFilter, read_audit
-from openlfr.store import verify_audit
+from openlfr.service.audit_log import (
+    AuditFilter,
+    backfill_bindings,
+    export_anchor,
+    read_anchor,
+    read_audit,
+    rotate_audit_key,
+    verify_store,
+    write_anchor,
+)
 
 app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True, rich_markup_mode=None)
 
 
 @app.command("verify")
-def verify(db: Path | None = typer.Option(None, "--db", help="SQLite database file.")) -> None:
-    """Check the audit log's hash chain (no login needed).
+def verify(
+    db: Path | None = typer.Option(None, "--db", help="SQLite database file."),
+    anchor: Path | None = typer.Option(
+        None, "--anchor", help="A signed head exported earlier (`openlfr audit anchor`)."
+    ),
+) -> None:
+    """Check the audit log's hash chain, its signed checkpoints and every keyed binding (no
+    login needed; the key files are). With --anchor, also that the log still holds that head.
 
-    Exit 0 with the number of rows checked if intact; exit 1 naming the first bad row."""
+    Exit 0 printing what was checked if intact; exit 1 naming each thing that is wrong."""
     if db is not None:
         OPTIONS.db = db
-    with app_context("audit verify") as ctx, ctx.store.session() as s:
-        result = verify_audit(s)
-    if result.ok:
-        console.print(f"audit log intact: {result.rows_checked} rows checked")
+    with app_context("audit verify") as ctx:
+        report = verify_store(ctx, read_anchor(anchor) if anchor is not None else None)
+    if report.ok:
+        console.print(
+            f"audit log intact: {report.rows} rows, {report.checkpoints} signed checkpoints"
+            f"{' and the anchor' if report.anchor_checked else ''} checked; "
+            f"{report.bindings} bindings checked",
+            highlight=False,
+        )
         return
-    err_console.print(f"audit log TAMPERED: first bad row {result.first_bad_id}: {result.reason}")
+    for problem in report.problems:
+        err_console.print(f"TAMPERED: {problem}", highlight=False, markup=False)
+    err_console.print(
+        f"({report.rows} rows, {report.checkpoints} checkpoints, {report.bindings} bindings "
+        "checked)",
+        highlight=False,
+    )
     raise typer.Exit(1)
+
+
+@app.command("anchor")
+def anchor_out(
+    out: Path = typer.Option(..., "--out", help="File to write the signed head to (JSON)."),
+) -> None:
+    """Sign the log's current head and write it to FILE: keep it outside the database (with a
+    third party, in a published record) and pass it to `audit verify --anchor` later."""
+    with app_context("audit anchor") as ctx:
+        head = export_anchor(ctx, str(out))
+        write_anchor(out, head)
+    console.print(head.line(), highlight=False, markup=False)
+
+
+@app.command("backfill")
+def backfill_cmd(reason: str = typer.Option(..., "--reason", help="Why (audited).")) -> None:
+    """Bind every row written before the upgrade (admin, once). Whoever runs it vouches for
+    those rows as they stand now; it is audited and refused a second time."""
+    with app_context("audit backfill") as ctx:
+        count = backfill_bindings(ctx, reason)
+    console.print(f"{count} rows bound", highlight=False)
+
+
+@app.command("rotate-key")
+def rotate_key(reason: str = typer.Option(..., "--reason", help="Why (audited).")) -> None:
+    """Retire the audit signing key (its public half kept, so older checkpoints still verify)
+    and sign with a new one from now on (admin). Restart running openlfr processes after."""
+    with app_context("audit rotate-key") as ctx:
+        old, new = rotate_audit_key(ctx, reason)
+    console.print(f"signing key {old} retired; now signing with {new}", highlight=False)
 
 
 @app.command("export")

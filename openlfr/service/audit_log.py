@@ -1,4 +1,6 @@
-"""Reading the audit log (auditors): entries filtered by period, actor, action, event and object.
+"""Reading the audit log (auditors): entries filtered by period, actor, action, event and object;
+verifying it against insiders (chain, signed checkpoints, bindings), anchoring it, backfilling
+bindings after an upgrade, rotating the signing key.
 
 Every reading is itself logged, with the filters used and the number of rows, in the same
 transaction (DPA 2018 s62: who looked at what), whether it comes from /api/audit, the audit
@@ -14,11 +16,25 @@ from typing import Any
 
 from sqlalchemy import select
 
+from openlfr.errors import OpenLFRError
 from openlfr.service.context import AppContext, utcnow
-from openlfr.store import AuditAction, append_audit
+from openlfr.store import AuditAction, append_audit, open_store
 from openlfr.store import models as m
+from openlfr.store.integrity import backfill
+from openlfr.store.integrity_keys import rotate_signing_key
+from openlfr.store.integrity_verify import BACKFILL_EVENT, IntegrityReport, verify_all
+from openlfr.store.signing import Anchor, latest_anchor, read_anchor, write_anchor
 
-__all__ = ["AuditFilter", "read_audit"]
+__all__ = [
+    "AuditFilter",
+    "backfill_bindings",
+    "export_anchor",
+    "read_anchor",
+    "read_audit",
+    "rotate_audit_key",
+    "verify_store",
+    "write_anchor",
+]
 
 
 @dataclass(frozen=True)
@@ -92,3 +108,70 @@ def read_audit(
             detail={"rows": len(out), "filters": filters},
         )
     return out
+
+
+def verify_store(ctx: AppContext, anchor: Anchor | None = None) -> IntegrityReport:
+    """The insider check (`openlfr audit verify`): chain, signed checkpoints, bindings, and the
+    anchor when given. Reads only: nothing personal is shown, so it is not itself logged."""
+    with ctx.store.session() as s:
+        return verify_all(s, anchor=anchor)
+
+
+def export_anchor(ctx: AppContext, destination: str) -> Anchor:
+    """Sign the log's head now (the export itself is the row signed) and return it."""
+    with ctx.store.session() as s:
+        append_audit(
+            s,
+            actor=ctx.actor,
+            action=AuditAction.DISCLOSURE,
+            event="audit_checkpoint",
+            object_type="audit_log",
+            object_id="head",
+            justification=f"audit head exported as an anchor to {destination}",
+            recipient=destination[:200],
+        )
+        head = latest_anchor(s)
+    if head is None:
+        raise OpenLFRError("no signing key: nothing can be anchored")
+    return head
+
+
+def backfill_bindings(ctx: AppContext, reason: str) -> int:
+    """Bind the rows an upgrade found, once; whoever runs it vouches for them (audited)."""
+    if not reason.strip():
+        raise ValueError("a backfill needs a reason")
+    with ctx.store.session() as s:
+        count = backfill(s)
+        append_audit(
+            s,
+            actor=ctx.actor,
+            action=AuditAction.ALTERATION,
+            event=BACKFILL_EVENT,
+            object_type="integrity_bindings",
+            object_id="all",
+            justification=reason,
+            detail={"rows": count},
+        )
+    return count
+
+
+def rotate_audit_key(ctx: AppContext, reason: str) -> tuple[str, str]:
+    """Retire the signing key (kept for verifying) and sign with a new one; audited, the entry
+    signed at once with the new key, so the change itself is vouched for."""
+    if not reason.strip():
+        raise ValueError("a key rotation needs a reason")
+    old, new = rotate_signing_key(ctx.settings.store)
+    ctx.store.dispose()
+    ctx.store = open_store(ctx.settings.store)  # reload the keys: from now on, the new one
+    with ctx.store.session() as s:
+        append_audit(
+            s,
+            actor=ctx.actor,
+            action=AuditAction.ALTERATION,
+            event="audit_checkpoint",
+            object_type="audit_signing_key",
+            object_id=new,
+            justification=f"signing key {old} retired: {reason}",
+            detail={"retired": old, "new": new},
+        )
+    return old, new

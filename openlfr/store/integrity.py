@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session, object_session
 
-from openlfr.errors import OpenLFRError
+from openlfr.errors import OpenLFRError, RuleViolation
 from openlfr.store import models as m
 from openlfr.store.integrity_keys import IntegrityKeys
 from openlfr.store.models_integrity import IntegrityBinding, IntegrityState
@@ -47,14 +47,21 @@ _DEPLOYMENT_FIELDS = (
 )  # fmt: skip
 
 
-class IntegrityViolation(OpenLFRError):
-    """A row's contents no longer match its keyed binding: edited outside openlfr."""
+#: The rule a forged row would break: an authorisation (R5, threshold R7), an image's
+#: eligibility and whose it is (R2), a watchlist snapshot (R6).
+_RULE = {"deployment": "R5", "reference_image": "R2", "subject": "R2", "watchlist": "R6"}
+
+
+class IntegrityViolation(RuleViolation):
+    """A row's contents no longer match its keyed binding: edited outside openlfr. A
+    RuleViolation, so the refusal is audited like any other (service/refusals)."""
 
     def __init__(self, object_type: str, object_id: int, reason: str) -> None:
         self.object_type, self.object_id, self.reason = object_type, object_id, reason
         super().__init__(
+            _RULE.get(object_type, "R5"),
             f"{object_type} {object_id} {reason}: it was changed outside openlfr (or the key "
-            "files are not this database's); refused. Run `openlfr audit verify`."
+            "files are not this database's); refused. Run `openlfr audit verify`.",
         )
 
 
@@ -160,6 +167,45 @@ def bind_row(s: Session, object_type: str, object_id: int) -> None:
     s.flush()
 
 
+_TABLES: dict[str, tuple[Any, tuple[str, ...]]] = {
+    "reference_image": (m.ReferenceImage, _IMAGE_FIELDS),
+    "subject": (m.Subject, _SUBJECT_FIELDS),
+}
+_BULK_CHUNK = 1000
+
+
+def bind_many(s: Session, object_type: str, ids: Iterable[int]) -> int:
+    """``bind_row`` for many reference images or subjects at once (a case-outcome import of a
+    million rows): one select, one delete and one insert per chunk. Returns how many."""
+    table, fields = _TABLES[object_type]
+    keys = keys_of(s)
+    s.flush()
+    todo = sorted(set(int(i) for i in ids))
+    b = IntegrityBinding
+    now = m.utcnow()
+    for start in range(0, len(todo), _BULK_CHUNK):
+        chunk = todo[start : start + _BULK_CHUNK]
+        cols = [getattr(table, f) for f in fields]
+        rows = s.execute(select(*cols).where(table.id.in_(chunk))).all()
+        values = []
+        for got in rows:
+            payload = {f: _plain(v) for f, v in zip(fields, got, strict=True)}
+            mac = keys.mac(_message(object_type, payload))
+            values.append({"object_type": object_type, "object_id": payload["id"],
+                           "key_id": keys.mac_key_id, "mac": mac, "bound_at": now})  # fmt: skip
+        s.execute(
+            delete(b)
+            .where(b.object_type == object_type, b.object_id.in_(chunk))
+            .execution_options(synchronize_session=False)
+        )
+        if values:
+            s.execute(insert(b), values)
+    for obj in list(s.identity_map.values()):  # bindings loaded before are stale now
+        if isinstance(obj, IntegrityBinding):
+            s.expire(obj)
+    return len(todo)
+
+
 def bind(s: Session, obj: m.Base) -> None:
     """Bind an ORM row (a Subject, ReferenceImage, Watchlist or Deployment)."""
     bind_row(s, _TYPE_OF[type(obj)], int(obj.id))  # type: ignore[attr-defined]
@@ -189,10 +235,82 @@ def require_bound(s: Session, object_type: str, object_id: int) -> None:
         raise IntegrityViolation(object_type, object_id, problem)
 
 
+def check_many(s: Session, object_type: str, ids: Iterable[int]) -> dict[int, str]:
+    """``check_row`` for many images or subjects: one select of rows and one of bindings per
+    chunk. Returns id -> problem for the rows that fail."""
+    table, fields = _TABLES[object_type]
+    keys = keys_of(s)
+    b = IntegrityBinding
+    todo = sorted(set(int(i) for i in ids))
+    bad: dict[int, str] = {}
+    for start in range(0, len(todo), _BULK_CHUNK):
+        chunk = todo[start : start + _BULK_CHUNK]
+        cols = [getattr(table, f) for f in fields]
+        rows = {
+            int(got[0]): {f: _plain(v) for f, v in zip(fields, got, strict=True)}
+            for got in s.execute(select(*cols).where(table.id.in_(chunk)))
+        }
+        macs = {
+            int(r[0]): (r[1], r[2])
+            for r in s.execute(
+                select(b.object_id, b.key_id, b.mac).where(
+                    b.object_type == object_type, b.object_id.in_(chunk)
+                )
+            )
+        }
+        for object_id in chunk:
+            if object_id not in rows:
+                bad[object_id] = "is missing"
+            elif object_id not in macs:
+                bad[object_id] = "has no integrity binding"
+            elif macs[object_id][0] != keys.mac_key_id:
+                bad[object_id] = f"was bound with another key (key id {macs[object_id][0]})"
+            elif not hmac.compare_digest(
+                keys.mac(_message(object_type, rows[object_id])), macs[object_id][1]
+            ):
+                bad[object_id] = "does not match its integrity binding"
+    return bad
+
+
 def verify_deployment(s: Session, dep: m.Deployment) -> None:
-    """A run's check (R5, R7): the authorisation and the watchlist it names are as signed off."""
+    """A run's check (R5, R7), before it goes live: the authorisation, the watchlist it names
+    and every member image and person are as bound when they were written."""
     require_bound(s, "deployment", dep.id)
     require_bound(s, "watchlist", dep.watchlist_id)
+    e = m.WatchlistEntry
+    members = s.execute(
+        select(e.reference_image_id, e.subject_id).where(e.watchlist_id == dep.watchlist_id)
+    ).all()
+    for object_type, ids in (
+        ("reference_image", [r[0] for r in members]),
+        ("subject", [r[1] for r in members]),
+    ):
+        bad = check_many(s, object_type, ids)
+        if bad:
+            object_id = min(bad)
+            raise IntegrityViolation(object_type, object_id, bad[object_id])
+    images = {int(r[0]): int(r[1]) for r in members}
+    if images:
+        owners = dict(
+            s.execute(
+                select(m.ReferenceImage.id, m.ReferenceImage.subject_id).where(
+                    m.ReferenceImage.id.in_(list(images))
+                )
+            ).all()
+        )
+        for image_id, subject_id in sorted(images.items()):
+            if owners.get(image_id) != subject_id:
+                raise IntegrityViolation(
+                    "watchlist", dep.watchlist_id, f"lists image {image_id} under another person"
+                )
+
+
+def verify_deployment_of(dep: m.Deployment) -> None:
+    """``verify_deployment`` in the session ``dep`` was loaded in."""
+    s = object_session(dep)
+    if s is None:
+        raise OpenLFRError(f"deployment {dep.id} is not attached to a session: cannot verify it")
+    verify_deployment(s, dep)
 
 
 def verify_gallery_entry(s: Session, image_id: int, subject_id: int) -> None:
@@ -217,9 +335,10 @@ def _ids(s: Session, object_type: str) -> list[int]:
         q = select(m.Deployment.id).where(m.Deployment.authorised_at.is_not(None))
     elif object_type == "watchlist":  # a purged snapshot's members are gone (R9, R16)
         q = select(m.Watchlist.id).where(m.Watchlist.purged_at.is_(None))
+    elif object_type == "subject":
+        q = select(m.Subject.id)
     else:
-        table = {"reference_image": m.ReferenceImage, "subject": m.Subject}[object_type]
-        q = select(table.id)
+        q = select(m.ReferenceImage.id)
     return [int(i) for i in s.scalars(q.order_by("id"))]
 
 
@@ -228,11 +347,13 @@ def verify_bindings(s: Session) -> BindingReport:
     report = BindingReport()
     for object_type in PAYLOADS:
         ids = _ids(s, object_type)
-        for object_id in ids:
-            report.checked += 1
-            problem = check_row(s, object_type, object_id)
-            if problem is not None:
-                report.problems.append(f"{object_type} {object_id} {problem}")
+        report.checked += len(ids)
+        if object_type in _TABLES:
+            bad = check_many(s, object_type, ids)
+        else:
+            found = ((i, check_row(s, object_type, i)) for i in ids)
+            bad = {i: problem for i, problem in found if problem is not None}
+        report.problems.extend(f"{object_type} {i} {p}" for i, p in sorted(bad.items()))
     return report
 
 

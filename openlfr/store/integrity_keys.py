@@ -25,7 +25,6 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from sqlalchemy import Engine, inspect, text
 
 from openlfr.config import StoreSettings
@@ -237,8 +236,6 @@ def open_keys(
     blob_key = cipher.key_bytes()
     keys = load_integrity_keys(settings, blob_key, create_signing=not signed)
     if keys.signer is None:
-        raise BlobKeyError(
-            _missing_key_message(settings, "audit signing key", signing_key_path(settings),
-                                 location)  # fmt: skip
-        )
+        path = signing_key_path(settings)
+        raise BlobKeyError(_missing_key_message(settings, "audit signing key", path, location))
     return cipher, keys

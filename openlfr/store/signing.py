@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from sqlalchemy import func, select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from openlfr.errors import OpenLFRError
@@ -83,11 +83,22 @@ def write_checkpoint(s: Session, reason: str) -> AuditCheckpoint | None:
     if keys is None or keys.signer is None:
         return None
     s.flush()
+    # The head's row lock (as append_audit takes it) serialises checkpoint ids too.
+    s.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(last_id=AuditHead.last_id)
+        .execution_options(synchronize_session=False)
+    )
     last_id, last_hash = s.execute(
         select(AuditHead.last_id, AuditHead.last_hash).where(AuditHead.id == 1)
     ).one()
-    # The head row lock taken by append_audit (or here) serialises checkpoint ids too.
-    cp_id = int(s.scalar(select(func.coalesce(func.max(AuditCheckpoint.id), 0))) or 0) + 1
+    last = s.execute(
+        select(AuditCheckpoint.id, AuditCheckpoint.audit_id).order_by(AuditCheckpoint.id.desc())
+    ).first()
+    if last is not None and last[1] == int(last_id):
+        return None  # this head is signed already (a stop event, then the run's end)
+    cp_id = (int(last[0]) if last else 0) + 1
     signed_at = utcnow().isoformat()
     reason = reason[:200]
     sig = keys.signer.sign(_message(cp_id, int(last_id), str(last_hash), signed_at, reason))
