@@ -1,0 +1,276 @@
+"""Cameras on a Ray cluster: one actor per camera, spread over the cluster's nodes, restarted
+elsewhere when its node dies (issue 10, DESIGN §3 "Scale-out").
+
+Frames never cross the network: each actor opens its camera's source itself, on the node it
+runs on, and writes counters, sealed alerts and audit entries straight to the store (the system
+of record, PostgreSQL whenever there is more than one node). What travels through Ray is the
+`CameraJob` (plain data) out and the `CameraReport` back.
+
+Ray is imported only here and only when an engine connects, so the base install (`pip install
+openlfr`, no `[ray]` extra) runs everything else without it.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from typing import Any
+
+from openlfr.engines.protocols import CameraJob, CameraReport, RunControl
+from openlfr.engines.ray_actor import CameraActor
+from openlfr.errors import OpenLFRError
+from openlfr.video._decode import redact
+
+log = logging.getLogger("openlfr.engines.ray")
+
+#: How often the driver looks at its cameras and repeats a stop (seconds).
+POLL_S = 0.5
+_SUMMED = ("frames", "skipped", "dropped", "faces", "tracks", "embedded", "alerts", "reconnects")
+
+
+class RayEngineError(OpenLFRError):
+    """The Ray cluster cannot be used (no answer, no Ray installed, a store it cannot share)."""
+
+
+def _split_address(address: str) -> tuple[str, int]:
+    text = address.strip().removeprefix("ray://")
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise RayEngineError(f"Ray address {address!r}: expected HOST:PORT (the head's GCS port)")
+    return host.strip("[]"), int(port)
+
+
+def check_answers(address: str, timeout_s: float) -> None:
+    """Fails fast, with a clear message, when nothing listens at `address`: `ray.init` would
+    otherwise retry for a minute or more before saying so."""
+    host, port = _split_address(address)
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except OSError as exc:
+        raise RayEngineError(
+            f"the Ray cluster at {address} does not answer ({exc.strerror or exc}); "
+            "start it (`ray start --head`) or give the right --ray-address. Nothing was started."
+        ) from None
+
+
+def refuse_sqlite(store_url: str, nodes: int, where: str) -> None:
+    """A multi-node run needs a store every node reaches: refuse the embedded SQLite file."""
+    if nodes > 1 and store_url.lower().startswith("sqlite"):
+        raise RayEngineError(
+            f"the Ray cluster at {where} has {nodes} nodes, but the store is SQLite, a file on "
+            "this machine that cameras on other nodes cannot share safely. Use PostgreSQL "
+            "(store.url = postgresql+psycopg://...), or run on one node. Nothing was started."
+        )
+
+
+def merge_reports(attempts: list[CameraReport]) -> CameraReport:
+    """One camera's report from its attempts (a restart is a new attempt with its own counters
+    row): counts summed, alerts joined, the end reason of the last attempt."""
+    merged = CameraReport(attempts[-1].camera_name)
+    for report in attempts:
+        for name in _SUMMED:
+            setattr(merged, name, getattr(merged, name) + getattr(report, name))
+        merged.alert_ids.extend(report.alert_ids)
+    merged.end_reason = attempts[-1].end_reason
+    return merged
+
+
+class RayEngine:
+    """One Ray actor per camera, placed round-robin on the cluster's live nodes (soft node
+    affinity: a camera whose node is gone is placed on another), restarted up to
+    `max_restarts` times.
+
+    `address` is the head's HOST:PORT; None starts a private one-node Ray in this process (the
+    same machine, e.g. to measure the engine's overhead). `camera_cpus` is what each camera
+    reserves of a node's CPUs: 0 lets Ray put any number of cameras on a node (placement is
+    round-robin anyway); more keeps a node from being given more cameras than it can decode,
+    at the risk that the cameras of a dead node find no room elsewhere.
+    """
+
+    name = "ray"
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        max_restarts: int = 10,
+        camera_cpus: float = 0.0,
+        connect_timeout_s: float = 5.0,
+    ) -> None:
+        if max_restarts < 0:
+            raise RayEngineError("max_restarts must be >= 0")
+        self.address = address
+        self.max_restarts = max_restarts
+        self.camera_cpus = camera_cpus
+        self.connect_timeout_s = connect_timeout_s
+        self.restarts: dict[str, int] = {}  # camera name -> restarts in the last run
+        self.placement: dict[str, str] = {}  # camera name -> node id it was first placed on
+        self.moved: dict[str, list[str]] = {}  # camera name -> nodes it was rebuilt on
+        self._ray: Any = None
+        self._started_here = False
+
+    # -- connecting --------------------------------------------------------------------------
+
+    def connect(self) -> list[str]:
+        """Connects (once) and returns the ids of the cluster's live nodes."""
+        if self._ray is None:
+            try:
+                import ray
+            except ImportError:
+                raise RayEngineError(
+                    "the Ray engine needs Ray: pip install 'openlfr[ray]'"
+                ) from None
+            if self.address is not None:
+                check_answers(self.address, self.connect_timeout_s)
+            if not ray.is_initialized():
+                try:
+                    if self.address is not None:
+                        ray.init(
+                            address=self.address,
+                            namespace="openlfr",
+                            logging_level=logging.WARNING,
+                            log_to_driver=False,
+                        )
+                    else:
+                        # A private cluster on this machine: small object store (frames never
+                        # go into it), no dashboard, nothing reported home.
+                        ray.init(
+                            namespace="openlfr",
+                            include_dashboard=False,
+                            object_store_memory=200_000_000,
+                            logging_level=logging.WARNING,
+                            log_to_driver=False,
+                        )
+                except Exception as exc:  # ConnectionError, RuntimeError, version mismatch...
+                    where = self.address or "this machine"
+                    raise RayEngineError(
+                        f"cannot join the Ray cluster at {where}: {exc}. Nothing was started."
+                    ) from None
+                self._started_here = True
+            self._ray = ray
+        return self.live_nodes()
+
+    def live_nodes(self) -> list[str]:
+        return sorted(str(n["NodeID"]) for n in self._ray.nodes() if n.get("Alive"))
+
+    def prepare(self, store_url: str) -> list[str]:
+        """Everything that can refuse a run, before anything starts: Ray reachable, and a
+        store the nodes can share. Returns the live nodes."""
+        nodes = self.connect()
+        refuse_sqlite(store_url, len(nodes), self.address or "this machine")
+        return nodes
+
+    def close(self) -> None:
+        if self._ray is not None and self._started_here:
+            self._ray.shutdown()
+        self._ray, self._started_here = None, False
+
+    # -- running -----------------------------------------------------------------------------
+
+    def run(self, jobs: list[CameraJob], control: RunControl) -> list[CameraReport]:
+        if not jobs:
+            return []
+        nodes = self.prepare(jobs[0].store_url)
+        ray = self._ray
+        from ray.exceptions import ActorDiedError, RayError, RayTaskError
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        remote_cls = ray.remote(CameraActor)
+        actors = []
+        self.restarts = {job.camera_name: 0 for job in jobs}
+        self.placement, self.moved = {}, {}
+        for i, job in enumerate(jobs):
+            node = nodes[i % len(nodes)]
+            actors.append(
+                remote_cls.options(
+                    num_cpus=self.camera_cpus,
+                    max_restarts=self.max_restarts,
+                    max_task_retries=0,  # the engine resubmits `run` itself, and counts it
+                    max_concurrency=2,  # `stop` must get in while `run` is going
+                    scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=node, soft=True),
+                ).remote(job)
+            )
+            log.info(
+                "deployment %s: camera %s (%s) asked for node %s",
+                job.deployment_id,
+                job.camera_name,
+                redact(job.source),
+                node[:12],
+            )
+        attempts: list[list[CameraReport]] = [[] for _ in jobs]
+        # ref -> (camera, "run" | "ping"). After a loss the actor is pinged until Ray has
+        # rebuilt it (calls fail fast while the cluster has not yet declared the node dead),
+        # and only then given the camera again: one loss is one restart, however long it takes.
+        # Each actor first says where Ray really put it (affinity is soft), then runs.
+        pending: dict[Any, tuple[int, str]] = {
+            actor.node_id.remote(): (i, "ping") for i, actor in enumerate(actors)
+        }
+        retry: dict[int, float] = {}  # camera -> when to ping it again
+        next_stop = 0.0
+        try:
+            while pending or retry:
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=POLL_S)
+                now = time.monotonic()
+                if control.stop.is_set() and now >= next_stop:
+                    # Repeated: an actor being rebuilt after a node died has a fresh stop flag.
+                    next_stop = now + 2.0
+                    for i, _kind in set(pending.values()):
+                        actors[i].stop.remote()
+                for i, due in list(retry.items()):
+                    if control.stop.is_set():
+                        del retry[i]
+                        attempts[i][-1].end_reason = "stopped by operator"
+                    elif now >= due:
+                        del retry[i]
+                        pending[actors[i].node_id.remote()] = (i, "ping")
+                for ref in ready:
+                    i, kind = pending.pop(ref)
+                    job = jobs[i]
+                    try:
+                        result = ray.get(ref)
+                    except RayTaskError as exc:  # the camera's own code failed: no retry
+                        attempts[i].append(
+                            CameraReport(job.camera_name, end_reason=f"error: {exc.cause!r}")
+                        )
+                        continue
+                    except ActorDiedError as exc:  # Ray gave up on it (restarts spent)
+                        if kind == "run":
+                            attempts[i].append(CameraReport(job.camera_name))
+                        attempts[i][
+                            -1
+                        ].end_reason = f"error: worker lost ({exc.__class__.__name__})"
+                        continue
+                    except RayError as exc:  # its process or node is gone: Ray rebuilds it
+                        if kind == "run":
+                            attempts[i].append(CameraReport(job.camera_name))
+                            self.restarts[job.camera_name] += 1
+                            log.warning(
+                                "deployment %s: camera %s lost its worker (%s); restart %d",
+                                job.deployment_id,
+                                job.camera_name,
+                                type(exc).__name__,
+                                self.restarts[job.camera_name],
+                            )
+                            if self.restarts[job.camera_name] > self.max_restarts:
+                                attempts[i][
+                                    -1
+                                ].end_reason = f"error: worker lost {self.max_restarts + 1} times"
+                                continue
+                        retry[i] = time.monotonic() + 1.0
+                        continue
+                    if kind == "ping":  # up (or rebuilt): it says where; the camera runs there
+                        if self.restarts[job.camera_name] == 0:
+                            self.placement[job.camera_name] = str(result)
+                        else:
+                            self.moved.setdefault(job.camera_name, []).append(str(result))
+                        pending[actors[i].run.remote()] = (i, "run")
+                    else:
+                        attempts[i].append(result)
+        finally:
+            for actor in actors:
+                try:
+                    ray.kill(actor, no_restart=True)
+                except Exception:  # already gone with its node: nothing left to end
+                    log.debug("actor already gone", exc_info=True)
+        return [merge_reports(a) for a in attempts]
