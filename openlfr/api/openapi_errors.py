@@ -25,9 +25,9 @@ _DESCRIPTIONS = {
     "422": "A field is out of range or malformed, or a rule refused the act (its rule named).",
     "429": "Too many failed log-ins: wait the number of seconds in Retry-After.",
 }
-_LOGGED_IN = ("400", "401", "403", "404", "409", "422")
-_PUBLIC = ("400", "404", "422")
-_LOGIN = ("400", "401", "422", "429")
+_LOGGED_IN: tuple[str, ...] = ("400", "401", "403", "404", "409", "422")
+_PUBLIC: tuple[str, ...] = ("400", "404", "422")
+_LOGIN: tuple[str, ...] = ("400", "401", "422", "429")
 
 
 def _error(code: str) -> dict[str, Any]:
