@@ -1,0 +1,176 @@
+"""Issue 9, insider edit 3: the audit log edited in SQL with the triggers dropped.
+
+Rows are appended through openlfr (checkpoints signed every 10 rows here), then the insider
+truncates, rewinds the head, rewrites and re-chains with the project's own hash function. The
+old hash-chain check alone passes several of these; `openlfr audit verify` must not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from insider_support import cli, drop_triggers, sql, verify
+
+from openlfr.config import StoreSettings
+from openlfr.store import AuditAction, Store, append_audit, open_store, verify_audit
+from openlfr.store.audit import compute_row_hash
+from openlfr.store.crypto import BlobKeyError
+from openlfr.store.integrity_keys import signing_key_path
+from openlfr.store.models import AuditEntry
+
+EVERY = 10
+ROWS = 35
+
+
+@pytest.fixture
+def settings(store_settings: StoreSettings) -> StoreSettings:
+    return store_settings.model_copy(update={"checkpoint_every": EVERY})
+
+
+@pytest.fixture
+def logged(settings: StoreSettings) -> Iterator[Store]:
+    store = open_store(settings)
+    for i in range(ROWS):
+        with store.session() as s:
+            append_audit(
+                s,
+                actor="pc.tester",
+                action=AuditAction.CONSULTATION,
+                object_type="thing",
+                object_id=i,
+                justification=f"reading {i}",
+            )
+    yield store
+    store.dispose()
+
+
+def _rechain_from(settings: StoreSettings, first: int) -> None:
+    """Recompute every hash from row ``first`` on and the head, as an insider with the code
+    (but not the keys) can."""
+    store = open_store(settings)
+    try:
+        with store.session() as s:
+            rows = list(s.query(AuditEntry).order_by(AuditEntry.id))
+    finally:
+        store.dispose()
+    prev = rows[first - 2].row_hash if first > 1 else "0" * 64
+    for row in rows[first - 1 :]:
+        fields = row.as_dict()
+        fields.pop("row_hash")
+        fields["prev_hash"] = prev
+        fields["at"] = row.at
+        new = compute_row_hash(**fields)
+        sql(settings, "UPDATE audit_log SET prev_hash = :p, row_hash = :h WHERE id = :id",
+            p=prev, h=new, id=row.id)  # fmt: skip
+        prev = new
+    sql(settings, "UPDATE audit_head SET last_hash = :h, last_id = :i WHERE id = 1",
+        h=prev, i=rows[-1].id)  # fmt: skip
+
+
+def test_an_untouched_log_verifies(
+    logged: Store, settings: StoreSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = verify(settings, monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert f"{ROWS} rows, {ROWS // EVERY} signed checkpoints" in result.output
+
+
+def test_truncated_with_the_head_rewound_is_caught_by_a_checkpoint_and_by_the_anchor(
+    logged: Store, settings: StoreSettings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    anchor = tmp_path / "anchor.json"
+    assert cli(settings, monkeypatch, "audit", "anchor", "--out", str(anchor)).exit_code == 0
+    drop_triggers(settings)
+    keep = 15  # rows 16.. go, with the checkpoints at 20, 30 and the anchor's
+    [(last_hash,)] = sql(settings, "SELECT row_hash FROM audit_log WHERE id = :k", k=keep)
+    sql(settings, "DELETE FROM audit_log WHERE id > :k",
+        "UPDATE audit_head SET last_id = :k, last_hash = :h WHERE id = 1",
+        k=keep, h=last_hash)  # fmt: skip
+    with logged.session() as s:
+        assert verify_audit(s).ok  # the chain alone is fooled
+    result = verify(settings, monkeypatch)
+    assert result.exit_code == 1 and "audit_head rewound" in result.output, result.output
+    # The thorough insider deletes the checkpoints past the cut too: only the anchor sees it.
+    sql(settings, "DELETE FROM audit_checkpoints WHERE audit_id > :k", k=keep)
+    assert verify(settings, monkeypatch).exit_code == 0
+    anchored = verify(settings, monkeypatch, "--anchor", str(anchor))
+    assert anchored.exit_code == 1 and "anchor" in anchored.output, anchored.output
+
+
+def test_a_middle_row_rewritten_and_rechained_is_caught(
+    logged: Store, settings: StoreSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drop_triggers(settings)
+    sql(settings, "UPDATE audit_log SET justification = 'nothing happened' WHERE id = 12")
+    edited = verify(settings, monkeypatch)
+    assert edited.exit_code == 1 and "row 12 was altered" in edited.output
+    _rechain_from(settings, 12)
+    with logged.session() as s:
+        assert verify_audit(s).ok  # the chain alone is fooled
+    result = verify(settings, monkeypatch)
+    assert result.exit_code == 1, result.output
+    assert "re-chained" in result.output and "audit row 20" in result.output
+
+
+@pytest.mark.parametrize("edit", ["insert", "delete"])
+def test_a_row_inserted_or_deleted_is_named(
+    logged: Store, settings: StoreSettings, monkeypatch: pytest.MonkeyPatch, edit: str
+) -> None:
+    drop_triggers(settings)
+    if edit == "delete":
+        sql(settings, "DELETE FROM audit_log WHERE id = 7")
+        expected = "row 7 is missing"
+    else:
+        sql(settings, "INSERT INTO audit_log (id, at, actor, action, object_type, object_id, "
+            "justification, prev_hash, row_hash) SELECT 1000, at, actor, action, object_type, "
+            "object_id, justification, row_hash, row_hash FROM audit_log "
+            "WHERE id = 35")  # fmt: skip
+        expected = "(next row is 1000)"
+    result = verify(settings, monkeypatch)
+    assert result.exit_code == 1 and expected in result.output, result.output
+
+
+def test_a_checkpoint_forged_with_another_key_is_named(
+    logged: Store, settings: StoreSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drop_triggers(settings)
+    sql(settings, "UPDATE audit_checkpoints SET key_id = 'feedfacefeedface' WHERE id = 2")
+    result = verify(settings, monkeypatch)
+    assert result.exit_code == 1 and "checkpoint 2 is signed by an unknown key" in result.output
+
+
+def test_rotating_the_signing_key_keeps_older_checkpoints_verifiable(
+    logged: Store, settings: StoreSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openlfr.config import Settings
+    from openlfr.service.audit_log import rotate_audit_key
+    from openlfr.service.context import AppContext
+
+    ctx = AppContext(Settings().model_copy(update={"store": settings}), logged, "admin")
+    old, new = rotate_audit_key(ctx, "yearly rotation")
+    assert old != new
+    ctx.store.dispose()
+    assert verify(settings, monkeypatch).exit_code == 0
+    retired = signing_key_path(settings).parent / "audit-signing.pub"
+    retired.unlink()  # without the retired public key, the old signatures are unverifiable
+    result = verify(settings, monkeypatch)
+    assert result.exit_code == 1 and f"unknown key {old}" in result.output
+
+
+def test_an_existing_database_without_its_key_refuses_to_open(
+    logged: Store, settings: StoreSettings
+) -> None:
+    if settings.key:  # the key comes from settings (PostgreSQL fixture): drop it
+        settings = settings.model_copy(update={"key": None})
+        with pytest.raises(BlobKeyError, match="already exists"):
+            open_store(settings)
+        assert not settings.resolved_key_file().exists()  # no new key made
+        return
+    key_file = settings.resolved_key_file()
+    assert settings.data_dir not in key_file.parents  # outside the data folder
+    key_file.unlink()
+    with pytest.raises(BlobKeyError, match="already exists but its blob key file"):
+        open_store(settings)
+    assert not key_file.exists()  # never silently replaced
