@@ -264,12 +264,33 @@ def return_(
 
 
 @app.command("run")
-def run(deployment_id: int = typer.Argument(...)) -> None:
+def run(
+    deployment_id: int = typer.Argument(...),
+    engine: str = typer.Option(
+        "in-process",
+        help="Where the cameras run: in-process (threads here) or ray (one actor per camera "
+        "across a Ray cluster's nodes; needs `pip install 'openlfr[ray]'`).",
+    ),
+    ray_address: str | None = typer.Option(
+        None,
+        help="The Ray head's HOST:PORT (with --engine ray). Unset: RAY_ADDRESS, else a private "
+        "one-node Ray on this machine. More than one node needs a PostgreSQL store.",
+    ),
+) -> None:
     """Run an authorised deployment (operator or supervisor).
 
     It runs until its sources end, its window closes, or it is stopped. Stop it with Ctrl-C
     here, or with `openlfr deployment stop` or the web page from anywhere.
     """
+    import os
+
+    from openlfr.engines.ray_engine import RayEngine, RayEngineError
+
+    if engine not in ("in-process", "ray"):
+        raise typer.BadParameter("expected in-process or ray", param_hint="--engine")
+    if ray_address and engine != "ray":
+        raise typer.BadParameter("only with --engine ray", param_hint="--ray-address")
+    chosen: RayEngine | None = None
     with (
         app_context("deployment run") as ctx,
         Progress(
@@ -288,7 +309,19 @@ def run(deployment_id: int = typer.Argument(...)) -> None:
                 tasks[cam] = bar.add_task(cam, total=None, alerts=0)
             bar.update(tasks[cam], completed=frames, alerts=alerts)
 
-        summary = run_deployment(ctx, deployment_id, progress=progress)
+        if engine == "ray":
+            chosen = RayEngine(ray_address or os.environ.get("RAY_ADDRESS") or None)
+            try:  # refuses before anything starts: no answer, or SQLite across nodes
+                nodes = chosen.prepare(ctx.settings.store.resolved_url())
+            except RayEngineError as exc:
+                err_console.print(f"[red]error:[/red] {exc}")
+                raise typer.Exit(2) from None
+            err_console.print(f"Ray: {len(nodes)} node(s); one actor per camera")
+        try:
+            summary = run_deployment(ctx, deployment_id, progress=progress, engine=chosen)
+        finally:
+            if chosen is not None:
+                chosen.close()
     print_run(summary)
 
 
