@@ -98,12 +98,13 @@ def publish_notice(
     ctx: AppContext,
     dep: m.Deployment,
     size_by_category: Mapping[str, int],
-    now: datetime,
     withhold: str | None = None,
     withhold_note: str = "",
 ) -> DeploymentNotice:
     """The notice of a deployment being authorised in ``s`` (or the record of its withholding),
-    audited in the same transaction. Call after ``notice_plan_violations`` found nothing."""
+    put up at its ``authorised_at`` and audited in the same transaction. Call after
+    ``notice_plan_violations`` found nothing."""
+    now = dep.authorised_at or utcnow()
     hours = ctx.settings.accountability.notice_hours
     withheld = parse_withhold_reason(withhold) if withhold and withhold.strip() else None
     rank = parse_rank(dep.authoriser_rank or "").label

@@ -3,6 +3,7 @@ LFW images enrolled with the real models, a watchlist and a draft deployment."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -59,3 +60,7 @@ def draft(ctx: AppContext, watchlist_id: int, *, hours_from_now: float = 0.0,
         **changes,
     )
     return create_deployment(ctx, d)
+
+
+#: The ``open_ctx`` fixture (conftest.py): ``open_ctx(notice_hours)`` -> an AppContext.
+OpenCtx = Callable[[float], AppContext]

@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from acc_support import draft, enrol
-from conftest import OpenCtx  # type: ignore[attr-defined]
+from acc_support import OpenCtx, draft, enrol
 from store_support import store_env
 from typer.testing import CliRunner
 

@@ -5,8 +5,7 @@ notice is refused for a deployment that has none."""
 from __future__ import annotations
 
 import pytest
-from acc_support import SUPT, draft, enrol
-from conftest import OpenCtx  # type: ignore[attr-defined]
+from acc_support import SUPT, OpenCtx, draft, enrol
 from sqlalchemy import select
 
 from openlfr.errors import RuleViolation

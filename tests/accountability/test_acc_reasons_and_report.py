@@ -7,8 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from acc_support import LFW, SUPT, draft, enrol
-from conftest import OpenCtx  # type: ignore[attr-defined]
+from acc_support import LFW, SUPT, OpenCtx, draft, enrol
 from sqlalchemy import func, select
 
 from openlfr.errors import RuleViolation

@@ -9,8 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from acc_support import SUPT, draft, enrol
-from conftest import OpenCtx  # type: ignore[attr-defined]
+from acc_support import SUPT, OpenCtx, draft, enrol
 from sqlalchemy import select
 from store_support import store_env
 from typer.testing import CliRunner

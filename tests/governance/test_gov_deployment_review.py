@@ -201,6 +201,7 @@ def test_draft_return_amend_authorise_withdraw_each_audited(ctx: AppContext, wor
             "authorisation_refused",
             "deployment_amended",
             "deployment_authorised",
+            "notice_published",  # R19: authorising puts up the public notice
             "amendment_refused",
             "deployment_withdrawn",
         )
