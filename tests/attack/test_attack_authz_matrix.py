@@ -60,6 +60,9 @@ POLICY: dict[str, str | set[str]] = {
     "POST /api/users/{username}/grant": {ADM},
     "POST /api/users/{username}/{action}": {ADM},
     "GET /api/audit": {AUD},
+    # Retrospective search of custody images: the investigator alone (issue 11).
+    "POST /api/search": {INV},
+    "GET /api/search/{search_id}/candidates/{rank}/image": {INV},
 }
 PUBLIC_PREFIX = "/public"  # the transparency pages and records: no log-in, by design
 
