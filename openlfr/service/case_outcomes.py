@@ -29,11 +29,15 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from openlfr.domain import CaseOutcome, cite, outcome_withdraws_images, parse_outcome
+from openlfr.domain.text import clean_text
 from openlfr.errors import RuleViolation
 from openlfr.service.context import AppContext, utcnow
+from openlfr.service.custody_estate import forget_custody_images
+from openlfr.service.custody_outcomes import apply_custody_outcomes
 from openlfr.service.refusals import audits_refusals
 from openlfr.store import AuditAction, append_audit
 from openlfr.store import models as m
+from openlfr.store.integrity import bind_many
 
 #: Accepted header names (lower case) for each column of a custody export.
 _COLUMNS = {
@@ -59,6 +63,8 @@ class OutcomeResult:
     changed: int = 0  # of those, how many had another outcome before
     withdrawn: list[int] = field(default_factory=list)  # image ids withdrawn now (R11)
     flagged: list[str] = field(default_factory=list)  # subject references flagged now
+    custody_images: int = 0  # custody-estate images held under this reference (issue 11)
+    custody_withdrawn: int = 0  # of those, how many were withdrawn now (R11, R18)
 
 
 def parse_change(
@@ -72,6 +78,8 @@ def parse_change(
     ref = source_ref.strip()
     if not ref:
         raise RuleViolation("R11", "the custody reference (source_ref) is empty")
+    # Fits its column and holds no control character (it reaches the audit log): H5, issue 9.
+    ref = clean_text(ref, field="source_ref", max_length=128)
     try:
         value = parse_outcome(outcome)
     except ValueError as exc:
@@ -125,31 +133,50 @@ def read_outcome_csv(path: Path, *, today: date) -> list[OutcomeChange]:
     changes: list[OutcomeChange] = []
     problems: list[str] = []
     first_line: dict[str, OutcomeChange] = {}
+    # A million-row export repeats a handful of outcome and date spellings: each distinct
+    # (outcome, date) pair is parsed once, by parse_change itself, so the rules and messages
+    # are the one-row path's.
+    parsed: dict[tuple[str, str], tuple[CaseOutcome, date | None] | str] = {}
+    i_ref, i_out, i_date = cols["source_ref"], cols["case_outcome"], cols.get("date")
     for row in reader:
         line = reader.line_num
-        if not any(cell.strip() for cell in row):
+        if not "".join(row).strip():
             continue  # a blank line (often the last) is no row
-
-        def cell(column: str, row: list[str] = row) -> str:
-            index = cols.get(column)
-            return row[index] if index is not None and index < len(row) else ""
-
-        try:
-            change = parse_change(
-                cell("source_ref"), cell("case_outcome"), cell("date") or None, today=today
-            )
-        except RuleViolation as exc:
-            problems.append(f"line {line}: {exc}")
+        width = len(row)
+        ref = row[i_ref].strip() if i_ref < width else ""
+        key = (
+            row[i_out] if i_out < width else "",
+            row[i_date] if i_date is not None and i_date < width else "",
+        )
+        got = parsed.get(key)
+        if got is None:
+            try:
+                one = parse_change("-", key[0], key[1] or None, today=today)
+                got = (one.outcome, one.decided_on)
+            except RuleViolation as exc:
+                got = str(exc)
+            parsed[key] = got
+        if not ref:
+            problems.append(f"line {line}: the custody reference (source_ref) is empty")
             continue
-        earlier = first_line.get(change.source_ref)
+        if len(ref) > 128 or not (ref.isascii() and ref.isprintable()):
+            try:  # the rare reference that is not plain ASCII: the full text rule decides
+                ref = clean_text(ref, field="source_ref", max_length=128)
+            except RuleViolation as exc:
+                problems.append(f"line {line}: {exc}")
+                continue
+        if isinstance(got, str):
+            problems.append(f"line {line}: {got}")
+            continue
+        change = OutcomeChange(ref, got[0], got[1], line)
+        earlier = first_line.get(ref)
         if earlier is not None and earlier.outcome != change.outcome:
             problems.append(
                 f"line {line}: {change.source_ref} is also on line {earlier.line} with "
                 f"another outcome ({earlier.outcome.label} / {change.outcome.label})"
             )
             continue
-        change = OutcomeChange(change.source_ref, change.outcome, change.decided_on, line)
-        first_line.setdefault(change.source_ref, change)
+        first_line.setdefault(ref, change)
         changes.append(change)
     if problems:
         raise RuleViolation(
@@ -179,8 +206,10 @@ def record_case_outcome(
     now = now or utcnow()
     change = parse_change(source_ref, outcome, decided_on, today=now.date())
     [result] = apply_case_outcomes(ctx, [change], reason=reason, now=now)
-    if result.images == 0:
-        raise RuleViolation("R11", f"no reference image is held under custody record {source_ref}")
+    if result.images == 0 and result.custody_images == 0:
+        raise RuleViolation(
+            "R11", f"no reference or custody image is held under custody record {source_ref}"
+        )
     return result
 
 
@@ -208,23 +237,44 @@ def apply_case_outcomes(
     now = now or utcnow()
     results = []
     with ctx.store.session() as s:
+        # One read of the (small) reference-image table instead of one query per row: a
+        # million-row export mostly names custody records that are on no watchlist.
+        held: dict[str, list[tuple[int, int, str]]] = {}
+        for image_id, subject_id, stored, ref in s.execute(
+            select(
+                m.ReferenceImage.id,
+                m.ReferenceImage.subject_id,
+                m.ReferenceImage.case_outcome,
+                m.ReferenceImage.source_ref,
+            ).order_by(m.ReferenceImage.id)
+        ):
+            held.setdefault(ref, []).append((image_id, subject_id, stored))
         for change in changes:
-            result, subjects = _apply_one(s, ctx.actor, change, reason, now)
+            rows = held.get(change.source_ref)
+            if not rows:
+                results.append(OutcomeResult(change.source_ref, change.outcome))
+                continue
+            result, subjects = _apply_one(s, ctx.actor, change, rows, reason, now)
             for subject_id in sorted(subjects):
                 _withdraw_subject(s, ctx.actor, subject_id, change, now, result)
             results.append(result)
+        # The custody estate (issue 11), set-based, in the same transaction.
+        custody_withdrawn = apply_custody_outcomes(
+            s, ctx.actor, changes, results, reason=reason, received_at=now
+        )
+    forget_custody_images(ctx, custody_withdrawn)  # the index, after the commit
     return results
 
 
 def _apply_one(
-    s: Session, actor: str, change: OutcomeChange, reason: str, now: datetime
+    s: Session,
+    actor: str,
+    change: OutcomeChange,
+    rows: list[tuple[int, int, str]],
+    reason: str,
+    now: datetime,
 ) -> tuple[OutcomeResult, set[int]]:
     result = OutcomeResult(change.source_ref, change.outcome)
-    rows = s.execute(
-        select(m.ReferenceImage.id, m.ReferenceImage.subject_id, m.ReferenceImage.case_outcome)
-        .where(m.ReferenceImage.source_ref == change.source_ref)
-        .order_by(m.ReferenceImage.id)
-    ).all()
     result.images = len(rows)
     to_withdraw: set[int] = set()
     when = f" on {change.decided_on.isoformat()}" if change.decided_on else ""
@@ -237,6 +287,7 @@ def _apply_one(
             .where(m.ReferenceImage.id == image_id)
             .values(case_outcome=change.outcome.value)
         )
+        bind_many(s, "reference_image", [image_id])  # issue 9 (H3): eligibility stays bound
         result.changed += 1
         append_audit(
             s,
@@ -276,6 +327,7 @@ def _withdraw_subject(
         s.execute(
             update(m.ReferenceImage).where(m.ReferenceImage.id == image_id).values(withdrawn_at=now)
         )
+        bind_many(s, "reference_image", [image_id])  # issue 9 (H3): eligibility stays bound
         append_audit(
             s,
             actor=actor,
