@@ -22,15 +22,22 @@ _OLD = "role IN (" + ", ".join(f"'{r}'" for r in _ROLES) + ")"
 _NEW = "role IN (" + ", ".join(f"'{r}'" for r in (*_ROLES, "investigator")) + ")"
 
 
+#: Tables whose ``role`` column is checked against the Role enum (accounts: 0003; grants of a
+#: role, awaiting approval: 0008).
+_TABLES = ("accounts", "account_grants")
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("accounts") as batch:
-        batch.drop_constraint(op.f("ck_accounts_role_known"), type_="check")
-        batch.create_check_constraint("role_known", _NEW)
+    for table in _TABLES:
+        with op.batch_alter_table(table) as batch:
+            batch.drop_constraint(op.f(f"ck_{table}_role_known"), type_="check")
+            batch.create_check_constraint("role_known", _NEW)
 
 
 def downgrade() -> None:
     # Fails (the database refuses the old CHECK) while an investigator's account exists:
     # better than silently dropping accounts that the audit log names.
-    with op.batch_alter_table("accounts") as batch:
-        batch.drop_constraint(op.f("ck_accounts_role_known"), type_="check")
-        batch.create_check_constraint("role_known", _OLD)
+    for table in _TABLES:
+        with op.batch_alter_table(table) as batch:
+            batch.drop_constraint(op.f(f"ck_{table}_role_known"), type_="check")
+            batch.create_check_constraint("role_known", _OLD)
