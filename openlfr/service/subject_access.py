@@ -131,6 +131,7 @@ def _custody(s: Session, person_ref: str) -> list[dict[str, Any]] | None:
     wanted = [
         c
         for c in (
+            "id",
             "custody_id",
             "case_outcome",
             "captured_on",
@@ -211,31 +212,22 @@ def _alerts(s: Session, subject_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def _audit(
-    s: Session,
-    subject: m.Subject,
-    image_ids: list[int],
-    alert_ids: list[int],
-    watchlist_ids: list[int],
-) -> list[dict[str, Any]]:
-    """Every entry about the subject, their images and alerts, and the watchlists they were on
-    (compiling, searching and purging a watchlist consults or erases each member's data)."""
+def _ids(values: list[dict[str, Any]], key: str) -> list[str]:
+    return [str(v[key]) for v in values if v.get(key) is not None]
+
+
+def _audit(s: Session, person_ref: str, ids: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """Every entry about the person (a refusal names "<reference>:<source>"), their subject
+    record, images, custody images, alerts, and the watchlists they were on (compiling,
+    searching and purging a watchlist consults or erases each member's data)."""
     e = m.AuditEntry
     ours = [
-        (e.object_type == "subject") & (e.object_id == str(subject.id)),
-        e.object_id.like(f"{subject.reference}:%"),
-        (e.object_type == "subject_access") & (e.object_id == subject.reference),
+        e.object_id.like(f"{person_ref}:%"),
+        (e.object_type == "subject_access") & (e.object_id == person_ref),
     ]
-    if watchlist_ids:
-        ours.append(
-            (e.object_type == "watchlist") & e.object_id.in_([str(i) for i in watchlist_ids])
-        )
-    if image_ids:
-        ours.append(
-            (e.object_type == "reference_image") & e.object_id.in_([str(i) for i in image_ids])
-        )
-    if alert_ids:
-        ours.append((e.object_type == "alert") & e.object_id.in_([str(i) for i in alert_ids]))
+    ours += [
+        (e.object_type == kind) & e.object_id.in_(values) for kind, values in ids.items() if values
+    ]
     rows = s.scalars(select(e).where(or_(*ours)).order_by(e.id)).all()
     return [
         {
@@ -252,21 +244,39 @@ def _audit(
     ]
 
 
+def _subject(s: Session, subject: m.Subject) -> dict[str, Any]:
+    reason = s.scalar(select(SubjectReason.reason).where(SubjectReason.subject_id == subject.id))
+    return {
+        "reference": subject.reference,
+        "display_name": subject.display_name,
+        "category": subject.category,
+        "enrolled_at": _iso(subject.created_at),
+        "reason_wanted": ReasonWanted(reason).label if reason else None,
+        "flagged_for_review": subject.flagged_for_review,
+        "flag_reason": subject.flag_reason,
+    }
+
+
 def _held(
-    ctx: AppContext, s: Session, subject: m.Subject
+    ctx: AppContext, s: Session, person_ref: str, subject: m.Subject | None
 ) -> tuple[dict[str, Any], dict[str, bytes]]:
-    images, files = _images(ctx, s, subject.id)
-    alerts = _alerts(s, subject.id)
-    watchlists = _watchlists(s, subject)
+    custody = _custody(s, person_ref)
+    images, files = _images(ctx, s, subject.id) if subject else ([], {})
+    alerts = _alerts(s, subject.id) if subject else []
+    watchlists = _watchlists(s, subject) if subject else []
     audit = _audit(
         s,
-        subject,
-        [i["image_id"] for i in images],
-        [a["alert_id"] for a in alerts],
-        [w["watchlist_id"] for w in watchlists],
+        person_ref,
+        {
+            "subject": [str(subject.id)] if subject else [],
+            "reference_image": _ids(images, "image_id"),
+            "custody_image": _ids(custody or [], "id"),
+            "alert": _ids(alerts, "alert_id"),
+            "watchlist": _ids(watchlists, "watchlist_id"),
+        },
     )
-    reason = s.scalar(select(SubjectReason.reason).where(SubjectReason.subject_id == subject.id))
-    deletions = [x for x in audit if x["action"] == AuditAction.ERASURE.value]
+    erasure = AuditAction.ERASURE.value
+    deletions = [x for x in audit if x["action"] == erasure]
     deletions += [
         {"what": f"reference image {i['image_id']}", "at": i["erased_at"]}
         for i in images
@@ -278,20 +288,12 @@ def _held(
         if a["camera_image_deleted_at"]
     ]
     body = {
-        "subject": {
-            "reference": subject.reference,
-            "display_name": subject.display_name,
-            "category": subject.category,
-            "enrolled_at": _iso(subject.created_at),
-            "reason_wanted": ReasonWanted(reason).label if reason else None,
-            "flagged_for_review": subject.flagged_for_review,
-            "flag_reason": subject.flag_reason,
-        },
+        "subject": _subject(s, subject) if subject else None,
         "reference_images": images,
-        "custody_images": _custody(s, subject.reference),
+        "custody_images": custody,
         "watchlists": watchlists,
         "alerts": alerts,
-        "consultations": [x for x in audit if x["action"] != AuditAction.ERASURE.value],
+        "consultations": [x for x in audit if x["action"] != erasure],
         "deletions": deletions,
     }
     return body, files
@@ -310,23 +312,8 @@ def subject_access(
     recipient = recipient.strip() or f"the data subject ({person_ref}), request {request_ref}"
     with ctx.store.session() as s:
         subject = s.scalar(select(m.Subject).where(m.Subject.reference == person_ref))
-        custody = _custody(s, person_ref)
-        if subject is not None:
-            body, files = _held(ctx, s, subject)
-        else:
-            body, files = (
-                {
-                    "subject": None,
-                    "reference_images": [],
-                    "custody_images": custody,
-                    "watchlists": [],
-                    "alerts": [],
-                    "consultations": [],
-                    "deletions": [],
-                },
-                {},
-            )
-        held = subject is not None or bool(custody)
+        body, files = _held(ctx, s, person_ref, subject)
+        held = subject is not None or bool(body["custody_images"])
         if not held:
             body["nothing_held"] = (
                 f"openlfr holds no record of a person with reference {person_ref!r}: no subject "

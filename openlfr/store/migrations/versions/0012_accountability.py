@@ -70,9 +70,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(length=64), nullable=False),
         sa.Column("recorded_by", sa.String(length=128), nullable=False),
         sa.Column("recorded_at", _TZ, nullable=False),
-        sa.CheckConstraint(
-            f"reason IN ({_REASONS})", name=op.f("ck_subject_reasons_reason_known")
-        ),
+        sa.CheckConstraint(f"reason IN ({_REASONS})", name=op.f("ck_subject_reasons_reason_known")),
         sa.ForeignKeyConstraint(
             ["subject_id"], ["subjects.id"], name=op.f("fk_subject_reasons_subject_id_subjects")
         ),
