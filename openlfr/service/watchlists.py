@@ -17,6 +17,12 @@ from openlfr.service.context import AppContext
 from openlfr.service.refusals import audits_refusals
 from openlfr.service.watchlist_members import manifest_members
 from openlfr.store import AuditAction, append_audit
+from openlfr.store.integrity import (
+    IntegrityViolation,
+    bind,
+    require_bound,
+    verify_gallery_entry,
+)
 from openlfr.store.models import ReferenceImage, Subject, Watchlist, WatchlistEntry
 
 _NOT_CONVICTED = {
@@ -111,6 +117,7 @@ def compile_watchlist(
                     category=subj.category,
                 )
             )
+        bind(s, wl)  # the snapshot as frozen: an entry added or swapped in SQL is refused
         sizes = size_by_category(entries)
         append_audit(
             s,
@@ -176,6 +183,7 @@ def load_gallery(
             raise RuleViolation(
                 "R9", f"watchlist {watchlist_id} was purged after its deployment ended"
             )
+        require_bound(s, "watchlist", watchlist_id)  # the snapshot as compiled (issue 9)
         rows = s.execute(
             select(WatchlistEntry, ReferenceImage, Subject)
             .join(ReferenceImage, ReferenceImage.id == WatchlistEntry.reference_image_id)
@@ -189,6 +197,13 @@ def load_gallery(
             models[img.embedding_model] += 1
             if img.embedding_model != ctx.embedder.name:
                 continue
+            # An alert names the person this image was enrolled for, not whoever an UPDATE of
+            # subject_id or category made it (issue 9): a forged row stops the load.
+            verify_gallery_entry(s, img.id, subj.id)
+            if img.subject_id != entry.subject_id:
+                raise IntegrityViolation(
+                    "watchlist", watchlist_id, f"lists image {img.id} under another person"
+                )
             vectors.append(np.frombuffer(ctx.store.unseal(img, "embedding_blob"), np.float32))
             entries.append(GalleryEntry(subj.id, subj.reference, img.id, entry.category))
         append_audit(

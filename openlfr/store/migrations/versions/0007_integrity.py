@@ -70,15 +70,13 @@ def upgrade() -> None:
     bind = op.get_bind()
     head = bind.execute(sa.text("SELECT last_id FROM audit_head WHERE id = 1")).scalar() or 0
     has_rows = any(
-        bind.execute(sa.text(f"SELECT 1 FROM {t} LIMIT 1")).first() is not None  # noqa: S608
+        bind.execute(sa.text(f"SELECT 1 FROM {t} LIMIT 1")).first() is not None
         for t in ("subjects", "reference_images", "watchlists", "deployments")
     )
     op.bulk_insert(
         state, [{"id": 1, "backfill_pending": has_rows, "upgraded_at_audit_id": int(head)}]
     )
-    statements = {"sqlite": _SQLITE_TRIGGERS, "postgresql": _PG_TRIGGERS}.get(
-        bind.dialect.name, []
-    )
+    statements = {"sqlite": _SQLITE_TRIGGERS, "postgresql": _PG_TRIGGERS}.get(bind.dialect.name, [])
     for statement in statements:
         op.execute(statement)
 
