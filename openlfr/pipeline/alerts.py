@@ -1,18 +1,16 @@
-"""What the pipeline hands on when a track matches: an Alert, to an AlertSink; and when the
-frame that raised it was captured (`CaptureTimes`), for the face-to-alert latency."""
+"""What the pipeline hands on when a track matches: an Alert, to an AlertSink. (When the frame
+that raised it was captured is `video.stamp.CaptureTimes`, re-exported here.)"""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from openlfr.vision.types import Frame
+from openlfr.video.stamp import CaptureTimes, StampedSource
+
+__all__ = ["Alert", "AlertSink", "CaptureTimes", "ListSink", "StampedSource"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +36,9 @@ class Alert:
 
 @runtime_checkable
 class AlertSink(Protocol):
+    """Where alerts go (the store, in a deployment). A sink that cannot keep an alert raises;
+    the camera then ends, with the exception's message as its end reason."""
+
     def raise_alert(self, alert: Alert) -> None: ...
 
 
@@ -49,73 +50,3 @@ class ListSink:
 
     def raise_alert(self, alert: Alert) -> None:
         self.alerts.append(alert)
-
-
-class CaptureTimes:
-    """When each recent frame of one camera was captured, as UTC epoch seconds, by frame index.
-
-    `Frame.timestamp` cannot carry this for every source: a file's frames are stamped with
-    media time (for tracking and pacing), which says nothing about when the system saw them. So
-    the moment a frame leaves its source (before the runner's queue, so time spent queued
-    counts) is noted here: a live frame's own stamp (taken at decode), or the wall clock when a
-    file's frame was decoded. Only the last `keep` frames are held: an alert is raised for the
-    frame being analysed, which is never more than the runner's queue behind the source.
-    """
-
-    def __init__(self, keep: int = 4096) -> None:
-        self._keep = keep
-        self._times: dict[int, float] = {}
-        self._order: deque[int] = deque()
-        self._lock = threading.Lock()
-
-    def note(self, frame: Frame, *, live: bool) -> None:
-        at = frame.timestamp if live else time.time()
-        with self._lock:
-            if frame.index not in self._times:
-                self._order.append(frame.index)
-            self._times[frame.index] = at
-            while len(self._order) > self._keep:
-                self._times.pop(self._order.popleft(), None)
-
-    def of(self, frame_index: int) -> float | None:
-        with self._lock:
-            return self._times.get(frame_index)
-
-    def wrap(self, source: _Source) -> StampedSource:
-        return StampedSource(source, self)
-
-
-class _Source(Protocol):
-    camera_id: str
-    live: bool
-
-    def frames(self) -> Iterator[Frame]: ...
-
-    def close(self) -> None: ...
-
-
-class StampedSource:
-    """A frame source that notes each frame's capture time in a `CaptureTimes` as it yields
-    it; everything else (health, errors, reconnects) is the wrapped source's."""
-
-    def __init__(self, source: _Source, times: CaptureTimes) -> None:
-        self.source, self.times = source, times
-        self.camera_id, self.live = source.camera_id, source.live
-
-    def frames(self) -> Iterator[Frame]:
-        frames = self.source.frames()
-        try:
-            for frame in frames:
-                self.times.note(frame, live=self.live)
-                yield frame
-        finally:
-            # Closing the inner generator here keeps its cleanup on the reader thread.
-            close = getattr(frames, "close", None)
-            if callable(close):
-                close()
-
-    def close(self) -> None:
-        self.source.close()
-
-    def __getattr__(self, name: str) -> Any:  # health, error, reconnects, fps
-        return getattr(self.source, name)

@@ -1,44 +1,21 @@
-"""One camera's analysis loop, frame by frame.
+"""One camera analysed frame by frame in the caller's thread (evaluation, tests, one clip).
 
-Only counts leave this object unless a track matches; then one Alert per (track, identity).
+The same steps as the shared inference stage (`pipeline.inference.analyse_batch`) with a batch
+of one camera, so a camera analysed alone and one analysed beside others decide alike.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
-
 from openlfr.config import Settings
-from openlfr.matching.decision import decide
 from openlfr.matching.protocols import GalleryIndex
 from openlfr.pipeline.alerts import Alert, AlertSink
-from openlfr.pipeline.tracks import TrackState, View
-from openlfr.tracking import FaceTracker
-from openlfr.vision.align import TEMPLATE_112, align_face
+from openlfr.pipeline.analysis import CameraAnalysis, PipelineCounters, context_crop
+from openlfr.pipeline.inference import analyse_batch
+from openlfr.tracking import Tracker
 from openlfr.vision.protocols import Detector, Embedder
-from openlfr.vision.quality import assess, landmark_gate
 from openlfr.vision.types import Frame
 
-
-@dataclass
-class PipelineCounters:
-    """The only record a non-matching face leaves: numbers."""
-
-    frames: int = 0
-    faces: int = 0
-    tracks: int = 0
-    embedded: int = 0
-    alerts: int = 0
-
-
-def context_crop(image: np.ndarray, box: np.ndarray, pad: float = 0.35) -> np.ndarray:
-    """The face box grown by `pad` on each side, clipped to the frame: what an officer sees."""
-    x1, y1, x2, y2 = (float(v) for v in box)
-    w, h = x2 - x1, y2 - y1
-    xa, ya = max(0, int(x1 - pad * w)), max(0, int(y1 - pad * h))
-    xb, yb = min(image.shape[1], int(x2 + pad * w)), min(image.shape[0], int(y2 + pad * h))
-    return np.ascontiguousarray(image[ya:yb, xa:xb])
+__all__ = ["LivePipeline", "PipelineCounters", "context_crop"]
 
 
 class LivePipeline:
@@ -52,126 +29,35 @@ class LivePipeline:
         settings: Settings,
         threshold: float,
         fps: float = 25.0,
+        tracker: Tracker | None = None,
     ) -> None:
-        self._detector = detector
-        self._embedder = embedder
-        self._gallery = gallery
-        self._sink = sink
-        self._s = settings
-        self.threshold = threshold
-        self._tracker = FaceTracker(settings.tracking, fps)
-        self._tracks: dict[int, TrackState] = {}  # by the tracker's id
-        self._next_track_id = 1
-        self.counters = PipelineCounters()
-        self.finished_tracks: dict[int, tuple[int, int]] = {}  # id -> (first, last) frames
+        self._detector, self._embedder, self._sink = detector, embedder, sink
+        self.analysis = CameraAnalysis(
+            gallery=gallery, settings=settings, threshold=threshold, fps=fps, tracker=tracker
+        )
+
+    @property
+    def counters(self) -> PipelineCounters:
+        return self.analysis.counters
+
+    @property
+    def finished_tracks(self) -> dict[int, tuple[int, int]]:
+        return self.analysis.finished_tracks
+
+    @property
+    def threshold(self) -> float:
+        return self.analysis.threshold
 
     def replace_gallery(self, gallery: GalleryIndex) -> None:
-        """Search ``gallery`` from the next frame on (R11: images withdrawn while a deployment
-        runs leave its search). Call between frames; labels must keep their meaning."""
-        self._gallery = gallery
+        self.analysis.replace_gallery(gallery)
 
     def process(self, frame: Frame) -> list[Alert]:
-        c = self.counters
-        c.frames += 1
-        dets = self._detector.detect(frame.image)
-        c.faces += len(dets)
-        tracked = self._tracker.update(dets)
-        pending: list[tuple[TrackState, np.ndarray, float, np.ndarray]] = []
-        for i, tid in enumerate(tracked.track_ids.tolist()):
-            state = self._tracks.get(tid)
-            if state is None:
-                state = self._new_track(tid, frame.index)
-            state.last_frame = frame.index
-            lm = tracked.detections.landmarks[i]
-            size, score = float(tracked.detections.sizes[i]), float(tracked.detections.scores[i])
-            # Per-frame path: align (a warp) and measure sharpness only for faces that could
-            # still be embedded.
-            if state.resting(frame.index, self._s.tracking) or landmark_gate(
-                size, score, lm, self._s.quality
-            ):
-                continue
-            aligned = align_face(frame.image, lm)
-            q = assess(size, score, lm, aligned, self._s.quality)
-            if q.passed and state.wants_view(q.score, frame.index, self._s.tracking):
-                crop = context_crop(frame.image, tracked.detections.boxes[i])
-                pending.append((state, aligned, q.score, crop))
-        alerts: list[Alert] = []
-        if pending and len(self._gallery):
-            alerts = self._embed_and_decide(frame, pending)
-        self._expire(frame.index)
-        return alerts
-
-    def _embed_and_decide(
-        self, frame: Frame, pending: list[tuple[TrackState, np.ndarray, float, np.ndarray]]
-    ) -> list[Alert]:
-        embed_aligned = getattr(self._embedder, "embed_aligned", None)
-        if embed_aligned is not None:  # batch the already-aligned crops (SFace)
-            vectors = embed_aligned([p[1] for p in pending]).vectors
-        else:
-            vectors = np.concatenate(
-                [self._embedder.embed(frame.image, _landmarks_of(p[1])).vectors for p in pending]
-            )
-        self.counters.embedded += len(pending)
-        alerts = []
-        for (state, _aligned, quality, crop), vec in zip(pending, vectors):
-            if not state.same_person(vec, self._s.tracking):
-                state.last_frame = max(state.first_frame, frame.index - 1)
-                self._forget(state.tracker_id)
-                state = self._new_track(state.tracker_id, frame.index)
-            elif state.alerted:
-                continue  # a re-check that found the same person: nothing new to decide
-            state.add_view(View(vec, quality, frame.index), crop, self._s.tracking)
-            scores, labels = self._gallery.search(state.fused()[None, :], self._s.matching.top_k)
-            m = self._s.matching
-            needed = self.threshold + (m.single_view_extra if len(state.views) < m.min_views else 0)
-            decision = decide(scores[0], labels[0], needed)
-            if decision.matched and decision.label not in state.alerted:
-                state.alerted.add(decision.label)
-                alert = Alert(
-                    camera_id=frame.camera_id,
-                    track_id=state.track_id,
-                    label=decision.label,
-                    score=decision.score,
-                    margin=decision.margin,
-                    runner_up=decision.runner_up,
-                    first_frame=state.first_frame,
-                    frame_index=frame.index,
-                    timestamp=frame.timestamp,
-                    views=len(state.views),
-                    probe_crop=state.best_crop if state.best_crop is not None else crop,
-                )
-                self.counters.alerts += 1
-                self._sink.raise_alert(alert)
-                alerts.append(alert)
-        return alerts
-
-    def _new_track(self, tracker_id: int, frame_index: int) -> TrackState:
-        state = TrackState(self._next_track_id, frame_index, frame_index, tracker_id=tracker_id)
-        self._next_track_id += 1
-        self._tracks[tracker_id] = state
-        self.counters.tracks += 1
-        return state
-
-    def _expire(self, frame_index: int) -> None:
-        """Forget tracks unseen for longer than ByteTrack keeps them: their data goes with them."""
-        horizon = self._s.tracking.lost_track_frames + 1
-        for tid in [t for t, s in self._tracks.items() if frame_index - s.last_frame > horizon]:
-            self._forget(tid)
-
-    def _forget(self, tid: int) -> None:
-        state = self._tracks.pop(tid)
-        if state.alerted:
-            self.finished_tracks[state.track_id] = (state.first_frame, state.last_frame)
-        state.views.clear()
-        state.best_crop = None
+        [result] = analyse_batch(self._detector, self._embedder, [(self.analysis, frame)])
+        if isinstance(result, BaseException):
+            raise result
+        for alert in result:
+            self._sink.raise_alert(alert)
+        return result
 
     def finish(self) -> PipelineCounters:
-        for tid in list(self._tracks):
-            self._forget(tid)
-        return self.counters
-
-
-def _landmarks_of(aligned: np.ndarray) -> np.ndarray:
-    """Landmarks of an already-aligned 112x112 crop: the template itself."""
-    del aligned
-    return TEMPLATE_112[None, :, :].copy()
+        return self.analysis.finish()

@@ -59,15 +59,15 @@ class LiveSearch:
     def close_window(self) -> None:
         with self._lock:
             self.window_closed.set()
-        self._stop_runners()
+        self.stop_runners()
 
     def halt(self, reason: str) -> None:
         """Ends every camera now, with `reason` as each one's end reason."""
         with self._lock:
             self.stop_reason = self.stop_reason or reason
-        self._stop_runners()
+        self.stop_runners()
 
-    def _stop_runners(self) -> None:
+    def stop_runners(self) -> None:
         with self._lock:
             runners = list(self.runners)
         for runner in runners:

@@ -1,7 +1,10 @@
-"""Running an authorised deployment: one pipeline per camera, alerts sealed into the store.
+"""Running an authorised deployment: service/ starts, stops and supervises; it is not on the
+frame's path. The cameras run on an engine (`engines/`: threads of this process by default)
+from picklable `CameraJob`s; each frame goes source -> runner -> shared inference stage ->
+AlertSink (`pipeline.camera_loop`, `service.camera_job`).
 
 Only alerts are written with images; everything else a camera sees leaves as counts, saved
-every few seconds so that a killed process loses little.
+every few seconds (and before each alert) so that a killed process loses little.
 
 Retention runs beside the cameras (``PurgeScheduler``): once at start, then every
 ``governance.purge_interval_minutes``; each tick also drops images withdrawn since the start
@@ -14,17 +17,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select, update
 
 from openlfr.domain import deployment_may_run, watchlist_purge_due
-from openlfr.errors import RuleViolation, SourceError, StoreFull
-from openlfr.pipeline.alerts import CaptureTimes
-from openlfr.pipeline.live import LivePipeline
+from openlfr.engines import CameraJob, CameraReport, Engine, InProcessEngine, RunControl
+from openlfr.errors import RuleViolation
+from openlfr.pipeline.camera_loop import Progress
 from openlfr.service.alert_sink import StoreAlertSink
+from openlfr.service.camera_job import drop_withdrawn, run_camera_jobs
 from openlfr.service.context import AppContext, utcnow
 from openlfr.service.deployments import require_status
 from openlfr.service.notices import check_notice_period
@@ -32,28 +35,30 @@ from openlfr.service.purge_schedule import PurgeScheduler
 from openlfr.service.recovery import recover_abandoned_runs
 from openlfr.service.refusals import audits_refusals
 from openlfr.service.run_control import COUNTER_SAVE_S, LiveSearch, describe_end, poll_run
-from openlfr.service.watchlists import (
-    load_gallery,
-    rebuild_gallery,
-    withdrawn_images,
-)
+from openlfr.service.watchlists import load_gallery
 from openlfr.store import AuditAction, DeploymentStatus, append_audit
 from openlfr.store import models as m
-from openlfr.video.runner import CameraRunner
-from openlfr.video.sources import open_source
+from openlfr.store.integrity import verify_deployment_of
+from openlfr.store.signing import write_checkpoint
 
-__all__ = ["CameraSummary", "RunSummary", "StoreAlertSink", "check_may_run", "run_deployment"]
+__all__ = [
+    "CameraSummary",
+    "Progress",
+    "RunSummary",
+    "StoreAlertSink",
+    "check_may_run",
+    "run_deployment",
+]
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[str, int, int], None]  # camera name, frames done, alerts so far
 
 
 @dataclass
 class CameraSummary:
     camera: str
-    frames: int = 0
-    dropped: int = 0
+    frames: int = 0  # analysed
+    dropped: int = 0  # analysis behind (oldest queued frame lost)
+    skipped: int = 0  # beyond video.analysis_fps
     faces: int = 0
     tracks: int = 0
     embedded: int = 0
@@ -91,6 +96,7 @@ def check_may_run(dep: m.Deployment | None, deployment_id: int) -> m.Deployment:
             f" to {dep.end_at:%Y-%m-%d %H:%M} UTC, not now",
         )
     check_notice_period(dep)  # R19 (R5 extended): its public notice has been up long enough
+    verify_deployment_of(dep)  # issue 9 (H3): the authorisation as signed off, not as edited
     return dep
 
 
@@ -103,10 +109,12 @@ def run_deployment(
     *,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
+    engine: Engine | None = None,
 ) -> RunSummary:
     """Runs every camera of an authorised deployment until its sources end, its authorised
-    window closes, or `stop` is set. Refuses a deployment that is not authorised (R5).
-    Retention runs on a schedule meanwhile (see the module's docstring)."""
+    window closes, or `stop` is set, on `engine` (default: threads of this process). Refuses a
+    deployment that is not authorised (R5). Retention runs on a schedule meanwhile (see the
+    module's docstring)."""
     stop = stop or threading.Event()
     recover_abandoned_runs(ctx, utcnow())  # a killed run's deployment is ended, not left live
     with ctx.store.session() as s:
@@ -123,40 +131,64 @@ def run_deployment(
     )
     live = LiveSearch(gallery, entries)
     summary = RunSummary(deployment_id)
-    scheduler.on_tick = lambda: _drop_withdrawn(ctx, deployment_id, live, summary)
+    scheduler.on_tick = lambda: summary.withdrawn_during_run.extend(
+        drop_withdrawn(ctx, deployment_id, live)
+    )
     scheduler.start()
     started = time.monotonic()
-    threads = []
-    for cam in cameras:
-        cs = CameraSummary(cam.name)
-        summary.cameras.append(cs)
-        t = threading.Thread(
-            target=_run_camera,
-            args=(
-                ctx,
-                deployment_id,
-                cam,
-                live,
-                threshold,
-                end_at,
-                cs,
-                summary,
-                progress,
-                stop,
-            ),
-            name=f"camera-{cam.name}",
-            daemon=True,
+    jobs = [
+        CameraJob(
+            deployment_id=deployment_id,
+            camera_db_id=cam.id,
+            camera_name=cam.name,
+            source=cam.source,
+            settings=ctx.settings,
+            store_url=ctx.settings.store.resolved_url(),
+            threshold=threshold,
+            end_at=end_at,
+            watchlist_id=wl_id,
         )
-        threads.append(t)
-        t.start()
+        for cam in cameras
+    ]
+    control = RunControl(
+        stop=stop,
+        local=lambda js, ev: run_camera_jobs(js, ev, ctx=ctx, live=live, progress=progress),
+    )
+    reports: list[CameraReport] = [CameraReport(j.camera_name) for j in jobs]
+    failure: list[BaseException] = []
+
+    def run_engine() -> None:
+        try:
+            reports[:] = (engine or InProcessEngine()).run(jobs, control)
+        except BaseException as exc:  # recorded as every camera's end reason below
+            failure.append(exc)
+
+    thread = threading.Thread(target=run_engine, name=f"engine-{deployment_id}", daemon=True)
+    thread.start()
     try:
-        _supervise(ctx, deployment_id, threads, live, end_at)
+        _supervise(ctx, deployment_id, thread, live, end_at)
     except KeyboardInterrupt:
         stop.set()
-        for t in threads:
-            t.join()
+        thread.join()
     finally:
         scheduler.stop()
+    for report in reports:
+        if failure and not report.end_reason:
+            report.end_reason = f"error: {failure[0]}"
+        summary.alert_ids.extend(report.alert_ids)
+        summary.cameras.append(
+            CameraSummary(
+                report.camera_name,
+                frames=report.frames,
+                dropped=report.dropped,
+                skipped=report.skipped,
+                faces=report.faces,
+                tracks=report.tracks,
+                embedded=report.embedded,
+                alerts=report.alerts,
+                end_reason=report.end_reason,
+            )
+        )
     summary.seconds = time.monotonic() - started
     ended_at = utcnow()
     summary.end_reason, summary.run_failed = describe_end(
@@ -183,6 +215,7 @@ def run_deployment(
                 object_id=deployment_id,
                 justification=f"run ended: {live.stop_reason}",
             )
+        write_checkpoint(s, f"deployment {deployment_id} ended")  # issue 9 (H3): signed head
     # R9: the end fixes the watchlist's purge time; the purge run after it deletes it (this
     # one when the setting is 0 h, else a later run: the next deployment or `openlfr purge`).
     summary.watchlist_purge_due = watchlist_purge_due(ended_at, ctx.settings.governance)
@@ -194,14 +227,15 @@ def run_deployment(
 def _supervise(
     ctx: AppContext,
     deployment_id: int,
-    threads: list[threading.Thread],
+    thread: threading.Thread,
     live: LiveSearch,
     end_at: datetime,
 ) -> None:
-    """Waits for the cameras; closes the window at the authorised end and halts them all when
-    a stop is asked for from the web (polled every COUNTER_SAVE_S, from any process)."""
+    """Waits for the engine; closes the window at the authorised end and halts every camera
+    when a stop is asked for from the web (polled every COUNTER_SAVE_S, from any process).
+    Cameras on other machines watch the store for the same themselves."""
     next_poll = time.monotonic() + COUNTER_SAVE_S
-    for t in threads:
+    for t in [thread]:
         while t.is_alive():
             t.join(0.2)
             if utcnow() >= end_at and not live.window_closed.is_set():
@@ -211,167 +245,3 @@ def _supervise(
                 who = poll_run(ctx, deployment_id)  # and beats the heartbeat
                 if who is not None:
                     live.halt(f"stopped by {who}")
-
-
-def _drop_withdrawn(
-    ctx: AppContext, deployment_id: int, live: LiveSearch, summary: RunSummary
-) -> None:
-    """R11 during a run: images withdrawn since the start leave the search from the next frame."""
-    gone = withdrawn_images(ctx, [e.reference_image_id for e in live.entries]) - live.excluded
-    if not gone:
-        return
-    live.excluded |= gone
-    live.replace(
-        rebuild_gallery(
-            ctx,
-            live.entries,
-            exclude=live.excluded,
-            justification=f"images withdrawn under R11 dropped from the search of deployment "
-            f"{deployment_id}",
-        )
-    )
-    summary.withdrawn_during_run.extend(sorted(gone))
-
-
-def _run_camera(
-    ctx: AppContext,
-    deployment_id: int,
-    cam: m.Camera,
-    live: LiveSearch,
-    threshold: float,
-    end_at: object,
-    cs: CameraSummary,
-    summary: RunSummary,
-    progress: Progress | None,
-    stop: threading.Event,
-) -> None:
-    captured = CaptureTimes()
-    sink = StoreAlertSink(ctx, deployment_id, cam.id, live.entries, captured)
-    try:
-        with ctx.store.session() as s:
-            counter = m.DeploymentCounter(deployment_id=deployment_id, camera_id=cam.id)
-            s.add(counter)
-            s.flush()
-            counter_id = counter.id
-    except StoreFull as exc:  # the camera never starts: nothing it saw could be recorded
-        log.error("deployment %s camera %s not started: %s", deployment_id, cam.name, exc)
-        cs.end_reason = str(exc)
-        return
-    reason = "source ended"
-    pipeline = None
-    runner = None
-    try:
-        try:
-            source = open_source(cam.source, cam.name, ctx.settings.video)
-        except SourceError as exc:  # checked at drafting, but a file can go missing since
-            reason = f"cannot open source: {exc}"
-            return
-        fps = float(getattr(source, "fps", 0) or 25.0)
-        version, gallery = live.gallery()
-        pipeline = LivePipeline(
-            detector=ctx.detector,
-            embedder=ctx.embedder,
-            gallery=gallery,
-            sink=sink,
-            settings=ctx.settings,
-            threshold=threshold,
-            fps=fps,
-        )
-        # The runner reads through the stamp, so time spent in its queue counts as latency.
-        runner = CameraRunner(captured.wrap(source), ctx.settings.video).start()
-        live.add_runner(runner)
-        last_save = time.monotonic()
-        for frame in runner:
-            if live.stop_reason is not None or stop.is_set():
-                reason = live.stop_reason or "stopped by operator"
-                break
-            if utcnow() >= end_at:  # type: ignore[operator]
-                reason = "authorised window ended"
-                break
-            if live.version != version:  # withdrawn images left the search (R11)
-                version, gallery = live.gallery()
-                pipeline.replace_gallery(gallery)
-            pipeline.process(frame)
-            if progress:
-                progress(cam.name, pipeline.counters.frames, pipeline.counters.alerts)
-            if time.monotonic() - last_save > COUNTER_SAVE_S:
-                _save_counters(ctx, counter_id, pipeline, runner, cs, None)
-                last_save = time.monotonic()
-        if live.stop_reason is not None and reason == "source ended":
-            reason = live.stop_reason  # halted while waiting for a frame
-        elif live.window_closed.is_set() and reason == "source ended":
-            reason = "authorised window ended"  # stopped by the supervisor's clock
-        err = runner.error or getattr(source, "error", None)
-        if err and reason == "source ended":
-            reason = f"source failed: {err}"
-    except StoreFull as exc:  # an alert or the counters could not be written: stop, loudly
-        reason = str(exc)
-        log.error("deployment %s camera %s stopped: %s", deployment_id, cam.name, reason)
-    except Exception as exc:  # the run ends, but its counters must still be saved
-        reason = f"error: {exc}"
-    finally:
-        if runner is not None:
-            runner.stop()
-        try:
-            if pipeline is not None:
-                pipeline.finish()
-                _close_alerts(ctx, sink, pipeline)
-        finally:
-            _save_counters(ctx, counter_id, pipeline, runner, cs, reason)
-            summary.alert_ids.extend(sorted(sink.alert_ids.values()))
-
-
-def _close_alerts(ctx: AppContext, sink: StoreAlertSink, pipeline: LivePipeline) -> None:
-    try:
-        with ctx.store.session() as s:
-            for track_id, alert_id in sink.alert_ids.items():
-                span = pipeline.finished_tracks.get(track_id)
-                if span:
-                    s.execute(
-                        update(m.Alert).where(m.Alert.id == alert_id).values(last_frame=span[1])
-                    )
-    except StoreFull as exc:  # the alerts stand; only their tracks' last frames are missing
-        log.error("last frames of alerts %s not saved: %s", sorted(sink.alert_ids.values()), exc)
-
-
-def _save_counters(
-    ctx: AppContext,
-    counter_id: int,
-    pipeline: LivePipeline | None,
-    runner: CameraRunner | None,
-    cs: CameraSummary,
-    reason: str | None,
-) -> None:
-    if pipeline is not None:
-        c = pipeline.counters
-        cs.frames, cs.faces, cs.tracks, cs.embedded, cs.alerts = (
-            c.frames,
-            c.faces,
-            c.tracks,
-            c.embedded,
-            c.alerts,
-        )
-    if runner is not None:
-        cs.dropped = runner.stats.frames_dropped
-    values: dict[str, object] = dict(
-        frames=cs.frames,
-        frames_dropped=cs.dropped,
-        faces=cs.faces,
-        tracks=cs.tracks,
-        embedded=cs.embedded,
-        updated_at=utcnow(),  # the heartbeat (service.recovery)
-    )
-    if reason is not None:
-        cs.end_reason = reason
-        values.update(ended_at=utcnow(), end_reason=reason)
-    try:
-        with ctx.store.session() as s:
-            s.execute(
-                update(m.DeploymentCounter)
-                .where(m.DeploymentCounter.id == counter_id)
-                .values(**values)
-            )
-    except StoreFull as exc:
-        if reason is None:
-            raise  # a periodic save: the camera stops with "store full: ..."
-        log.error("final counters of camera %s not saved (%s): %s", cs.camera, reason, exc)

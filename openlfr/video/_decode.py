@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
@@ -60,6 +61,17 @@ def open_input(
         container.close()
         raise
     return container, stream
+
+
+def set_skip_nonref(stream: Any, on: bool) -> None:
+    """Have FFmpeg skip decoding non-reference frames (B-frames nothing else refers to) or not.
+
+    Used only while analysis is behind: those frames would be dropped from the queue anyway,
+    and decoding them is the largest avoidable cost of a camera. A codec that ignores the
+    request (MJPEG: every frame is a reference) simply decodes everything.
+    """
+    with contextlib.suppress(AttributeError, ValueError, av.FFmpegError):  # exotic codec
+        stream.codec_context.skip_frame = "NONREF" if on else "DEFAULT"
 
 
 def to_frame(frame: av.VideoFrame, camera_id: str, index: int, timestamp: float) -> Frame:

@@ -12,7 +12,14 @@ from typing import Any
 import av.container
 
 from openlfr.errors import SourceError
-from openlfr.video._decode import AV_ERRORS, OPEN_ERRORS, describe, open_input, to_frame
+from openlfr.video._decode import (
+    AV_ERRORS,
+    OPEN_ERRORS,
+    describe,
+    open_input,
+    set_skip_nonref,
+    to_frame,
+)
 from openlfr.vision.types import Frame
 
 log = logging.getLogger("openlfr.video")
@@ -34,15 +41,21 @@ class FileSource:
         self.path = Path(path)
         self.camera_id = camera_id
         self.realtime = realtime
+        # Paced like a camera (frames beyond the analysis rate are skipped, a full queue drops)
+        # rather than read as fast as analysis takes them.
+        self.paced = realtime
+        self._skip_nonref = False
         self.error: str | None = None
         self.frames_decoded = 0
         self.health = "connected"
         self.reconnects = 0
+        self.fps: float | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._busy = False
         self._container: av.container.InputContainer | None = None
-        self._container, _ = self._open()
+        self._container, stream = self._open()
+        self.fps = float(stream.average_rate or stream.guessed_rate or 25)
 
     def _open(self) -> tuple[av.container.InputContainer, Any]:
         if not self.path.exists():
@@ -79,9 +92,13 @@ class FileSource:
         start_media = 0.0
         index = 0
         try:
+            skipping = False
             for av_frame in container.decode(stream):
                 if self._stop.is_set():
                     return
+                if skipping != self._skip_nonref:  # analysis behind: decode less (see below)
+                    skipping = self._skip_nonref
+                    set_skip_nonref(stream, skipping)
                 # Frames without a pts (rare, broken muxers) still get a monotone media time.
                 ts = av_frame.time if av_frame.time is not None else index / rate
                 if self.realtime:
@@ -109,6 +126,10 @@ class FileSource:
                 "(truncated or corrupt)"
             )
             log.warning("%s", self.error)
+
+    def skip_nonref(self, on: bool) -> None:
+        """Ask the decoder to skip non-reference frames (while analysis is behind) or not."""
+        self._skip_nonref = on
 
     def close(self) -> None:
         """Stop iteration at the next frame; safe from any thread, and more than once."""

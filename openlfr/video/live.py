@@ -12,7 +12,15 @@ from collections.abc import Callable, Iterator
 import av
 
 from openlfr.config import VideoSettings
-from openlfr.video._decode import AV_ERRORS, OPEN_ERRORS, describe, open_input, redact, to_frame
+from openlfr.video._decode import (
+    AV_ERRORS,
+    OPEN_ERRORS,
+    describe,
+    open_input,
+    redact,
+    set_skip_nonref,
+    to_frame,
+)
 from openlfr.vision.types import Frame
 
 log = logging.getLogger("openlfr.video")
@@ -45,6 +53,7 @@ class LiveSource:
     """
 
     live = True
+    paced = True
 
     def __init__(
         self,
@@ -67,6 +76,8 @@ class LiveSource:
         self.health = "connecting"
         self.reconnects = 0
         self.frames_decoded = 0
+        self.fps: float | None = None  # known once connected: the stream's declared rate
+        self._skip_nonref = False
         self._rng = rng or random.Random()
         self._stop = threading.Event()
 
@@ -91,7 +102,7 @@ class LiveSource:
         try:
             while not self._stop.is_set():
                 try:
-                    container, _ = open_input(
+                    container, stream = open_input(
                         self.target,
                         format=self.format,
                         options=self.options,
@@ -116,12 +127,18 @@ class LiveSource:
                     self._event("connected", f"{self.name}: connected", logging.INFO)
                 connected_before = True
                 self.health = "connected"
+                rate = stream.average_rate or stream.guessed_rate
+                self.fps = float(rate) if rate else self.fps
                 got_frame = False
                 reason = f"{self.name}: stream ended"
+                skipping = False
                 try:
-                    for av_frame in container.decode(video=0):
+                    for av_frame in container.decode(stream):
                         if self._stop.is_set():
                             return
+                        if skipping != self._skip_nonref:
+                            skipping = self._skip_nonref
+                            set_skip_nonref(stream, skipping)
                         frame = to_frame(av_frame, self.camera_id, index, time.time())
                         index += 1
                         self.frames_decoded = index
@@ -170,6 +187,10 @@ class LiveSource:
         self._event("retrying", f"{self.name}: reconnecting in {delay:.2f} s ({attempt})")
         # An Event wait, not sleep, so that close() from another thread ends a long back-off now.
         return not self._stop.wait(delay)
+
+    def skip_nonref(self, on: bool) -> None:
+        """Ask the decoder to skip non-reference frames (while analysis is behind) or not."""
+        self._skip_nonref = on
 
     def close(self) -> None:
         """Stop from any thread: at once while backing off, at the next frame while streaming.

@@ -1,4 +1,4 @@
-"""What the runner needs of a frame source."""
+"""What the runner and the camera loop need of a frame source."""
 
 from __future__ import annotations
 
@@ -13,12 +13,39 @@ class FrameSource(Protocol):
     """A camera or a file: yields frames until it ends (file) or is closed (live).
 
     `live` sources are paced by the world: when analysis falls behind, the runner drops frames.
-    A non-live source (a file) is read as fast as the consumer takes frames unless paced.
+    A non-live source (a file) is read as fast as the consumer takes frames unless `paced`.
+
+    `fps` is the source's own frame rate (None until a live source has connected and said);
+    `health` is "connecting", "connected", "reconnecting" or "ended"; `error` says why it
+    ended early (None when it ran to its end or is still running); `reconnects` counts
+    reconnections that succeeded (always 0 for a file).
     """
 
-    camera_id: str
-    live: bool
+    @property
+    def camera_id(self) -> str: ...
+
+    @property
+    def live(self) -> bool: ...
+
+    @property
+    def paced(self) -> bool: ...
+
+    @property
+    def fps(self) -> float | None: ...
+
+    @property
+    def health(self) -> str: ...
+
+    @property
+    def error(self) -> str | None: ...
+
+    @property
+    def reconnects(self) -> int: ...
 
     def frames(self) -> Iterator[Frame]: ...
+
+    def skip_nonref(self, on: bool) -> None:
+        """While `on`, the decoder may skip non-reference frames (the runner is behind)."""
+        ...
 
     def close(self) -> None: ...

@@ -22,6 +22,35 @@ Health = Literal["starting", "connecting", "connected", "reconnecting", "ended"]
 # fps_in is counted over this trailing window: long enough to smooth jitter, short enough that a
 # stalled camera shows 0 within seconds.
 _FPS_WINDOW_S = 2.0
+_LIVE_HEALTH: dict[str, Health] = {
+    "connecting": "connecting",
+    "connected": "connected",
+    "reconnecting": "reconnecting",
+}
+
+
+class RateGate:
+    """Keeps at most `fps` frames a second by the frames' own timestamps (0: keeps all).
+
+    Media time for a file, capture time for a live source: a paced file and a camera are thinned
+    alike, and an unpaced file (read faster than real time) keeps the same frames as a paced one.
+    """
+
+    def __init__(self, fps: float) -> None:
+        self.interval = 1.0 / fps if fps > 0 else 0.0
+        self._next: float | None = None
+
+    def keep(self, timestamp: float) -> bool:
+        if self.interval <= 0:
+            return True
+        due = self._next
+        # A small tolerance: 25 fps stamps thinned to 10 fps must not lose a frame to rounding.
+        if due is not None and timestamp < due - 1e-6:
+            return False
+        # Behind by more than a frame (a gap in the stream): restart the grid from this frame.
+        late = due is None or timestamp - due >= self.interval
+        self._next = timestamp + self.interval if late or due is None else due + self.interval
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +59,7 @@ class RunnerStats:
 
     camera_id: str
     frames_read: int
+    frames_skipped: int
     frames_dropped: int
     frames_delivered: int
     queued: int
@@ -42,9 +72,12 @@ class RunnerStats:
 class CameraRunner:
     """Reads `source` on its own thread into a queue of `settings.queue_frames` frames.
 
-    When the queue is full, a live source (or any source with drop_when_behind=True) loses its
-    OLDEST queued frame, counted in `frames_dropped`, so analysis never lags more than the queue;
-    a file blocks the reader instead, so every frame is analysed. Iterate it from one consumer
+    A paced source (a camera, a file read in real time) keeps `settings.analysis_fps` frames a
+    second; the rest are skipped before the queue, counted in `frames_skipped`. When the queue
+    is full it loses its OLDEST queued frame, counted in `frames_dropped`, so analysis never
+    lags more than the queue, and while it is full the decoder is asked to skip non-reference
+    frames. An unpaced file blocks the reader instead, so every frame is analysed (evidence
+    read offline has no real time to keep up with). Iterate it from one consumer
     thread; iteration ends when the source ends or gives up (queued frames are still delivered)
     or at once when stop() is called. An exception in the reader ends iteration and is kept in
     `error` rather than raised.
@@ -60,7 +93,10 @@ class CameraRunner:
         self.source = source
         self.settings = settings
         self.capacity = settings.queue_frames
-        self.drop_when_behind = source.live if drop_when_behind is None else drop_when_behind
+        paced = source.live or source.paced
+        self.drop_when_behind = paced if drop_when_behind is None else drop_when_behind
+        self._gate = RateGate(settings.analysis_fps if paced else 0.0)
+        self._skipping_nonref = False
         self.error: BaseException | None = None
         self._queue: deque[Frame] = deque()
         self._cond = threading.Condition()
@@ -68,6 +104,7 @@ class CameraRunner:
         self._ended = False
         self._thread: threading.Thread | None = None
         self._read = 0
+        self._skipped = 0
         self._dropped = 0
         self._delivered = 0
         self._arrivals: deque[float] = deque()
@@ -100,7 +137,14 @@ class CameraRunner:
                     self._arrivals.append(now)
                     while self._arrivals and now - self._arrivals[0] > _FPS_WINDOW_S:
                         self._arrivals.popleft()
-                    if len(self._queue) >= self.capacity:
+                    if not self._gate.keep(frame.timestamp):
+                        self._skipped += 1
+                        continue
+                    full = len(self._queue) >= self.capacity
+                    if full != self._skipping_nonref and self.drop_when_behind:
+                        self._skipping_nonref = full
+                        self.source.skip_nonref(full)
+                    if full:
                         if self.drop_when_behind:
                             self._queue.popleft()
                             self._dropped += 1
@@ -118,7 +162,7 @@ class CameraRunner:
             try:
                 # Closing the generator here runs its cleanup (container close) on the thread
                 # that owns the container.
-                close = getattr(frames, "close", None)
+                close = getattr(frames, "close", None)  # a generator's, not the source's
                 if callable(close):
                     close()
             except Exception as exc:
@@ -168,30 +212,32 @@ class CameraRunner:
             span = min(_FPS_WINDOW_S, now - self._started_at) if self._started_at else 0.0
             fps = recent / span if span > 0 else 0.0
             ended = self._ended or self._stopping
-            read, dropped, delivered, queued = (
+            read, skipped, dropped, delivered, queued = (
                 self._read,
+                self._skipped,
                 self._dropped,
                 self._delivered,
                 len(self._queue),
             )
-        source_health = getattr(self.source, "health", None)
+        source_health = _LIVE_HEALTH.get(self.source.health)
         health: Health
         if ended:
             health = "ended"
-        elif source_health in ("connecting", "connected", "reconnecting"):
+        elif source_health is not None:
             health = source_health
         else:
             health = "connected" if read else "starting"
-        last_error = getattr(self.source, "error", None)
+        last_error = self.source.error
         if self.error is not None:
             last_error = f"{type(self.error).__name__}: {self.error}"
         return RunnerStats(
             camera_id=self.camera_id,
             frames_read=read,
+            frames_skipped=skipped,
             frames_dropped=dropped,
             frames_delivered=delivered,
             queued=queued,
-            reconnects=int(getattr(self.source, "reconnects", 0)),
+            reconnects=self.source.reconnects,
             fps_in=fps,
             health=health,
             last_error=last_error,

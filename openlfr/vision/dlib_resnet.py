@@ -7,6 +7,7 @@ detector's landmarks only locate the face: a box around them is handed to the sh
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -45,6 +46,21 @@ class DlibResNetEmbedder:
         with self._lock:
             for box in boxes:
                 shape = self._shape(rgb, self._box(box))
+                vec = self._net.compute_face_descriptor(rgb, shape, self._jitters)
+                vectors.append(np.asarray(vec, dtype=np.float32))
+        arr = np.stack(vectors) if vectors else np.zeros((0, self.dim), np.float32)
+        return Embeddings(normalise(arr), self.name)
+
+    def embed_batch(self, crops: Sequence[np.ndarray]) -> Embeddings:
+        """Embeds already-aligned 112x112 crops: dlib's shape predictor re-finds its own five
+        points inside each crop (its chip alignment wants them), the face filling the crop.
+        dlib has no batched forward; one lock-held loop is still one call per batch."""
+        vectors = []
+        with self._lock:
+            for crop in crops:
+                rgb = np.ascontiguousarray(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB))
+                h, w = rgb.shape[:2]
+                shape = self._shape(rgb, self._dlib.rectangle(0, 0, w - 1, h - 1))
                 vec = self._net.compute_face_descriptor(rgb, shape, self._jitters)
                 vectors.append(np.asarray(vec, dtype=np.float32))
         arr = np.stack(vectors) if vectors else np.zeros((0, self.dim), np.float32)

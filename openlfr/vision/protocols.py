@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -27,4 +28,10 @@ class Embedder(Protocol):
 
     def embed(self, image: np.ndarray, landmarks: np.ndarray) -> Embeddings:
         """`landmarks` is (N, 5, 2) float32 in `image`'s pixels; returns N vectors."""
+        ...
+
+    def embed_batch(self, crops: Sequence[np.ndarray]) -> Embeddings:
+        """Embeds already-aligned 112x112 BGR crops (`vision.align.align_face`), from any
+        number of frames and cameras, in one call: the pipeline's shared inference stage
+        batches every camera's faces into one forward pass."""
         ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -42,8 +43,8 @@ class SFaceEmbedder:
             self._local.net = net
         return net
 
-    def embed_aligned(self, crops: list[np.ndarray]) -> Embeddings:
-        """Embeds already-aligned 112x112 BGR crops."""
+    def embed_batch(self, crops: Sequence[np.ndarray]) -> Embeddings:
+        """Embeds already-aligned 112x112 BGR crops in one forward pass."""
         if not crops:
             return Embeddings(np.zeros((0, self.dim), np.float32), self.name)
         batch = list(crops) + [cv2.flip(c, 1) for c in crops] if self.flip else list(crops)
@@ -56,5 +57,9 @@ class SFaceEmbedder:
             out = normalise(out[: len(crops)]) + normalise(out[len(crops) :])
         return Embeddings(normalise(out), self.name)
 
+    def embed_aligned(self, crops: Sequence[np.ndarray]) -> Embeddings:
+        """The former name of `embed_batch` (evaluation code uses it)."""
+        return self.embed_batch(crops)
+
     def embed(self, image: np.ndarray, landmarks: np.ndarray) -> Embeddings:
-        return self.embed_aligned([align_face(image, lm) for lm in landmarks])
+        return self.embed_batch([align_face(image, lm) for lm in landmarks])

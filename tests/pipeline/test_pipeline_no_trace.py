@@ -110,6 +110,8 @@ def test_crowd_leaves_only_counts(
         # table is as it was, except: one counters row added, the audit of the run appended,
         # the audit head moved on, and the deployment's own lifecycle columns.
         changed = {t for t in after if after[t] != before[t]}
+        # (A signed audit checkpoint may follow the entries appended: issue 9.)
+        changed.discard("audit_checkpoints")
         assert changed == {"deployment_counters", "audit_log", "audit_head", "deployments"}
         assert before["reference_images"] == after["reference_images"]
         assert len(after["reference_images"]) == len(enrolled)

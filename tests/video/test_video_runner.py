@@ -14,7 +14,10 @@ from openlfr.config import VideoSettings
 from openlfr.video import CameraRunner, FileSource, StreamSource
 from openlfr.vision.types import Frame
 
-LIVE = VideoSettings(queue_frames=3, open_timeout_s=3, read_timeout_s=2, reconnect_initial_s=0.05)
+# Every frame kept (analysis_fps=0): these tests are about the queue, not the analysis rate.
+LIVE = VideoSettings(
+    queue_frames=3, open_timeout_s=3, read_timeout_s=2, reconnect_initial_s=0.05, analysis_fps=0
+)
 
 
 def test_file_is_delivered_in_full_to_a_slow_consumer() -> None:
@@ -95,6 +98,14 @@ class Exploding:
 
     camera_id = "cam-bug"
     live = True
+    paced = True
+    fps: float | None = 25.0
+    health = "connected"
+    error: str | None = None
+    reconnects = 0
+
+    def skip_nonref(self, on: bool) -> None:
+        pass
 
     def frames(self) -> Iterator[Frame]:
         for i in range(3):
@@ -106,7 +117,7 @@ class Exploding:
 
 
 def test_reader_exception_ends_iteration_and_is_kept() -> None:
-    runner = CameraRunner(Exploding(), VideoSettings(queue_frames=8))
+    runner = CameraRunner(Exploding(), VideoSettings(queue_frames=8, analysis_fps=0))
     with runner:
         got = [f.index for f in runner]
     assert got == [0, 1, 2]
