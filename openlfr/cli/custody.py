@@ -1,0 +1,51 @@
+"""`openlfr custody import` (and H7's `review`): the custody estate (issue 11)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+from openlfr.cli import custody_review
+from openlfr.cli.common import acting, console
+from openlfr.service.custody_import import CustodyCsvError, import_custody
+
+app = typer.Typer(help="The custody estate: import, review.", no_args_is_help=True)
+app.command("review")(custody_review.review)
+
+
+@app.command("import")
+def import_(
+    csv_file: Path = typer.Option(..., "--csv", help="custody_id,person_ref,image,captured,..."),
+    images: Path = typer.Option(..., "--images", help="Folder the image column is relative to."),
+    rejects: Path | None = typer.Option(None, "--rejects", help="Write rejected rows here."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Import custody images (supervisor): each sealed, with its eligibility (R2-R4)."""
+    with acting("custody import") as (ctx, _):
+        cols = (TextColumn("importing"), BarColumn(), TaskProgressColumn(),
+                TextColumn("{task.speed} rows/s"), TimeRemainingColumn())  # fmt: skip
+        with Progress(*cols, console=console, disable=as_json) as bar:
+            task = bar.add_task("import", total=None)
+            try:
+                result = import_custody(
+                    ctx, csv_file, images,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )  # fmt: skip
+            except CustodyCsvError as exc:
+                console.print(f"error: {exc}; nothing was imported", highlight=False)
+                raise typer.Exit(2) from None
+    if rejects is not None:
+        import csv
+
+        with rejects.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["line", "custody_id", "reason"])
+            w.writerows(result.rejects)
+    if as_json:
+        print(json.dumps(result.as_dict()))
+        return
+    d = result.as_dict()
+    console.print(", ".join(f"{k} {v}" for k, v in d.items()), highlight=False)
