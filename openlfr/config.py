@@ -13,6 +13,8 @@ from platformdirs import user_data_dir
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from openlfr.config_accountability import AccountabilitySettings
+from openlfr.config_retro import RetroSettings
 from openlfr.domain.policy import GovernanceSettings
 
 
@@ -178,6 +180,16 @@ class VideoSettings(_Section):
     realtime: bool = Field(
         False, description="Pace a file at its own frame rate instead of as fast as possible."
     )
+    analysis_fps: float = Field(
+        10.0,
+        ge=0.0,
+        le=120.0,
+        description="Frames analysed per second per paced camera (live, or a file read in real "
+        "time); the rest are skipped before the queue and counted. 0 analyses every frame. "
+        "Higher sees a fast-moving face on more frames (more chances of a good view) at a CPU "
+        "cost that grows with it; 10 keeps about 3 views in a 0.3 s glance. An unpaced file "
+        "(offline evidence) always has every frame analysed.",
+    )
     open_timeout_s: float = Field(10.0, gt=0, description="Time allowed to open a stream.")
     read_timeout_s: float = Field(5.0, gt=0, description="Silence after which a stream is dead.")
     reconnect_initial_s: float = Field(1.0, gt=0, description="First wait before reconnecting.")
@@ -205,6 +217,14 @@ class WebSettings(_Section):
         "terminating proxy in front before exposing it to a network.",
     )
     port: int = Field(8000, ge=1, le=65535, description="Port `openlfr serve` listens on.")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses (or CIDR networks) of the reverse proxies whose X-Forwarded-For "
+        "and X-Forwarded-Proto are believed. None by default: the client address is the peer's, "
+        "which the log-in limiter counts and sessions record. Name your TLS proxy here when one "
+        "is in front, or every client looks like the proxy; naming more lets whoever reaches "
+        "the service from those addresses choose the address it is counted under.",
+    )
     secure_cookies: bool = Field(
         False,
         description="Mark the session cookie Secure (sent over HTTPS only) and send HSTS. Turn "
@@ -271,7 +291,8 @@ def default_data_dir() -> Path:
 class StoreSettings(_Section):
     data_dir: Path = Field(
         default_factory=default_data_dir,
-        description="Where the embedded database, key file and nothing else live.",
+        description="Where the embedded database and nothing else lives (the key files sit beside "
+        "it, in <data_dir>-keys, not inside it).",
     )
     database_url: str | None = Field(
         None,
@@ -280,8 +301,11 @@ class StoreSettings(_Section):
     )
     key_file: Path | None = Field(
         None,
-        description="File holding the key that encrypts biometric blobs at rest. Unset: "
-        "<data_dir>/keys/blob.key, created on first use. Never stored in the database.",
+        description="File holding the key that encrypts biometric blobs at rest (and from which "
+        "the integrity MAC key is derived). Unset: <data_dir>-keys/blob.key, beside the data "
+        "folder and not in it, so a backup or copy of the data folder does not carry the key; "
+        "created on first use for a new database only (an existing database without its key "
+        "refuses to open).",
     )
     key: str | None = Field(
         None,
@@ -292,8 +316,28 @@ class StoreSettings(_Section):
     def resolved_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'openlfr.db'}"
 
+    signing_key_file: Path | None = Field(
+        None,
+        description="Ed25519 key that signs audit checkpoints (0600). Unset: audit-signing.key "
+        "beside the blob key file. Whoever holds it can sign a rewritten log: keep it off the "
+        "database server where you can; the public half alone suffices to verify.",
+    )
+    signing_key: str | None = Field(
+        None,
+        description="The audit signing key itself (urlsafe base64 of the 32-byte Ed25519 seed), "
+        "e.g. for a worker on another node; takes precedence over signing_key_file.",
+    )
+    checkpoint_every: int = Field(
+        100,
+        ge=1,
+        le=1_000_000,
+        description="Sign an audit checkpoint every this many rows (and at each deployment's "
+        "end). Fewer rows between checkpoints narrow the unsigned tail an insider could cut off "
+        "unseen (without an anchor); each checkpoint costs one signature (~50 us) and one row.",
+    )
+
     def resolved_key_file(self) -> Path:
-        return self.key_file or self.data_dir / "keys" / "blob.key"
+        return self.key_file or self.data_dir.parent / f"{self.data_dir.name}-keys" / "blob.key"
 
 
 class Settings(BaseSettings):
@@ -315,4 +359,11 @@ class Settings(BaseSettings):
     governance: GovernanceSettings = Field(
         default_factory=GovernanceSettings,
         description="The lawful limits: ranks, durations, threshold floors, retention periods.",
+    )
+    accountability: AccountabilitySettings = Field(
+        default_factory=AccountabilitySettings,
+        description="Public accountability: advance notice, contact, equality evidence age.",
+    )
+    retro: RetroSettings = Field(
+        default_factory=RetroSettings, description="Retrospective search, custody deletion."
     )

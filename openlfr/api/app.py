@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,13 +13,14 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from openlfr.api.accounts import AccountError
-from openlfr.api.live import AlertHub, RunManager
+from openlfr.api.live import AlertHub
 from openlfr.api.security import SecurityHeaders
 from openlfr.api.state import ServiceState
 from openlfr.config import Settings
 from openlfr.errors import OpenLFRError, RuleViolation
+from openlfr.service.accounts import AccountError
 from openlfr.service.deployments import AuthorisationRefused
+from openlfr.service.run_manager import RunManager
 from openlfr.store import Store
 
 log = logging.getLogger("openlfr.api")
@@ -94,6 +94,8 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         routes_enrol,
         routes_ops,
         routes_review,
+        routes_search,
+        routes_users,
     )
     from openlfr.web import (
         STATIC_DIR,
@@ -102,13 +104,17 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         pages_deploy,
         pages_enrol,
         pages_gov,
+        pages_notices,
         pages_review,
+        pages_search,
+        pages_subject_access,
+        pages_users,
         public,
     )
 
     svc = ServiceState.open(settings, store)
     svc.hub = AlertHub(svc)
-    svc.runs = RunManager(svc)
+    svc.runs = RunManager(lambda actor, models: svc.context(actor, models=models))
     owns_store = store is None
 
     @contextlib.asynccontextmanager
@@ -144,19 +150,12 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     # pages_review before pages_deploy: its /deployments/{id}/authorise etc. must be matched
     # before pages_deploy's /deployments/{id}/{action} (start, stop).
     modules = (
-        routes_auth, routes_ops, routes_review, routes_admin, routes_audit, routes_enrol,
-        public, pages, pages_gov, pages_review, pages_deploy, pages_enrol, pages_audit,
+        routes_auth, routes_ops, routes_review, routes_admin, routes_users, routes_audit,
+        routes_enrol, public, pages, pages_gov, pages_users, pages_review, pages_deploy,
+        pages_enrol, pages_audit,
+        pages_notices, pages_subject_access,
+        routes_search, pages_search,
     )  # fmt: skip
     for module in modules:
         app.include_router(module.router)
     return app
-
-
-def openapi_schema(app: FastAPI) -> dict[str, Any]:
-    if app.openapi_schema is None:
-        from fastapi.openapi.utils import get_openapi
-
-        app.openapi_schema = get_openapi(
-            title=app.title, version=app.version, description=app.description, routes=app.routes
-        )
-    return app.openapi_schema

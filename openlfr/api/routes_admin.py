@@ -9,18 +9,17 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from openlfr.api.deps import require, state_of
 from openlfr.api.params import Moment, Name200, Reason, RowId, WindowHours
 from openlfr.service import exceptional as exceptional_reasons
+from openlfr.service import views
 from openlfr.service.context import utcnow
 from openlfr.service.deployments import DeploymentDraft, create_deployment
 from openlfr.service.records import deployment_record
 from openlfr.service.sessions import Principal
 from openlfr.service.subject_decisions import subjects_with_decisions
 from openlfr.service.watchlists import compile_watchlist, watchlist_summary
-from openlfr.store import models as m
 from openlfr.store.models_accounts import Role
 
 router = APIRouter(tags=["governance"])
@@ -31,46 +30,21 @@ RECORD_READERS = require(Role.SUPERVISOR, Role.AUTHORISING_OFFICER, Role.AUDITOR
 
 
 class DraftIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    purpose: str = Field(min_length=1)
-    location: str = Field(min_length=1)
-    location_reason: str = Field(min_length=1)
-    watchlist_id: int
+    name: Name200 = Field(min_length=1)
+    purpose: Reason = Field(min_length=1)
+    location: Reason = Field(min_length=1)
+    location_reason: Reason = Field(min_length=1)
+    watchlist_id: RowId
     cameras: list[str] = Field(min_length=1, description="NAME=SOURCE each")
-    start: datetime | None = None
-    hours: float = Field(8.0, gt=0, le=24 * 31)
+    start: Moment | None = None
+    hours: WindowHours = 8.0
     threshold: float | None = None
-    equality_note: str = ""
+    equality_note: Reason = ""
 
 
 class WatchlistIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     subject_refs: list[str] | None = None
-
-
-def deployment_rows(request: Request) -> list[dict[str, Any]]:
-    with state_of(request).store.session() as s:
-        deps = s.scalars(select(m.Deployment).order_by(m.Deployment.id.desc()).limit(200))
-        return [
-            {
-                "id": d.id,
-                "name": d.name,
-                "status": d.status,
-                "location": d.location,
-                "start": d.start_at.isoformat(),
-                "end": d.end_at.isoformat(),
-                "watchlist_id": d.watchlist_id,
-                "threshold": d.threshold,
-                "authorised_by": d.authorised_by,
-                "authoriser_rank": d.authoriser_rank,
-                "created_by": d.created_by,
-                "end_reason": d.end_reason,
-                "did_not_run": bool(d.run_failed),
-                "review_note": d.review_note,
-                "reviewed_by": d.reviewed_by,
-            }
-            for d in deps
-        ]
 
 
 def draft_from(body: DraftIn) -> DeploymentDraft:
@@ -91,7 +65,7 @@ def draft_from(body: DraftIn) -> DeploymentDraft:
 def deployments(
     request: Request, _: Principal = Depends(DEPLOYMENT_READERS)
 ) -> list[dict[str, Any]]:
-    return deployment_rows(request)
+    return views.deployment_rows(state_of(request).store)
 
 
 @router.post("/api/deployments", status_code=201)
@@ -103,7 +77,7 @@ def draft(body: DraftIn, request: Request, who: Principal = Depends(SUPERVISOR))
 
 @router.get("/api/deployments/{deployment_id}/record")
 def record(
-    deployment_id: int, request: Request, _: Principal = Depends(RECORD_READERS)
+    deployment_id: RowId, request: Request, _: Principal = Depends(RECORD_READERS)
 ) -> dict[str, Any]:
     return deployment_record(state_of(request).base, deployment_id)
 
@@ -111,9 +85,7 @@ def record(
 @router.get("/api/watchlists")
 def watchlists(request: Request, _: Principal = Depends(PLANNERS)) -> list[dict[str, Any]]:
     svc = state_of(request)
-    with svc.store.session() as s:
-        ids = list(s.scalars(select(m.Watchlist.id).order_by(m.Watchlist.id.desc()).limit(100)))
-    return [asdict(watchlist_summary(svc.base, i)) for i in ids]
+    return [asdict(watchlist_summary(svc.base, i)) for i in views.recent_watchlist_ids(svc.store)]
 
 
 @router.post("/api/watchlists", status_code=201)
@@ -163,7 +135,7 @@ async def request_exception(
 
 @router.post("/api/exceptional/{request_id}/{verdict}")
 def decide_exception(
-    request_id: int, verdict: str, request: Request, who: Principal = Depends(SUPERVISOR)
+    request_id: RowId, verdict: str, request: Request, who: Principal = Depends(SUPERVISOR)
 ) -> dict[str, Any]:
     """verdict: approve | reject. The approver must not be the requester (R3)."""
     if verdict not in ("approve", "reject"):

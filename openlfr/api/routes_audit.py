@@ -13,10 +13,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from openlfr.api.deps import require, state_of
+from openlfr.api.params import Moment
 from openlfr.service import audit_log
 from openlfr.service.audit_log import AuditFilter
-from openlfr.store.models_accounts import Role
 from openlfr.service.sessions import Principal
+from openlfr.store.models_accounts import Role
 
 __all__ = ["AuditFilter", "export_response", "read_audit", "router", "to_csv"]
 
@@ -81,11 +82,15 @@ def export_response(rows: list[dict[str, Any]], fmt: str, f: AuditFilter) -> Res
     return Response(body, media_type=media, headers={"Content-Disposition": disposition})
 
 
-@router.get("/api/audit", response_model=None)
+@router.get(
+    "/api/audit",
+    response_model=None,
+    responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+)
 def audit(
     request: Request,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    start: Moment | None = None,
+    end: Moment | None = None,
     actor: str | None = None,
     action: str | None = None,
     event: str | None = None,

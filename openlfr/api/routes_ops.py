@@ -10,12 +10,12 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from openlfr.api.deps import principal_of, refuse, require, state_of
+from openlfr.api.params import Reason, RowId
 from openlfr.service.alerts import adjudicate, alert_images, list_alerts, record_outcome
-from openlfr.store import models as m
 from openlfr.service.sessions import Principal
+from openlfr.service.views import deployment_names
 from openlfr.store.models_accounts import Role, SessionKind
 
 router = APIRouter(tags=["operator"])
@@ -27,12 +27,12 @@ RECHECK_S = 2.0  # how often an open alert feed checks that its session still st
 
 class Decision(BaseModel):
     decision: Literal["confirmed", "false_alert", "not_actioned"]
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Reason = Field(min_length=1, max_length=2000)
 
 
 class OutcomeIn(BaseModel):
     outcome: str = Field(max_length=64)
-    reason: str = Field("", max_length=2000)
+    reason: Reason = Field("", max_length=2000)
 
 
 def _view(v: Any) -> dict[str, Any]:
@@ -45,7 +45,7 @@ def _view(v: Any) -> dict[str, Any]:
 def alerts(
     request: Request,
     status: str | None = None,
-    deployment_id: int | None = None,
+    deployment_id: RowId | None = None,
     who: Principal = Depends(OPERATOR),
 ) -> list[dict[str, Any]]:
     """Alerts (no images), oldest first, each with its deployment's name. Listing is an audited
@@ -55,10 +55,7 @@ def alerts(
         ctx, deployment_id=deployment_id, status=status, justification="operator alert queue"
     )
     # Each queue entry names its deployment (several may run at once).
-    with ctx.store.session() as s:
-        ids = {v.deployment_id for v in views}
-        rows = s.execute(select(m.Deployment.id, m.Deployment.name).where(m.Deployment.id.in_(ids)))
-        names = {int(i): str(n) for i, n in rows}
+    names = deployment_names(ctx.store, {v.deployment_id for v in views})
     return [{**_view(v), "deployment": names.get(v.deployment_id, "")} for v in views]
 
 
@@ -68,7 +65,7 @@ def alerts(
     responses={200: {"content": {"image/jpeg": {}}}},
 )
 def alert_image(
-    alert_id: int,
+    alert_id: RowId,
     which: Literal["probe", "reference"],
     request: Request,
     who: Principal = Depends(OPERATOR),
@@ -83,7 +80,7 @@ def alert_image(
 
 @router.post("/api/alerts/{alert_id}/adjudicate")
 def decide(
-    alert_id: int, body: Decision, request: Request, who: Principal = Depends(OPERATOR)
+    alert_id: RowId, body: Decision, request: Request, who: Principal = Depends(OPERATOR)
 ) -> dict[str, Any]:
     adjudicate(state_of(request).context(who.username), alert_id, body.decision, body.reason)
     return {"id": alert_id, "status": body.decision}
@@ -91,7 +88,7 @@ def decide(
 
 @router.post("/api/alerts/{alert_id}/outcome")
 def outcome(
-    alert_id: int, body: OutcomeIn, request: Request, who: Principal = Depends(OPERATOR)
+    alert_id: RowId, body: OutcomeIn, request: Request, who: Principal = Depends(OPERATOR)
 ) -> dict[str, Any]:
     record_outcome(state_of(request).context(who.username), alert_id, body.outcome, body.reason)
     return {"id": alert_id, "outcome": body.outcome}
@@ -111,7 +108,7 @@ def live(request: Request, _: Principal = Depends(RUNNERS)) -> dict[str, Any]:
 
 @router.post("/api/deployments/{deployment_id}/start", status_code=202)
 def start(
-    deployment_id: int, request: Request, who: Principal = Depends(RUNNERS)
+    deployment_id: RowId, request: Request, who: Principal = Depends(RUNNERS)
 ) -> dict[str, Any]:
     """Start an authorised deployment in a background thread of the server."""
     svc = state_of(request)
@@ -121,7 +118,9 @@ def start(
 
 
 @router.post("/api/deployments/{deployment_id}/stop", status_code=202)
-def stop(deployment_id: int, request: Request, who: Principal = Depends(RUNNERS)) -> dict[str, Any]:
+def stop(
+    deployment_id: RowId, request: Request, who: Principal = Depends(RUNNERS)
+) -> dict[str, Any]:
     """Ask the process running a live deployment (this server or a separate `openlfr
     deployment run`) to stop it: it ends within ~2 s, "stopped by <you>". Audited; 422 (R5)
     when the deployment is not live."""

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from openlfr.api.deps import require, state_of
+from openlfr.api.params import Reason, RowId
 from openlfr.api.routes_admin import DraftIn, draft_from
 from openlfr.service.authorisation_brief import authorisation_brief
 from openlfr.service.deployments import (
@@ -20,8 +21,8 @@ from openlfr.service.deployments import (
     return_deployment,
     withdraw_deployment,
 )
-from openlfr.store.models_accounts import Role
 from openlfr.service.sessions import Principal
+from openlfr.store.models_accounts import Role
 
 router = APIRouter(tags=["governance"])
 SUPERVISOR = require(Role.SUPERVISOR)
@@ -30,20 +31,20 @@ PLANNERS = require(Role.SUPERVISOR, Role.AUTHORISING_OFFICER)
 
 
 class AuthoriseIn(BaseModel):
-    reasons: str = Field(
+    reasons: Reason = Field(
         max_length=10_000,
         description="Why the deployment is necessary and proportionate (required, not blank).",
     )
-    conditions: str = Field("", max_length=10_000)
+    conditions: Reason = Field("", max_length=10_000)
 
 
 class ReasonIn(BaseModel):
-    reason: str = Field(max_length=10_000)
+    reason: Reason = Field(max_length=10_000)
 
 
 @router.get("/api/deployments/{deployment_id}/brief")
 def brief(
-    deployment_id: int,
+    deployment_id: RowId,
     request: Request,
     probe_urls: bool = True,
     who: Principal = Depends(PLANNERS),
@@ -64,7 +65,7 @@ def brief(
 
 @router.post("/api/deployments/{deployment_id}/authorise")
 def authorise(
-    deployment_id: int, body: AuthoriseIn, request: Request, who: Principal = Depends(AUTHORISER)
+    deployment_id: RowId, body: AuthoriseIn, request: Request, who: Principal = Depends(AUTHORISER)
 ) -> dict[str, Any]:
     """Authorise as the logged-in officer, at the rank on their account. 422 lists every rule
     the draft fails (a camera that cannot be opened among them)."""
@@ -84,7 +85,7 @@ def authorise(
 
 @router.post("/api/deployments/{deployment_id}/refuse")
 def refuse(
-    deployment_id: int, body: ReasonIn, request: Request, who: Principal = Depends(AUTHORISER)
+    deployment_id: RowId, body: ReasonIn, request: Request, who: Principal = Depends(AUTHORISER)
 ) -> dict[str, Any]:
     """Refuse a draft, for good (a new draft is needed). The reason is required."""
     ctx = state_of(request).context(who.username)
@@ -94,7 +95,7 @@ def refuse(
 
 @router.post("/api/deployments/{deployment_id}/return")
 def return_for_changes(
-    deployment_id: int, body: ReasonIn, request: Request, who: Principal = Depends(AUTHORISER)
+    deployment_id: RowId, body: ReasonIn, request: Request, who: Principal = Depends(AUTHORISER)
 ) -> dict[str, Any]:
     """Send a draft back to its supervisor for changes. The reason is required."""
     ctx = state_of(request).context(who.username)
@@ -104,7 +105,7 @@ def return_for_changes(
 
 @router.post("/api/deployments/{deployment_id}/withdraw")
 def withdraw(
-    deployment_id: int, body: ReasonIn, request: Request, who: Principal = Depends(SUPERVISOR)
+    deployment_id: RowId, body: ReasonIn, request: Request, who: Principal = Depends(SUPERVISOR)
 ) -> dict[str, Any]:
     """Withdraw a deployment that is not yet live (draft, returned or authorised)."""
     ctx = state_of(request).context(who.username)
@@ -112,14 +113,14 @@ def withdraw(
     return {"id": deployment_id, "status": "withdrawn"}
 
 
-def _amend(deployment_id: int, body: DraftIn, request: Request, who: Principal) -> dict[str, Any]:
+def _amend(deployment_id: RowId, body: DraftIn, request: Request, who: Principal) -> dict[str, Any]:
     amend_deployment(state_of(request).context(who.username), deployment_id, draft_from(body))
     return {"id": deployment_id, "status": "draft"}
 
 
 @router.put("/api/deployments/{deployment_id}")
 def amend(
-    deployment_id: int, body: DraftIn, request: Request, who: Principal = Depends(SUPERVISOR)
+    deployment_id: RowId, body: DraftIn, request: Request, who: Principal = Depends(SUPERVISOR)
 ) -> dict[str, Any]:
     """Rewrite a draft (or one returned for changes): checked as at drafting, then a draft
     again, awaiting authorisation."""
@@ -128,7 +129,7 @@ def amend(
 
 @router.post("/api/deployments/{deployment_id}")
 def amend_post(
-    deployment_id: int, body: DraftIn, request: Request, who: Principal = Depends(SUPERVISOR)
+    deployment_id: RowId, body: DraftIn, request: Request, who: Principal = Depends(SUPERVISOR)
 ) -> dict[str, Any]:
     """The same as PUT, for clients that only POST."""
     return _amend(deployment_id, body, request, who)

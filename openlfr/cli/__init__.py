@@ -17,8 +17,12 @@ from openlfr.cli import (
     exceptional,
     governance,
     login,
+    notices,
     report,
+    search,
     serve,
+    subject_access,
+    users,
     watchlists,
 )
 from openlfr.cli.common import OPTIONS
@@ -52,6 +56,9 @@ app.command("logout")(login.logout)
 app.command("whoami")(login.whoami)
 app.command("enrol")(enrol.enrol)
 app.add_typer(watchlists.app, name="watchlist")
+from openlfr.cli import custody as _custody  # noqa: E402
+
+app.add_typer(_custody.app, name="custody")
 app.add_typer(deployments.app, name="deployment")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(exceptional.app, name="exceptional")
@@ -64,7 +71,10 @@ app.command("case-outcome")(governance.case_outcome_command)
 watchlists.app.command("members")(governance.members_command)
 app.command("report")(report.report)
 app.command("serve")(serve.serve)
-app.add_typer(serve.app, name="user")
+app.command("search")(search.search)
+app.command("notices")(notices.notices)
+app.command("subject-access")(subject_access.subject_access_command)
+app.add_typer(users.app, name="user")
 
 
 def main() -> None:

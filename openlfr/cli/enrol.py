@@ -11,11 +11,12 @@ from rich.progress import track
 
 from openlfr.cli.common import app_context, console, err_console, handle_errors
 from openlfr.domain import parse_category, parse_outcome
+from openlfr.domain.reasons import check_reason_fits
 from openlfr.errors import ImageRejected
 from openlfr.service.context import AppContext
 from openlfr.service.enrolment import ImageSpec, enrol_subject
-from openlfr.vision.images import read_image_bytes
 from openlfr.service.exceptional import request_exception
+from openlfr.vision.images import read_image_bytes
 
 
 def enrol(
@@ -25,6 +26,14 @@ def enrol(
         ...,
         help="Lawful watchlist category: wanted_by_courts, suspect, court_conditions, "
         "mappa, missing_vulnerable (no catch-all exists).",
+    ),
+    reason_wanted: str | None = typer.Option(
+        None,
+        "--reason-wanted",
+        help="Why the person is sought, from the closed list (it must fit --category, R1): "
+        "failing_to_appear, recall_to_prison, breach_court_conditions, "
+        "breach_sexual_offence_conditions, vawg_offence, violent_offence, acquisitive_offence, "
+        "drugs_or_weapons_offence, missing_vulnerable, mappa_management.",
     ),
     source: str = typer.Option(..., "--source", help="Custody record id the images come from."),
     lawful_basis: str = typer.Option(
@@ -56,6 +65,8 @@ def enrol(
         captured_on = date.fromisoformat(captured) if captured else None
         held = bool(exceptional_reason) and parse_outcome(outcome).not_convicted
         parse_category(category)  # R1 refuses a catch-all before any image is looked at
+        if reason_wanted:
+            check_reason_fits(reason_wanted, category)  # R1: the reason fits the category
     specs = [
         ImageSpec(
             path=p,
@@ -79,6 +90,7 @@ def enrol(
             display_name=name or reference,
             category=category,
             images=specs,
+            reason_wanted=reason_wanted,
         )
     for path, image_id in result.enrolled:
         console.print(

@@ -62,7 +62,7 @@ def print_purge(report: PurgeReport) -> None:
         console.print(table)
     counts = ", ".join(
         f"{report.count(kind)} {kind}"
-        for kind in ("watchlist", "alert", "withdraw image", "erase image")
+        for kind in ("watchlist", "alert", "withdraw image", "erase image", "custody deletion")
     )
     console.print(f"purge {verb}: {counts}" if report.steps else "purge: nothing is due")
     console.print(f"next due: {_when(report.next_due)}")

@@ -45,11 +45,28 @@ ROLES: dict[str, frozenset[Role] | None] = {
     "alerts outcome": _OPERATOR,
     "audit export": frozenset({Role.AUDITOR}),
     "audit verify": None,
+    # The signed head is no personal data: anyone may export it, to hold it outside the store.
+    "audit anchor": None,
+    "audit backfill": frozenset({Role.ADMIN}),
+    "audit rotate-key": frozenset({Role.ADMIN}),
     "report": None,
+    # R19: notices are published to everyone; R20: a disclosure of personal data, made by
+    # those who hold the records (supervisors) or oversee them (auditors).
+    "notices": None,
+    "subject-access": frozenset({Role.SUPERVISOR, Role.AUDITOR}),
     "purge": None,
     "demo": None,
     "user add": frozenset({Role.ADMIN}),
+    "user grant": frozenset({Role.ADMIN}),
+    "user approve": frozenset({Role.ADMIN}),
+    "user reject": frozenset({Role.ADMIN}),
+    "user pending": frozenset({Role.ADMIN}),
     "user create-admin": None,
+    # R17: retrospective search is the investigator's work, and the investigator's only.
+    "search": frozenset({Role.INVESTIGATOR}),
+    # R18: the estate review publishes counts only; those who oversee the estate run it.
+    "custody review": frozenset({Role.SUPERVISOR, Role.AUDITOR}),
+    "custody import": frozenset({Role.SUPERVISOR}),
 }
 
 

@@ -118,6 +118,34 @@ _TABLE: tuple[Rule, ...] = (
         "SWP practice cited in Bridges",
         "SWP practice cited in Bridges",
     ),
+    Rule(
+        "R17",
+        "retrospective search returns only eligible custody images; every search is an audited "
+        "consultation with its case and reason; candidates are leads, never an identification",
+        "RMC & FJ v MPC [2012] EWHC 1681; DPA 2018 s62; College of Policing APP (RFR)",
+        "RMC & FJ v MPC [2012] EWHC 1681; DPA 2018 s62",
+    ),
+    Rule(
+        "R18",
+        "the custody estate is reviewed and published; ineligible images withdrawn at once and "
+        "deleted after the review period",
+        "RMC & FJ v MPC [2012] EWHC 1681; Custody Images Review 2017; BSCC annual report",
+        "Custody Images Review 2017",
+    ),
+    Rule(
+        "R19",
+        "a deployment is announced publicly a set time before it may start; a notice is "
+        "withheld only for a listed reason, recorded and counted",
+        "Biometrics and Surveillance Camera Commissioner; College of Policing LFR APP",
+        "BSCC; College of Policing LFR APP",
+    ),
+    Rule(
+        "R20",
+        "a subject access request is answered from the records, an audited disclosure; a face "
+        "that did not match is never stored, so is never disclosed",
+        "Data Protection Act 2018 s45",
+        "DPA 2018 s45",
+    ),
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _TABLE}

@@ -52,7 +52,9 @@ def eval_video(
     identities = watchlist_images(watchlist)
     with tempfile.TemporaryDirectory(prefix="openlfr-eval-") as tmp:
         store = StoreSettings(data_dir=Path(tmp))
-        s = settings.model_copy(update={"store": store})
+        # A throw-away store: its deployment runs at once, so no advance notice (R19).
+        quick = settings.accountability.model_copy(update={"notice_hours": 0.0})
+        s = settings.model_copy(update={"store": store, "accountability": quick})
         ctx = AppContext.open(s, actor="evaluation")
         try:
             return _run(ctx, video, identities, threshold, progress)
@@ -147,6 +149,7 @@ def _run(
         "alerts": alerts,
         "alerted_identities": dict(Counter(a["identity"] for a in alerts)),
         "enrol_failures": failures,
+        "notice_hours": ctx.settings.accountability.notice_hours,  # 0: throw-away store (R19)
     }
 
 

@@ -39,6 +39,7 @@ from openlfr.service.refusals import audits_refusals
 from openlfr.service.source_probe import SourceVerdict, probe_source
 from openlfr.service.watchlists import WatchlistSummary, watchlist_summary
 from openlfr.store import AuditAction, DeploymentStatus, append_audit
+from openlfr.store.integrity import bind
 from openlfr.store.models import Camera, Deployment
 
 __all__ = [
@@ -342,8 +343,7 @@ def authorise_deployment(
     withhold_notice: str | None = None,
     withhold_note: str = "",
 ) -> None:
-    """Checks every rule at once, opening the stream sources, and either authorises or raises
-    ``AuthorisationRefused``; it puts up the public notice unless withheld (R19)."""
+    """Every rule checked at once (sources opened): authorised with its notice (R19), or refused."""
     with ctx.store.session() as s:
         dep = _load(s, deployment_id, (_DRAFT,), "authorised")
         wl_id, sources = dep.watchlist_id, camera_sources(s, dep.id)
@@ -371,8 +371,7 @@ def authorise_deployment(
         )
         violations = check_authorisation(request, policy=ctx.settings.governance, now=utcnow())
         violations += _source_violations(verdicts)
-        now = utcnow()
-        violations += notice_plan_violations(ctx, dep, now, withhold_notice, withhold_note)
+        violations += notice_plan_violations(ctx, dep, utcnow(), withhold_notice, withhold_note)
         if violations:
             raise AuthorisationRefused(violations)
         dep.status = _AUTHORISED
@@ -381,6 +380,7 @@ def authorise_deployment(
         dep.authorised_at = utcnow()
         dep.authorisation_reasons = reasons.strip()
         dep.authorisation_conditions = conditions.strip() or None
+        bind(s, dep)  # threshold, window, officer, rank, cameras: checked again at every run
         audit_deployment(
             s,
             ctx,
@@ -397,4 +397,4 @@ def authorise_deployment(
                 "sources": {v.camera: v.detail for v in verdicts},
             },
         )
-        publish_notice(s, ctx, dep, summary.size_by_category, now, withhold_notice, withhold_note)
+        publish_notice(s, ctx, dep, summary.size_by_category, withhold_notice, withhold_note)

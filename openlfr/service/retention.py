@@ -41,11 +41,13 @@ from openlfr.domain import (
     parse_outcome,
     plan_purge,
 )
+from openlfr.service import custody_retention
 from openlfr.service.alerts import Outcome
 from openlfr.service.context import AppContext, utcnow
 from openlfr.service.watchlist_members import hash_matches, live_members
 from openlfr.store import AuditAction, append_audit
 from openlfr.store import models as m
+from openlfr.store.integrity import bind
 from openlfr.store.models_governance import WatchlistManifestEntry
 
 #: Alert outcomes that keep the alert's data beyond R10's period: each followed an arrest, so
@@ -171,7 +173,13 @@ def plan(ctx: AppContext, now: datetime) -> PurgeReport:
         for i, _ref, outcome, approved, at in images
         if (at is not None or i in withdrawing) and _erasable(outcome, approved)
     ]
-    return PurgeReport(now, True, tuple(steps), decided.next_due)
+    custody, custody_next = custody_retention.custody_steps(ctx, now)  # R18 (issue 11)
+    steps += [
+        PurgeStep(custody_retention.KIND, ref, "R18", due, custody_retention.step_action(n))
+        for ref, n, due in custody
+    ]
+    nexts = [d for d in (decided.next_due, custody_next) if d is not None]
+    return PurgeReport(now, True, tuple(steps), min(nexts, default=None))
 
 
 def purge(
@@ -189,8 +197,11 @@ def purge(
     who = actor or ctx.actor
     done = []
     for step in planned.steps:
-        with ctx.store.session() as s:
-            ok = _APPLY[step.kind](s, step, now, who)
+        if step.kind == custody_retention.KIND:  # its own transaction, then the index
+            ok = custody_retention.erase_custody_batch(ctx, step, now, who)
+        else:
+            with ctx.store.session() as s:
+                ok = _APPLY[step.kind](s, step, now, who)
         done.append(PurgeStep(step.kind, step.ref, step.rule, step.due_at, step.action, ok))
     return PurgeReport(now, False, tuple(done), planned.next_due)
 
@@ -260,6 +271,7 @@ def _withdraw_image(s: Session, step: PurgeStep, now: datetime, actor: str) -> b
     if img is None or img.withdrawn_at is not None:
         return False
     img.withdrawn_at = now
+    bind(s, img)  # issue 9 (H3): the withdrawal is part of the image's binding
     subject = s.get(m.Subject, img.subject_id)
     if subject is not None and not subject.flagged_for_review:
         subject.flagged_for_review = True

@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from openlfr.config import StoreSettings
 from openlfr.errors import StoreError, StoreFull
 from openlfr.store.crypto import BlobCipher, blob_context
+from openlfr.store.integrity import SESSION_KEY
+from openlfr.store.integrity_keys import IntegrityKeys, open_keys
 from openlfr.store.models import Base
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -153,6 +155,7 @@ class Store:
     engine: Engine
     sessions: sessionmaker[Session]
     cipher: BlobCipher
+    keys: IntegrityKeys | None = None
 
     @property
     def location(self) -> str:
@@ -208,7 +211,7 @@ def open_store(settings: StoreSettings, *, run_migrations: bool = True) -> Store
             # The embedded database holds identities: its folder is private to its user.
             private_folder(settings.data_dir)
         engine = make_engine(url)
-        cipher = BlobCipher.from_settings(settings)
+        cipher, keys = open_keys(settings, engine, database_location(url))
         if run_migrations:
             migrate(engine)
     except (DBAPIError, OSError) as exc:
@@ -216,5 +219,8 @@ def open_store(settings: StoreSettings, *, run_migrations: bool = True) -> Store
         if failure is None:
             raise
         raise failure from exc
-    sessions = sessionmaker(bind=engine, expire_on_commit=False)
-    return Store(engine=engine, sessions=sessions, cipher=cipher)
+    # Every session carries the integrity keys: bindings and checkpoints are made in the
+    # transaction of the write they cover (store/integrity.py, store/signing.py).
+    info = {SESSION_KEY: keys, SESSION_KEY + ".every": settings.checkpoint_every}
+    sessions = sessionmaker(bind=engine, expire_on_commit=False, info=info)
+    return Store(engine=engine, sessions=sessions, cipher=cipher, keys=keys)

@@ -271,11 +271,16 @@ class DeploymentCounter(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"), index=True)
     camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id"))
-    frames: Mapped[int] = mapped_column(Integer, default=0)
-    frames_dropped: Mapped[int] = mapped_column(Integer, default=0)
+    frames: Mapped[int] = mapped_column(Integer, default=0)  # analysed
+    frames_dropped: Mapped[int] = mapped_column(Integer, default=0)  # analysis behind
+    # Beyond video.analysis_fps, skipped before analysis (issue 10; migration 0009).
+    frames_skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     faces: Mapped[int] = mapped_column(Integer, default=0)
     tracks: Mapped[int] = mapped_column(Integer, default=0)
     embedded: Mapped[int] = mapped_column(Integer, default=0)
+    # Reconnections of a live source, and seconds it was down (not delivering frames).
+    reconnects: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    down_s: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[str | None] = mapped_column(Text)
@@ -346,5 +351,8 @@ class AuditHead(Base):
 # The operator service keeps its tables in their own module; importing it here puts them in
 # Base.metadata, which Alembic and missing_tables() read.
 # So does retention's membership manifest (R16).
+from openlfr.store import models_accountability as models_accountability  # noqa: E402
 from openlfr.store import models_accounts as models_accounts  # noqa: E402
+from openlfr.store import models_custody as models_custody  # noqa: E402
 from openlfr.store import models_governance as models_governance  # noqa: E402
+from openlfr.store import models_integrity as models_integrity  # noqa: E402

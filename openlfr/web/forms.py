@@ -4,10 +4,10 @@ deployment form read into a draft without losing what was typed."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from openlfr.domain import FieldViolation
+from openlfr.domain import FieldViolation, bounds
 from openlfr.errors import RuleViolation
 from openlfr.service.context import utcnow
 from openlfr.service.deployments import AuthorisationRefused, DeploymentDraft
@@ -68,21 +68,22 @@ def parse_draft(values: dict[str, str], errors: FormErrors) -> DeploymentDraft |
     hours = 8.0
     try:
         hours = float(values.get("hours", "").strip() or "8")
-        if not 0 < hours <= 24 * 31:
+        if not bounds.MIN_WINDOW_HOURS <= hours <= bounds.MAX_WINDOW_HOURS:  # NaN too
             raise ValueError
     except ValueError:
-        errors.add("hours", "the number of hours must be a number above 0")
+        errors.add("hours", f"the number of hours must be between 1/60 and "
+                   f"{bounds.MAX_WINDOW_HOURS}")  # fmt: skip
     start = utcnow()
     if values.get("start", "").strip():
         try:
             start = datetime.fromisoformat(values["start"].strip())
-            start = start if start.tzinfo else start.replace(tzinfo=UTC)
-        except ValueError:
+            start = bounds.check_moment(start)  # a year 9999 start cannot overflow the end
+        except (ValueError, RuleViolation):
             errors.add("start", "write the start as YYYY-MM-DDTHH:MM (UTC), or leave blank: now")
     watchlist_id = 0
     try:
-        watchlist_id = int(values.get("watchlist_id", ""))
-    except ValueError:
+        watchlist_id = bounds.check_row_id(int(values.get("watchlist_id", "")))
+    except (ValueError, RuleViolation):
         errors.add("watchlist_id", "choose a watchlist")
     cameras = []
     for i, line in enumerate(c for c in values.get("cameras", "").splitlines() if c.strip()):

@@ -31,6 +31,7 @@ HOME = {
     Role.AUTHORISING_OFFICER: "/deployments",
     Role.AUDITOR: "/audit",
     Role.ADMIN: "/admin/users",
+    Role.INVESTIGATOR: "/search",
 }
 
 NAV: list[tuple[str, str, set[Role]]] = [
@@ -44,6 +45,8 @@ NAV: list[tuple[str, str, set[Role]]] = [
     ("/watchlists", "Watchlists", {Role.SUPERVISOR}),
     ("/exceptional", "Exceptional reasons", {Role.SUPERVISOR}),
     ("/audit", "Audit log", {Role.AUDITOR}),
+    ("/subject-access", "Subject access", {Role.SUPERVISOR, Role.AUDITOR}),
+    ("/search", "Custody search", {Role.INVESTIGATOR}),
     ("/admin/users", "Users", {Role.ADMIN}),
     ("/public", "Public record", set(Role)),
 ]

@@ -9,15 +9,19 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
 from openlfr.api.deps import require, state_of
-from openlfr.api.routes_admin import deployment_rows
+from openlfr.api.params import RowId
 from openlfr.errors import RuleViolation
 from openlfr.service.deployments import amend_deployment, create_deployment, withdraw_deployment
 from openlfr.service.records import deployment_record
-from openlfr.service.watchlists import watchlist_summary
 from openlfr.service.sessions import Principal
+from openlfr.service.views import (
+    deployment_rows,
+    deployment_with_cameras,
+    recent_watchlist_ids,
+)
+from openlfr.service.watchlists import watchlist_summary
 from openlfr.store import models as m
 from openlfr.store.models_accounts import Role
 from openlfr.web.forms import (
@@ -29,6 +33,7 @@ from openlfr.web.forms import (
     values_of,
 )
 from openlfr.web.pages import page
+from openlfr.web.pages_notices import accountability_context
 
 router = APIRouter(include_in_schema=False)
 READERS = require(Role.OPERATOR, Role.SUPERVISOR, Role.AUTHORISING_OFFICER, Role.AUDITOR)
@@ -42,8 +47,7 @@ def see_other(url: str) -> Response:
 
 def watchlist_choices(request: Request) -> list[dict[str, Any]]:
     svc = state_of(request)
-    with svc.store.session() as s:
-        ids = list(s.scalars(select(m.Watchlist.id).order_by(m.Watchlist.id.desc()).limit(50)))
+    ids = recent_watchlist_ids(svc.store, limit=50)
     return [asdict(watchlist_summary(svc.base, i)) for i in ids]
 
 
@@ -60,7 +64,7 @@ def _list(
         "deployments.html",
         who,
         status,
-        deployments=deployment_rows(request),
+        deployments=deployment_rows(state_of(request).store),
         watchlists=wls,
         values=values or {"hours": "8"},
         errors=errors,
@@ -111,17 +115,7 @@ async def draft(request: Request, who: Principal = Depends(SUPERVISOR)) -> Respo
 
 
 def _load(request: Request, dep_id: int) -> tuple[m.Deployment, list[m.Camera]]:
-    with state_of(request).store.session() as s:
-        dep = s.get(m.Deployment, dep_id)
-        if dep is None:
-            raise RuleViolation("R5", f"deployment {dep_id} does not exist")
-        cams = list(
-            s.scalars(
-                select(m.Camera).where(m.Camera.deployment_id == dep_id).order_by(m.Camera.id)
-            )
-        )
-        s.expunge_all()
-    return dep, cams
+    return deployment_with_cameras(state_of(request).store, dep_id)
 
 
 def detail(
@@ -141,12 +135,13 @@ def detail(
         record=deployment_record(svc.base, dep_id) if who.role is not Role.OPERATOR else None,
         running_here=dep_id in svc.runs.running(),
         run_error=svc.runs.errors.get(dep_id),
+        **accountability_context(svc.base, dep),  # notice and equality evidence (issue 13)
         **extra,
     )
 
 
 @router.get("/deployments/{dep_id}", response_class=HTMLResponse)
-def deployment(dep_id: int, request: Request, who: Principal = Depends(READERS)) -> HTMLResponse:
+def deployment(dep_id: RowId, request: Request, who: Principal = Depends(READERS)) -> HTMLResponse:
     return detail(request, who, dep_id)
 
 
@@ -171,7 +166,9 @@ def _edit_page(
 
 
 @router.get("/deployments/{dep_id}/edit", response_class=HTMLResponse)
-def edit_form(dep_id: int, request: Request, who: Principal = Depends(SUPERVISOR)) -> HTMLResponse:
+def edit_form(
+    dep_id: RowId, request: Request, who: Principal = Depends(SUPERVISOR)
+) -> HTMLResponse:
     dep, cams = _load(request, dep_id)
     if dep.status not in ("draft", "returned"):
         raise RuleViolation(
@@ -181,7 +178,7 @@ def edit_form(dep_id: int, request: Request, who: Principal = Depends(SUPERVISOR
 
 
 @router.post("/deployments/{dep_id}/edit", response_model=None)
-async def edit(dep_id: int, request: Request, who: Principal = Depends(SUPERVISOR)) -> Response:
+async def edit(dep_id: RowId, request: Request, who: Principal = Depends(SUPERVISOR)) -> Response:
     values = await _form_values(request)
     try:
         _save(request, who, values, dep_id)
@@ -192,7 +189,9 @@ async def edit(dep_id: int, request: Request, who: Principal = Depends(SUPERVISO
 
 
 @router.post("/deployments/{dep_id}/withdraw", response_model=None)
-async def withdraw(dep_id: int, request: Request, who: Principal = Depends(SUPERVISOR)) -> Response:
+async def withdraw(
+    dep_id: RowId, request: Request, who: Principal = Depends(SUPERVISOR)
+) -> Response:
     form = await request.form()
     reason = str(form.get("reason") or "")
     errors = FormErrors()
@@ -218,7 +217,7 @@ async def withdraw(dep_id: int, request: Request, who: Principal = Depends(SUPER
 
 @router.post("/deployments/{dep_id}/{action}", response_model=None)
 def start_stop(
-    dep_id: int, action: str, request: Request, who: Principal = Depends(RUNNERS)
+    dep_id: RowId, action: str, request: Request, who: Principal = Depends(RUNNERS)
 ) -> Response:
     runs = state_of(request).runs
     assert runs is not None

@@ -60,7 +60,7 @@ async def enrol(request: Request, who: Principal = Depends(upload_supervisor)) -
         decisions = await asyncio.to_thread(
             enrol_uploads, ctx, reference=values.get("reference", ""),
             display_name=values.get("display_name", ""), category=values.get("category", ""),
-            rows=rows,
+            rows=rows, reason_wanted=values.get("reason_wanted", ""),
         )  # fmt: skip
     except (RuleViolation, ValueError) as exc:  # nothing was enrolled: say why, keep the facts
         rule = getattr(exc, "rule", None)

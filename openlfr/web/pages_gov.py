@@ -1,4 +1,4 @@
-"""Pages for supervisors (watchlists, exceptional reasons) and admins (users). Forms post here
+"""Pages for supervisors (watchlists, exceptional reasons). Forms post here
 with the session's CSRF token; a refused form comes back as typed, the error beside its field.
 (Deployments: pages_deploy and pages_review; the audit log: pages_audit; users: pages_users.)"""
 
@@ -17,7 +17,6 @@ from openlfr.service import exceptional as exceptional_reasons
 from openlfr.service.sessions import Principal
 from openlfr.service.subject_decisions import subjects_with_decisions
 from openlfr.service.watchlists import compile_watchlist
-from openlfr.store.models_accounts import Role
 from openlfr.web.forms import FormErrors
 from openlfr.web.pages import page
 from openlfr.web.pages_deploy import SUPERVISOR, see_other, watchlist_choices
@@ -124,7 +123,7 @@ async def request_exception(
 
 @router.post("/exceptional/{request_id}/{verdict}", response_model=None)
 def decide(
-    request_id: int, verdict: str, request: Request, note: str = Form(""),
+    request_id: RowId, verdict: str, request: Request, note: str = Form(""),
     who: Principal = Depends(SUPERVISOR),
 ) -> Response:  # fmt: skip
     approve = verdict == "approve"

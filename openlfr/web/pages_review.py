@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from openlfr.api.deps import require, state_of
+from openlfr.api.params import RowId
 from openlfr.errors import RuleViolation
 from openlfr.service.authorisation_brief import authorisation_brief
 from openlfr.service.deployments import (
@@ -19,8 +20,8 @@ from openlfr.service.deployments import (
     refuse_deployment,
     return_deployment,
 )
-from openlfr.store.models_accounts import Role
 from openlfr.service.sessions import Principal
+from openlfr.store.models_accounts import Role
 from openlfr.web.forms import FormErrors
 from openlfr.web.pages import page
 
@@ -61,7 +62,7 @@ def _review_page(
 
 
 @router.get("/deployments/{dep_id}/review", response_class=HTMLResponse)
-def review(dep_id: int, request: Request, who: Principal = Depends(AUTHORISER)) -> HTMLResponse:
+def review(dep_id: RowId, request: Request, who: Principal = Depends(AUTHORISER)) -> HTMLResponse:
     return _review_page(request, who, dep_id)
 
 
@@ -80,13 +81,15 @@ def _check(action: str, values: dict[str, str], who: Principal) -> FormErrors:
 
 @router.post("/deployments/{dep_id}/review/confirm", response_class=HTMLResponse)
 def confirm(
-    dep_id: int,
+    dep_id: RowId,
     request: Request,
     action: str = Form(""),
     reasons: str = Form(""),
     conditions: str = Form(""),
     refuse_reason: str = Form(""),
     return_reason: str = Form(""),
+    withhold_notice: str = Form(""),
+    withhold_note: str = Form(""),
     who: Principal = Depends(AUTHORISER),
 ) -> HTMLResponse:
     """The second step: what will be recorded, under whose name, with one button to confirm."""
@@ -95,6 +98,8 @@ def confirm(
         conditions=conditions,
         refuse_reason=refuse_reason,
         return_reason=return_reason,
+        withhold_notice=withhold_notice,
+        withhold_note=withhold_note,
     )
     errors = _check(action, values, who)
     if errors:
@@ -131,6 +136,8 @@ def _decide(
                     rank=who.rank,
                     reasons=reason,
                     conditions=values.get("conditions", ""),
+                    withhold_notice=values.get("withhold_notice") or None,
+                    withhold_note=values.get("withhold_note", ""),
                 )
             elif action == "refuse":
                 refuse_deployment(ctx, dep_id, officer=who.display_name, reason=reason)
@@ -151,20 +158,23 @@ def _decide(
 
 @router.post("/deployments/{dep_id}/authorise", response_model=None)
 def authorise(
-    dep_id: int,
+    dep_id: RowId,
     request: Request,
     reasons: str = Form(""),
     conditions: str = Form(""),
     confirm: str = Form(""),
+    withhold_notice: str = Form(""),
+    withhold_note: str = Form(""),
     who: Principal = Depends(AUTHORISER),
 ) -> Response:
-    values = {"reasons": reasons, "conditions": conditions, "confirm": confirm}
+    values = {"reasons": reasons, "conditions": conditions, "confirm": confirm,
+              "withhold_notice": withhold_notice, "withhold_note": withhold_note}  # fmt: skip
     return _decide(request, who, dep_id, "authorise", values)
 
 
 @router.post("/deployments/{dep_id}/refuse", response_model=None)
 def refuse(
-    dep_id: int,
+    dep_id: RowId,
     request: Request,
     refuse_reason: str = Form(""),
     confirm: str = Form(""),
@@ -176,7 +186,7 @@ def refuse(
 
 @router.post("/deployments/{dep_id}/return", response_model=None)
 def return_for_changes(
-    dep_id: int,
+    dep_id: RowId,
     request: Request,
     return_reason: str = Form(""),
     confirm: str = Form(""),

@@ -11,8 +11,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from openlfr import reports
 from openlfr.api.deps import state_of
-from openlfr.service.records import is_published
-from openlfr.store import models as m
+from openlfr.api.params import Day, RowId
+from openlfr.service.notices import list_notices
+from openlfr.service.views import has_published_record
 from openlfr.web import TEMPLATES
 
 router = APIRouter(tags=["public"])
@@ -49,8 +50,8 @@ def _download(body: str, media: str, name: str) -> Response:
 @router.get("/public", response_class=HTMLResponse)
 def public_page(
     request: Request,
-    start: date | None = Query(None, alias="from"),
-    end: date | None = Query(None, alias="to"),
+    start: Day | None = Query(None, alias="from"),
+    end: Day | None = Query(None, alias="to"),
 ) -> HTMLResponse:
     """Every deployment record in the period and the totals, with links to the downloads."""
     report = _report(request, start, end)
@@ -68,6 +69,7 @@ def public_page(
             "query": f"from={first}&to={last}",
             "definitions": report.definitions,
             "who": None,
+            "notices": list_notices(state_of(request).base),  # R19: announced in advance
         },
     )
 
@@ -75,8 +77,8 @@ def public_page(
 @router.get("/public/report.html", response_class=HTMLResponse)
 def report_html(
     request: Request,
-    start: date | None = Query(None, alias="from"),
-    end: date | None = Query(None, alias="to"),
+    start: Day | None = Query(None, alias="from"),
+    end: Day | None = Query(None, alias="to"),
 ) -> HTMLResponse:
     """The aggregate report with charts (funnel, outcomes by category, false-alert rates)."""
     html = reports.to_html(_report(request, start, end))
@@ -86,19 +88,23 @@ def report_html(
 @router.get("/public/report.json")
 def report_json(
     request: Request,
-    start: date | None = Query(None, alias="from"),
-    end: date | None = Query(None, alias="to"),
+    start: Day | None = Query(None, alias="from"),
+    end: Day | None = Query(None, alias="to"),
 ) -> Response:
     return _download(
         reports.to_json(_report(request, start, end)), "application/json", "openlfr-report.json"
     )
 
 
-@router.get("/public/report.csv")
+@router.get(
+    "/public/report.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
 def report_csv(
     request: Request,
-    start: date | None = Query(None, alias="from"),
-    end: date | None = Query(None, alias="to"),
+    start: Day | None = Query(None, alias="from"),
+    end: Day | None = Query(None, alias="to"),
 ) -> Response:
     return _download(
         reports.to_csv(_report(request, start, end)),
@@ -108,13 +114,13 @@ def report_csv(
 
 
 @router.get("/public/deployments/{deployment_id}.html", response_class=HTMLResponse)
-def record_page(deployment_id: int, request: Request) -> HTMLResponse:
+def record_page(deployment_id: RowId, request: Request) -> HTMLResponse:
     rec = _public(request, deployment_id)
     return HTMLResponse(reports.record_html(rec), headers={"Content-Security-Policy": REPORT_CSP})
 
 
 @router.get("/public/deployments/{deployment_id}.json")
-def record_json(deployment_id: int, request: Request) -> Response:
+def record_json(deployment_id: RowId, request: Request) -> Response:
     return Response(
         reports.record_json(_public(request, deployment_id)), media_type="application/json"
     )
@@ -122,10 +128,6 @@ def record_json(deployment_id: int, request: Request) -> Response:
 
 def _public(request: Request, deployment_id: int) -> reports.PublicRecord:
     svc = state_of(request)
-    with svc.store.session() as s:
-        dep = s.get(m.Deployment, deployment_id)
-        # Only an authorised deployment has a public record: a draft, a request returned or
-        # refused, and a withdrawn one never searched anybody (they are counted, not listed).
-        if dep is None or not is_published(dep.status):
-            raise HTTPException(404, "no published record for that deployment")
+    if not has_published_record(svc.store, deployment_id):  # a draft, a refusal: no record
+        raise HTTPException(404, "no published record for that deployment")
     return reports.load_public_record(svc.base, deployment_id)

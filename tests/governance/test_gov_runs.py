@@ -24,6 +24,7 @@ from openlfr.service.runs import RunSummary, run_deployment
 from openlfr.service.watchlists import compile_watchlist
 from openlfr.store import models as m
 from openlfr.store import verify_audit
+from openlfr.store.integrity import bind_row
 
 WINDOW_S = 4.0
 CLIP_FRAMES = 200  # 8 s at 25 fps
@@ -69,6 +70,9 @@ def _live_until_stopped(ctx: AppContext, dep_id: int) -> None:
     # after: it keeps the run live (reconnecting) until the test asks it to stop.
     with ctx.store.session() as s:
         s.execute(update(m.Camera).where(m.Camera.deployment_id == dep_id).values(source=DEAD_URL))
+        # A camera edited behind the service's back is refused at the run (issue 9) unless
+        # re-bound: the test holds the keys, as an officer re-authorising would.
+        bind_row(s, "deployment", dep_id)
 
 
 def test_scheduled_purge_runs_during_a_deployment_and_drops_withdrawn_images(
