@@ -33,8 +33,10 @@ def verify(
         None, "--anchor", help="A signed head exported earlier (`openlfr audit anchor`)."
     ),
 ) -> None:
-    """Check the audit log's hash chain, its signed checkpoints and every keyed binding (no
-    login needed; the key files are). With --anchor, also that the log still holds that head.
+    """Check the audit chain, checkpoints and bindings.
+
+    Checks the hash chain, its signed checkpoints and every keyed binding (no login needed; the
+    key files are). With --anchor, also that the log still holds that head.
 
     Exit 0 printing what was checked if intact; exit 1 naming each thing that is wrong."""
     if db is not None:
@@ -43,9 +45,9 @@ def verify(
         report = verify_store(ctx, read_anchor(anchor) if anchor is not None else None)
     if report.ok:
         console.print(
-            f"audit log intact: {report.rows} rows, {report.checkpoints} signed checkpoints"
-            f"{' and the anchor' if report.anchor_checked else ''} checked; "
-            f"{report.bindings} bindings checked",
+            f"audit log intact: {report.rows} rows checked, {report.checkpoints} signed "
+            f"checkpoints checked, {report.bindings} bindings checked"
+            f"{', and the anchor' if report.anchor_checked else ''}",
             highlight=False,
         )
         return
@@ -63,8 +65,10 @@ def verify(
 def anchor_out(
     out: Path = typer.Option(..., "--out", help="File to write the signed head to (JSON)."),
 ) -> None:
-    """Sign the log's current head and write it to FILE: keep it outside the database (with a
-    third party, in a published record) and pass it to `audit verify --anchor` later."""
+    """Sign the log's current head and write it to FILE.
+
+    Keep it outside the database (with a third party, in a published record) and pass it to
+    `audit verify --anchor` later."""
     with app_context("audit anchor") as ctx:
         head = export_anchor(ctx, str(out))
         write_anchor(out, head)
@@ -82,8 +86,10 @@ def backfill_cmd(reason: str = typer.Option(..., "--reason", help="Why (audited)
 
 @app.command("rotate-key")
 def rotate_key(reason: str = typer.Option(..., "--reason", help="Why (audited).")) -> None:
-    """Retire the audit signing key (its public half kept, so older checkpoints still verify)
-    and sign with a new one from now on (admin). Restart running openlfr processes after."""
+    """Retire the audit signing key for a new one (admin).
+
+    Its public half is kept, so older checkpoints still verify; checkpoints are signed with the
+    new key from now on. Restart running openlfr processes after."""
     with app_context("audit rotate-key") as ctx:
         old, new = rotate_audit_key(ctx, reason)
     console.print(f"signing key {old} retired; now signing with {new}", highlight=False)

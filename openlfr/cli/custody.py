@@ -23,7 +23,9 @@ def import_(
     rejects: Path | None = typer.Option(None, "--rejects", help="Write rejected rows here."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Import custody images (supervisor): each sealed, with its eligibility (R2-R4)."""
+    """Import custody images (supervisor; R2-R4).
+
+    Each image is sealed and given its eligibility by the enrolment rules (R2-R4)."""
     with acting("custody import") as (ctx, _):
         cols = (TextColumn("importing"), BarColumn(), TaskProgressColumn(),
                 TextColumn("{task.speed} rows/s"), TimeRemainingColumn())  # fmt: skip

@@ -54,6 +54,9 @@ def video(
         )
     text = json.dumps(result)
     print(text)
+    # R19: the throw-away store sets the public notice period to zero; said here, not in the
+    # JSON, whose keys are the interface `eval video` keeps.
+    err_console.print("note: throw-away store: notice period 0 h (R19 does not apply)")
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(text + "\n")

@@ -11,7 +11,7 @@ from openlfr.cli.common import app_context, console
 from openlfr.service.exceptional import decide_request, list_requests
 
 app = typer.Typer(
-    help="Exceptional reasons (R3): images held for a second supervisor.",
+    help="Images held for a second supervisor (R3).",
     no_args_is_help=True,
     rich_markup_mode=None,
 )

@@ -33,8 +33,10 @@ def notices(
         None, "--deployment", help="Only this deployment's notice (refused if it has none)."
     ),
 ) -> None:
-    """Where and when live facial recognition will be used: every published notice whose
-    window has not ended, soonest first (R19). No personal data."""
+    """Public notices of coming deployments (R19).
+
+    Where and when live facial recognition will be used: every published notice whose window
+    has not ended, soonest first. No personal data."""
     with app_context("notices") as ctx:
         found = (
             [notice_of(ctx, deployment)]

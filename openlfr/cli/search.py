@@ -24,7 +24,7 @@ def search(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Search eligible custody images for a probe face (R17; investigator).
+    """Search custody images for a face (R17).
 
     Only images eligible now can be returned; the search is an audited consultation naming
     the case, the reason and you. Candidates are investigative leads for a trained person to

@@ -25,7 +25,9 @@ def subject_access_command(
         "", "--recipient", help="Who receives it (default: the data subject)."
     ),
 ) -> None:
-    """Everything openlfr holds about one person, as an audited disclosure (DPA 2018 s45).
+    """What openlfr holds on a person (R20).
+
+    Everything openlfr holds about one person, as an audited disclosure (DPA 2018 s45).
 
     The subject record, reference and custody images with their eligibility, every watchlist
     they were on (purged ones too), alerts with decisions and outcomes, every consultation of

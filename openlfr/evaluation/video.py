@@ -149,7 +149,6 @@ def _run(
         "alerts": alerts,
         "alerted_identities": dict(Counter(a["identity"] for a in alerts)),
         "enrol_failures": failures,
-        "notice_hours": ctx.settings.accountability.notice_hours,  # 0: throw-away store (R19)
     }
 
 

@@ -54,7 +54,7 @@ class AuditVerification:
     reason: str | None = None
 
 
-def _canonical_detail(detail: dict[str, Any] | None) -> str | None:
+def canonical_detail(detail: dict[str, Any] | None) -> str | None:
     if detail is None:
         return None
     try:
@@ -148,7 +148,7 @@ def append_audit(
     )
     if action is AuditAction.DISCLOSURE and not recipient:
         raise AuditError("a disclosure must name its recipient")
-    detail_text = _canonical_detail(detail)
+    detail_text = canonical_detail(detail)
 
     # The no-op UPDATE takes the lock before the head is read: SQLite's writer lock (waiting up
     # to busy_timeout) or PostgreSQL's row lock, which in READ COMMITTED makes the SELECT below

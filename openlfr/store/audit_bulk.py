@@ -9,7 +9,6 @@ moves once. Same transaction as the act: it commits or rolls back with it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +17,7 @@ from typing import Any
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
-from openlfr.store.audit import AuditError, compute_row_hash
+from openlfr.store.audit import AuditError, canonical_detail, compute_row_hash
 from openlfr.store.models import AuditAction, AuditEntry, AuditHead, utcnow
 
 _HEAD_ID = 1
@@ -43,18 +42,6 @@ class AuditDraft:
     recipient: str | None = None
 
 
-def _detail_text(detail: dict[str, Any] | None) -> str | None:
-    # The canonical form of store/audit.py: sorted keys, no spaces, UTF-8 kept.
-    if detail is None:
-        return None
-    try:
-        return json.dumps(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    except (TypeError, ValueError) as exc:
-        raise AuditError(
-            f"audit detail must be plain JSON, not biometric or binary: {exc}"
-        ) from None
-
-
 def _check(draft: AuditDraft) -> None:
     if not draft.justification.strip():
         raise AuditError(
@@ -71,7 +58,7 @@ def _rows(
     next_id = first_id
     for draft in drafts:
         _check(draft)
-        detail = _detail_text(draft.detail)
+        detail = canonical_detail(draft.detail)
         row_hash = compute_row_hash(
             id=next_id,
             at=at,

@@ -230,7 +230,7 @@ def test_csv_one_row_per_deployment_and_totals(scenario: Any) -> None:
 def test_html_has_charts_and_tables(scenario: Any) -> None:
     html = to_html(_period(scenario))
     assert html.startswith("<!DOCTYPE html>")
-    assert html.count("<svg") == 3  # funnel, outcomes by category, false-alert rate
+    assert html.count("<svg") == 4  # funnel, outcomes by category, false-alert rate, by reason
     for needle in ("From people seen to outcomes", "Outcomes by watchlist category",
                    "False-alert rate per deployment", "Deletion times achieved",
                    "wanted by the courts", "not yet purged", "purged on time"):  # fmt: skip

@@ -70,7 +70,7 @@ def test_csv_and_html_to_files(report: Any, scenario: Any, tmp_path: Path) -> No
     page = tmp_path / "report.html"
     res = report("--from", _days(-1), "--to", _days(2), "--out", page)  # html is the default
     assert res.exit_code == 0, res.output
-    assert page.read_text().count("<svg") == 3
+    assert page.read_text().count("<svg") == 4  # the four charts of the HTML report
 
 
 @pytest.mark.parametrize(

@@ -141,9 +141,9 @@ def test_an_unwritable_data_dir_key_file_or_database_is_named_at_open(tmp_path: 
         with pytest.raises(StoreError) as caught:
             open_store(settings)
         assert str(caught.value) == f"cannot write {named}: Not a directory", what
-    # An existing folder where the database file should be: SQLite cannot open it.
+    # An existing folder where the database file should be: named, before SQLite is even asked.
     (ok / "c" / "openlfr.db").mkdir(parents=True)
-    with pytest.raises(StoreError, match=r"^cannot open database .*openlfr\.db: unable to open"):
+    with pytest.raises(StoreError, match=r"^cannot write .*openlfr\.db: Is a directory"):
         open_store(StoreSettings(data_dir=ok / "c"))
     # The CLI: one line, exit 2.
     result = CliRunner().invoke(app, ["--store-dir", str(blocker / "sub"), "alerts", "list"])
