@@ -74,7 +74,7 @@ def test_an_untouched_log_verifies(
 ) -> None:
     result = verify(settings, monkeypatch)
     assert result.exit_code == 0, result.output
-    assert f"{ROWS} rows, {ROWS // EVERY} signed checkpoints" in result.output
+    assert f"{ROWS} rows checked, {ROWS // EVERY} signed checkpoints checked" in result.output
 
 
 def test_truncated_with_the_head_rewound_is_caught_by_a_checkpoint_and_by_the_anchor(
