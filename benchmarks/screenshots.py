@@ -30,9 +30,9 @@ import uvicorn  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from openlfr.api import create_app  # noqa: E402
-from openlfr.api.accounts import create_account  # noqa: E402
 from openlfr.config import Settings, StoreSettings, WebSettings  # noqa: E402
 from openlfr.pipeline.alerts import Alert  # noqa: E402
+from openlfr.service.accounts import create_account  # noqa: E402
 from openlfr.service.alert_sink import StoreAlertSink  # noqa: E402
 from openlfr.service.alerts import adjudicate, record_outcome  # noqa: E402
 from openlfr.service.context import AppContext, utcnow  # noqa: E402

@@ -21,11 +21,12 @@ from store_support import dump_tables, store_env
 from suite import SHARED_DATA
 from typer.testing import CliRunner
 
-from openlfr.api.accounts import create_account, issue_session
 from openlfr.cli import app
+from openlfr.service.accounts import create_account
 from openlfr.service.context import AppContext, utcnow
 from openlfr.service.deployments import DeploymentDraft, authorise_deployment, create_deployment
 from openlfr.service.enrolment import ImageSpec, enrol_subject
+from openlfr.service.sessions import issue_session
 from openlfr.service.watchlists import compile_watchlist
 from openlfr.store import models as m
 from openlfr.store.models_accounts import SessionKind

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine, event
 
-from openlfr.api.accounts import create_account, issue_session
+from openlfr.service.accounts import create_account
 from openlfr.service.enrolment import ImageSpec
+from openlfr.service.sessions import issue_session
 from openlfr.store import Store
 from openlfr.store.models_accounts import SessionKind
 

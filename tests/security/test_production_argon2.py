@@ -7,7 +7,7 @@ from argon2 import PasswordHasher, Type, extract_parameters, profiles
 from argon2.exceptions import VerifyMismatchError
 from sqlalchemy import select
 
-from openlfr.api import accounts
+from openlfr.service import accounts
 from openlfr.store import Store
 from openlfr.store.models_accounts import Account
 
