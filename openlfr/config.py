@@ -14,7 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from openlfr.config_accountability import AccountabilitySettings
+from openlfr.config_evidence import EvidenceSettings
+from openlfr.config_grouping import GroupingSettings
+from openlfr.config_ray import RaySettings
 from openlfr.config_retro import RetroSettings
+from openlfr.config_scoring import ScoringSettings
 from openlfr.domain.policy import GovernanceSettings
 
 
@@ -367,3 +371,13 @@ class Settings(BaseSettings):
     retro: RetroSettings = Field(
         default_factory=RetroSettings, description="Retrospective search, custody deletion."
     )
+    grouping: GroupingSettings = Field(
+        default_factory=GroupingSettings, description="Alert grouping into sightings."
+    )
+    evidence: EvidenceSettings = Field(
+        default_factory=EvidenceSettings, description="Evidence a track needs to alert."
+    )
+    scoring: ScoringSettings = Field(
+        default_factory=ScoringSettings, description="Score normalisation and fusion."
+    )
+    ray: RaySettings = Field(default_factory=RaySettings, description="Ray engine placement.")

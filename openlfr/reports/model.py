@@ -127,6 +127,8 @@ class PublicRecord:
     alert_results_by_category: dict[str, dict[str, int]]
     end_reasons: list[str]
     deletion: Deletion
+    #: Each concern's own publishable keys (service/record_sections.py), by section.
+    sections: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -260,6 +262,7 @@ def public_record(record: dict[str, Any]) -> PublicRecord:
         },
         end_reasons=sorted({_public_end_reason(r) for r in record["end_reasons"]}),
         deletion=Deletion(**record["deletion"]),
+        sections=dict(record.get("sections", {})),
     )
 
 

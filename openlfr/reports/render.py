@@ -32,6 +32,7 @@ from openlfr.reports.model import (
     totals,
 )
 from openlfr.service.alerts import Outcome
+from openlfr.service.record_sections import TEMPLATES as SECTION_TEMPLATES
 from openlfr.service.records import DISPOSITIONS
 
 #: 2: "people_seen" (tracks) and "face_detections" replace "faces_seen", the false-alert rate is
@@ -158,6 +159,7 @@ def _env() -> Environment:
         DISPOSITION_LABELS=DISPOSITION_LABELS,
         OUTCOME_LABELS=OUTCOME_LABELS,
         DISPOSITIONS=DISPOSITIONS,
+        SECTION_TEMPLATES=SECTION_TEMPLATES,
     )
     env.filters["num"] = lambda v: "—" if v is None else f"{v:,}" if isinstance(v, int) else v
     env.filters["when"] = _when

@@ -19,6 +19,7 @@ from openlfr.domain import WatchlistCategory, watchlist_purge_due
 from openlfr.errors import RuleViolation
 from openlfr.service.alerts import Outcome
 from openlfr.service.context import AppContext, utcnow
+from openlfr.service.record_sections import record_sections
 from openlfr.service.retention import KEEP_ALERT_OUTCOMES
 from openlfr.service.watchlists import watchlist_summary
 from openlfr.store import AlertStatus
@@ -104,6 +105,7 @@ def deployment_record(ctx: AppContext, deployment_id: int) -> dict[str, Any]:
         wl = s.get(m.Watchlist, dep.watchlist_id)
         categories = _alert_categories(s, dep.watchlist_id, alerts)
         alert_purges = _alert_purge_times(alerts)
+        sections = record_sections(s, dep)
         # R9's clock runs from the end of the last authorised deployment that searched this
         # watchlist (a shared snapshot is kept until then), as service/retention computes it:
         # a draft or a refused request holds no watchlist.
@@ -166,6 +168,8 @@ def deployment_record(ctx: AppContext, deployment_id: int) -> dict[str, Any]:
         "arrests": sum(n for o, n in outcomes.items() if o in ARREST_OUTCOMES),
         "alert_results_by_category": _results_by_category(alerts, categories),
         "deletion": _deletion(ctx, dep, wl, last_end, alerts, alert_purges),
+        # Issues 9, 10, 12, 13: each concern's own keys (service/record_sections.py).
+        "sections": sections,
     }
 
 
