@@ -95,6 +95,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         routes_ops,
         routes_review,
         routes_search,
+        routes_sightings,
         routes_users,
     )
     from openlfr.web import (
@@ -154,7 +155,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         routes_enrol, public, pages, pages_gov, pages_users, pages_review, pages_deploy,
         pages_enrol, pages_audit,
         pages_notices, pages_subject_access,
-        routes_search, pages_search,
+        routes_search, pages_search, routes_sightings,
     )  # fmt: skip
     for module in modules:
         app.include_router(module.router)

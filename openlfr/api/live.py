@@ -12,7 +12,14 @@ from typing import Any, Protocol
 
 from openlfr.api.metrics import ServiceMetrics
 from openlfr.config import Settings
-from openlfr.service.alert_feed import decisions_since, last_alert_id, live_counters, new_alerts
+from openlfr.service.alert_feed import (
+    decisions_since,
+    last_alert_id,
+    last_sighting_id,
+    live_counters,
+    new_alerts,
+    new_sightings,
+)
 from openlfr.service.context import AppContext, utcnow
 from openlfr.service.recovery import recover_abandoned_runs
 from openlfr.store import Store
@@ -45,6 +52,8 @@ class AlertHub:
         # Decisions taken after this instant (by any operator, in any process) are pushed too,
         # so that a page showing an alert another operator has just closed says so.
         self.last_change = utcnow()
+        # A person seen again joins their open alert (issue 12): the page's alert gains a row.
+        self.last_sighting = last_sighting_id(svc.store)
 
     def subscribe(self, username: str) -> tuple[int, asyncio.Queue[dict[str, Any]]]:
         q: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
@@ -67,6 +76,11 @@ class AlertHub:
                     self._broadcast({"type": "alert", "alert": alert})
                 for change in await asyncio.to_thread(self.poll_decisions):
                     self._broadcast({"type": "update", "alert": change})
+                ups, self.last_sighting = await asyncio.to_thread(
+                    new_sightings, self.svc.store, self.last_sighting
+                )
+                for up in ups:
+                    self._broadcast({"type": "sighting", "alert": up})
                 if time.monotonic() >= next_health:
                     next_health = time.monotonic() + web.health_poll_s
                     await asyncio.to_thread(self.recover_lost_runs)

@@ -98,7 +98,15 @@ def evidence(
     vision = settings.vision
     emb = embed_files(paths, vision, use_cache=use_cache)
     names = [str(p.relative_to(root)) for p in paths]
-    data = cal.scores_from_vectors(ids, emb.vectors, emb.ok, first, names)
+    data = cal.scores_from_vectors(
+        ids,
+        emb.vectors,
+        emb.ok,
+        first,
+        names,
+        cohort=cal.cohort_for(settings),
+        min_std=settings.scoring.min_std,
+    )
     if data.mate_scores.size == 0:
         raise CalibrationInputError(f"{root}: no usable mated image (faces not found)")
     result = cal.calibrate_scores(
@@ -109,7 +117,11 @@ def evidence(
         faces_per_hour=faces_per_hour,
         false_alerts_per_hour=target,
     )
-    model = vision.embedder + ("+flip" if vision.flip_tta else "")
+    model = (
+        vision.embedder
+        + ("+flip" if vision.flip_tta else "")
+        + ("+znorm" if settings.scoring.normalisation == "znorm" else "")
+    )
     floors = dict(settings.governance.threshold_floors)
     current = floors.get(vision.embedder)
     floors[vision.embedder] = result["threshold"]

@@ -46,6 +46,7 @@ class CameraReport:
     alert_ids: list[int] = field(default_factory=list)
     end_reason: str = ""
     reconnects: int = 0
+    down_s: float = 0.0  # seconds a live source was down (failure to next picture)
 
 
 CameraWork = Callable[[list[CameraJob], threading.Event], list[CameraReport]]

@@ -17,6 +17,9 @@ import socket
 import time
 from typing import Any
 
+from pydantic import ValidationError
+
+from openlfr.config_ray import RaySettings
 from openlfr.engines.protocols import CameraJob, CameraReport, RunControl
 from openlfr.engines.ray_actor import CameraActor
 from openlfr.errors import OpenLFRError
@@ -26,7 +29,17 @@ log = logging.getLogger("openlfr.engines.ray")
 
 #: How often the driver looks at its cameras and repeats a stop (seconds).
 POLL_S = 0.5
-_SUMMED = ("frames", "skipped", "dropped", "faces", "tracks", "embedded", "alerts", "reconnects")
+_SUMMED = (
+    "frames",
+    "skipped",
+    "dropped",
+    "faces",
+    "tracks",
+    "embedded",
+    "alerts",
+    "reconnects",
+    "down_s",
+)
 
 
 class RayEngineError(OpenLFRError):
@@ -81,29 +94,24 @@ class RayEngine:
     affinity: a camera whose node is gone is placed on another), restarted up to
     `max_restarts` times.
 
-    `address` is the head's HOST:PORT; None starts a private one-node Ray in this process (the
-    same machine, e.g. to measure the engine's overhead). `camera_cpus` is what each camera
-    reserves of a node's CPUs: 0 lets Ray put any number of cameras on a node (placement is
-    round-robin anyway); more keeps a node from being given more cameras than it can decode,
-    at the risk that the cameras of a dead node find no room elsewhere.
+    `address` is the head's HOST:PORT (None: `settings.address`; None there too starts a
+    private one-node Ray in this process, on this machine, e.g. to measure the engine's
+    overhead). Everything else comes from `settings` (see `RaySettings` for each trade-off).
     """
 
     name = "ray"
 
-    def __init__(
-        self,
-        address: str | None = None,
-        *,
-        max_restarts: int = 10,
-        camera_cpus: float = 0.0,
-        connect_timeout_s: float = 5.0,
-    ) -> None:
-        if max_restarts < 0:
-            raise RayEngineError("max_restarts must be >= 0")
-        self.address = address
-        self.max_restarts = max_restarts
-        self.camera_cpus = camera_cpus
-        self.connect_timeout_s = connect_timeout_s
+    def __init__(self, address: str | None = None, *, settings: RaySettings | None = None) -> None:
+        cfg = settings or RaySettings()
+        if address is not None:
+            try:
+                cfg = RaySettings.model_validate(cfg.model_dump() | {"address": address})
+            except ValidationError as exc:
+                why = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+                raise RayEngineError(f"{why}. Nothing was started.") from None
+        self.settings = cfg
+        self.address = cfg.address
+        self.max_restarts = cfg.max_restarts
         self.restarts: dict[str, int] = {}  # camera name -> restarts in the last run
         self.placement: dict[str, str] = {}  # camera name -> node id it was first placed on
         self.moved: dict[str, list[str]] = {}  # camera name -> nodes it was rebuilt on
@@ -122,13 +130,13 @@ class RayEngine:
                     "the Ray engine needs Ray: pip install 'openlfr[ray]'"
                 ) from None
             if self.address is not None:
-                check_answers(self.address, self.connect_timeout_s)
+                check_answers(self.address, self.settings.connect_timeout_s)
             if not ray.is_initialized():
                 try:
                     if self.address is not None:
                         ray.init(
                             address=self.address,
-                            namespace="openlfr",
+                            namespace=self.settings.namespace,
                             logging_level=logging.WARNING,
                             log_to_driver=False,
                         )
@@ -136,9 +144,9 @@ class RayEngine:
                         # A private cluster on this machine: small object store (frames never
                         # go into it), no dashboard, nothing reported home.
                         ray.init(
-                            namespace="openlfr",
+                            namespace=self.settings.namespace,
                             include_dashboard=False,
-                            object_store_memory=200_000_000,
+                            object_store_memory=self.settings.local_object_store_bytes,
                             logging_level=logging.WARNING,
                             log_to_driver=False,
                         )
@@ -154,10 +162,27 @@ class RayEngine:
     def live_nodes(self) -> list[str]:
         return sorted(str(n["NodeID"]) for n in self._ray.nodes() if n.get("Alive"))
 
+    def _nodes_with_resource(self, nodes: list[str]) -> list[str]:
+        name = self.settings.worker_resource
+        have = sorted(
+            str(n["NodeID"])
+            for n in self._ray.nodes()
+            if n.get("Alive") and n.get("Resources", {}).get(name, 0) > 0
+        )
+        if not have:
+            raise RayEngineError(
+                f"no live node of the Ray cluster at {self.address or 'this machine'} offers the "
+                f"resource {name!r} (ray.worker_resource); start workers with --resources "
+                f"'{{\"{name}\": N}}' or unset it. Nothing was started."
+            )
+        return [n for n in nodes if n in have]
+
     def prepare(self, store_url: str) -> list[str]:
         """Everything that can refuse a run, before anything starts: Ray reachable, and a
         store the nodes can share. Returns the live nodes."""
         nodes = self.connect()
+        if self.settings.worker_resource is not None:
+            nodes = self._nodes_with_resource(nodes)
         refuse_sqlite(store_url, len(nodes), self.address or "this machine")
         return nodes
 
@@ -177,6 +202,8 @@ class RayEngine:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         remote_cls = ray.remote(CameraActor)
+        name = self.settings.worker_resource
+        resources = {name: self.settings.worker_resource_per_camera} if name else {}
         actors = []
         self.restarts = {job.camera_name: 0 for job in jobs}
         self.placement, self.moved = {}, {}
@@ -184,7 +211,8 @@ class RayEngine:
             node = nodes[i % len(nodes)]
             actors.append(
                 remote_cls.options(
-                    num_cpus=self.camera_cpus,
+                    num_cpus=self.settings.camera_cpus,
+                    resources=resources,
                     max_restarts=self.max_restarts,
                     max_task_retries=0,  # the engine resubmits `run` itself, and counts it
                     max_concurrency=2,  # `stop` must get in while `run` is going

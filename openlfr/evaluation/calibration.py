@@ -29,12 +29,39 @@ small, the estimate rests on few events.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.special import gammaln
 
+from openlfr.errors import OpenLFRError
+
+if TYPE_CHECKING:
+    from openlfr.config import Settings
+
 BOOTSTRAP = 1000
+
+
+class CalibrationRefused(OpenLFRError, ValueError):
+    """The calibration set cannot support the requested target: no number is given."""
+
+
+def min_probes_for(target_fpir: float) -> int:
+    """Fewest non-mated searches that can show an FPIR of `target_fpir`: one false alert among
+    them must already be within the target, else the threshold rests on no observed event and
+    the claimed rate is an extrapolation, not a measurement."""
+    return int(np.ceil(1.0 / target_fpir - 1e-9))
+
+
+def require_supported(probes: int, target_fpir: float) -> None:
+    need = min_probes_for(target_fpir)
+    if probes < need:
+        raise CalibrationRefused(
+            f"the target needs an FPIR of {target_fpir:.3g} per search, which needs at least "
+            f"{need} non-mated probe images in the calibration set; it has {probes}. Add "
+            "images of more identities, or ask for a less strict target (this set supports "
+            f"FPIR >= {1.0 / max(probes, 1):.3g})"
+        )
 
 
 def survival_ratio(m: np.ndarray, c: np.ndarray, n: int) -> np.ndarray:
@@ -147,7 +174,10 @@ def calibrate_scores(
     faces_per_hour: float,
     false_alerts_per_hour: float,
 ) -> dict[str, Any]:
-    """The threshold and its evidence (numbers only; the caller adds data, model and date)."""
+    """The threshold and its evidence (numbers only; the caller adds data, model and date).
+
+    Refuses (CalibrationRefused) a target stricter than the set's non-mated probes can show."""
+    require_supported(len(imp.counts), false_alerts_per_hour / faces_per_hour)
     t = choose_threshold(imp, watchlist_size, faces_per_hour, false_alerts_per_hour)
     per, extrapolated = per_probe_fpir(imp, watchlist_size, t)
     rate = float(per.mean())
@@ -215,12 +245,21 @@ def scores_from_vectors(
     ok: np.ndarray,
     is_template: np.ndarray,
     names: list[str] | None = None,
+    *,
+    cohort: np.ndarray | None = None,
+    min_std: float = 0.02,
 ) -> CalibrationSet:
-    """Every usable image is a probe; `is_template` marks each identity's first image."""
+    """Every usable image is a probe; `is_template` marks each identity's first image.
+
+    With `cohort` (settings.scoring.normalisation == "znorm", see `cohort_for`), every score is
+    the template's cohort z-score, exactly as `NormalisedGallery` scores live, so the threshold
+    found is on the scale the deployment compares with."""
     ids_arr = np.asarray(ids, dtype=object)
     tmask = is_template & ok
     t_ids = ids_arr[tmask]
     sims = vectors[ok] @ vectors[tmask].T
+    if cohort is not None:
+        sims = znormalise(sims, vectors[tmask], cohort, min_std)
     p_ids = ids_arr[ok]
     own = p_ids[:, None] == t_ids[None, :]
     rows = [sims[i][~own[i]] for i in range(len(p_ids))]
@@ -239,3 +278,31 @@ def scores_from_vectors(
         failures=int((~ok).sum()),
         top_impostors=top,
     )
+
+
+def znormalise(
+    sims: np.ndarray, templates: np.ndarray, cohort: np.ndarray, min_std: float
+) -> np.ndarray:
+    """Per-template cohort z-scores of `sims` (probes x templates) on the live scale
+    (matching.normalised: mu0 + sd0 * z with the cohort's own reference statistics)."""
+    from openlfr.matching.normalised import cohort_reference, to_cosine_scale
+
+    c = np.asarray(cohort, np.float32) @ np.asarray(templates, np.float32).T
+    mu = c.mean(axis=0, dtype=np.float64)
+    sd = np.maximum(c.std(axis=0, dtype=np.float64), min_std)
+    z = (sims - mu[None, :]) / sd[None, :]
+    return np.asarray(to_cosine_scale(z, cohort_reference(cohort)), np.float64)
+
+
+def cohort_for(settings: Settings) -> np.ndarray | None:
+    """The cohort live scoring uses (None when normalisation is 'none')."""
+    scoring = settings.scoring
+    if scoring.normalisation == "none":
+        return None
+    if scoring.cohort_path is None:
+        raise CalibrationRefused(
+            "settings.scoring.normalisation='znorm' needs settings.scoring.cohort_path"
+        )
+    from openlfr.evaluation.cohort import load_cohort
+
+    return load_cohort(scoring.cohort_path, settings.vision.embedder, 128, scoring.cohort_min)

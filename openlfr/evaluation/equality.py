@@ -35,3 +35,24 @@ def rates_by_threshold(
         out[str(g)] = {"fpir": fpir, "fnir": fnir, "mated": [int(mm.sum())],
                        "nonmated": [int(nn.sum())]}  # fmt: skip
     return out
+
+
+def identities_per_group(
+    ids: list[str] | np.ndarray, groups: dict[str, str], unknown: str = "unknown"
+) -> dict[str, int]:
+    """{group: distinct identities among `ids`} (mated and non-mated searches together)."""
+    seen: dict[str, set[str]] = {}
+    for i in ids:
+        seen.setdefault(groups.get(str(i), unknown), set()).add(str(i))
+    return {g: len(v) for g, v in sorted(seen.items())}
+
+
+def size_caveats(sizes: dict[str, int], minimum: int) -> list[str]:
+    """A note per group with fewer than `minimum` identities: reported, not judged."""
+    return [
+        f"group {g!r} has {n} identities (fewer than {minimum}): its rates are reported with "
+        "their CI but are too small to judge; a difference involving it is not evidence either "
+        "way"
+        for g, n in sizes.items()
+        if n < minimum
+    ]

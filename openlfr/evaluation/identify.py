@@ -42,7 +42,12 @@ from openlfr.config import VisionSettings
 from openlfr.errors import OpenLFRError
 from openlfr.evaluation import metrics
 from openlfr.evaluation.embedding_cache import ProgressFn, embed_files
-from openlfr.evaluation.equality import GRID, rates_by_threshold
+from openlfr.evaluation.equality import (
+    GRID,
+    identities_per_group,
+    rates_by_threshold,
+    size_caveats,
+)
 from openlfr.evaluation.video import IMAGE_SUFFIXES
 
 UNKNOWN = "unknown"
@@ -254,6 +259,7 @@ def _by_group(
     n_grp = np.array([groups.get(i, UNKNOWN) for i in s.nonmated_ids], dtype=object)
     misses = s.misses(op_t)
     fps = s.nonmated_score >= op_t
+    sizes = identities_per_group(list(s.mated_ids) + list(s.nonmated_ids), groups, UNKNOWN)
     by: dict[str, Any] = {}
     boots: dict[tuple[str, str], np.ndarray] = {}
     curves: dict[str, Any] = {}
@@ -274,6 +280,8 @@ def _by_group(
             ci[metric] = list(metrics.rate_ci(b, e.sum(), t.sum())) if uid else None
         entry["ci95"] = ci
         entry["thresholds"] = rates["thresholds"]
+        entry["identities"] = sizes.get(g, 0)
+        entry["too_small_to_judge"] = metrics.too_small_to_judge(entry["identities"])
         entry["counts"] = {
             "mated_probes": int(mm.sum()),
             "nonmated_probes": int(nn.sum()),
@@ -284,6 +292,8 @@ def _by_group(
         if mm.any() and nn.any():
             curves[g] = (s.nonmated_score[nn], s.mated_score[mm], s.mated_rank1[mm])
     eq = _equitability(by, boots, column, op_t, op_fpir, resamples)
+    eq["too_small_to_judge"] = [g for g in by if by[g]["too_small_to_judge"]]
+    eq["caveats"] += size_caveats(sizes, metrics.MIN_GROUP_IDENTITIES)
     return by, eq, curves
 
 

@@ -244,3 +244,12 @@ def compare_rates(
     ratio = rate_a / rate_b if rate_b > 0 else None
     ratio_ci = percentile_ci(ratio_samples) if ratio is not None else None
     return Comparison(a, b, rate_a, rate_b, percentile_ci(diff), ratio, ratio_ci)
+
+
+#: Fewest identities a group needs before its rates are judged (compared for equitability):
+#: below it a bootstrap over identities is too coarse and one person's errors swing the rate.
+MIN_GROUP_IDENTITIES = 30
+
+
+def too_small_to_judge(identities: int, minimum: int = MIN_GROUP_IDENTITIES) -> bool:
+    return identities < minimum

@@ -58,6 +58,7 @@ class LoopCounters:
     embedded: int = 0
     alerts: int = 0
     reconnects: int = 0
+    down_s: float = 0.0
 
 
 class CameraLoop:
@@ -100,6 +101,7 @@ class CameraLoop:
                 st.frames_dropped,
                 st.reconnects,
             )
+            out.down_s = st.down_s
         return out
 
     def _tracking_fps(self) -> float:

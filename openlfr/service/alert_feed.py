@@ -4,6 +4,9 @@ decisions since the last poll, the live cameras' counters.
 Alerts reach operators by polling the alerts table, not by a hook in the runner: a deployment
 run by a separate `openlfr deployment run` process (or another machine on the same PostgreSQL)
 is then picked up exactly like one run in the service's own process.
+
+A later sighting of a pending alert (issue 12 item 4) is not a new alert: ``new_sightings``
+reads sightings above the last id seen and hands each on as an update of the alert it joined.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from sqlalchemy import func, select
 from openlfr.service.context import utcnow
 from openlfr.store import AlertStatus, AuditAction, DeploymentStatus, Store, append_audit
 from openlfr.store import models as m
+from openlfr.store.models_sightings import AlertSighting
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,9 @@ def new_alerts(store: Store, after_id: int, users: list[str], limit: int = 200) 
     with store.session() as s:
         rows = s.execute(alerts_query().where(m.Alert.id > after_id).limit(limit)).all()
         payloads = [alert_payload(*row) for row in rows]
+        counts = _sighting_counts(s, [p["id"] for p in payloads])
+        for p in payloads:
+            p["sightings"] = counts.get(p["id"], 1)
         now = utcnow()
         delays = [max(0.0, (now - a.raised_at).total_seconds()) for a, *_ in rows]
         faces = [
@@ -99,6 +106,66 @@ def new_alerts(store: Store, after_id: int, users: list[str], limit: int = 200) 
             select(func.count(m.Alert.id)).where(m.Alert.status == AlertStatus.PENDING.value)
         )
         return NewAlerts(payloads, delays, faces, int(pending or 0))
+
+
+def _sighting_counts(s: Any, alert_ids: list[int]) -> dict[int, int]:
+    if not alert_ids:
+        return {}
+    rows = s.execute(
+        select(AlertSighting.alert_id, func.count(AlertSighting.id))
+        .where(AlertSighting.alert_id.in_(alert_ids))
+        .group_by(AlertSighting.alert_id)
+    ).all()
+    return {int(a): int(n) for a, n in rows}
+
+
+def last_sighting_id(store: Store) -> int:
+    with store.session() as s:
+        return int(s.scalar(select(func.max(AlertSighting.id))) or 0)
+
+
+def new_sightings(
+    store: Store, after_id: int, limit: int = 500
+) -> tuple[list[dict[str, Any]], int]:
+    """Later sightings stored above ``after_id``, each as an update of the alert it joined
+    (its id, its sightings so far, this sighting's camera, time and score); and the new last id.
+
+    An alert's first sighting is left out: it went out with the alert itself. Nothing here names
+    the subject or carries an image (those go out, audited, with the alert and on request), so
+    this push, like ``decisions_since``, is not itself a consultation.
+    """
+    with store.session() as s:
+        rows = s.execute(
+            select(AlertSighting, m.Camera.name)
+            .join(m.Camera, m.Camera.id == AlertSighting.camera_id)
+            .where(AlertSighting.id > after_id)
+            .order_by(AlertSighting.id)
+            .limit(limit)
+        ).all()
+        if not rows:
+            return [], after_id
+        alert_ids = sorted({r.alert_id for r, _ in rows})
+        firsts = dict(
+            s.execute(
+                select(AlertSighting.alert_id, func.min(AlertSighting.id))
+                .where(AlertSighting.alert_id.in_(alert_ids))
+                .group_by(AlertSighting.alert_id)
+            ).all()
+        )
+        counts = _sighting_counts(s, alert_ids)
+        out = [
+            {
+                "id": r.alert_id,
+                "sighting_id": r.id,
+                "sightings": counts.get(r.alert_id, 1),
+                "camera": cam,
+                "seen_at": r.seen_at.isoformat(),
+                "score": round(r.score, 4),
+            }
+            for r, cam in rows
+            if firsts.get(r.alert_id) != r.id
+        ]
+        return out, rows[-1][0].id
 
 
 def decisions_since(store: Store, since: datetime) -> tuple[list[dict[str, Any]], datetime]:

@@ -225,7 +225,7 @@ def run_camera(
 def _fill(report: CameraReport, c: LoopCounters, reason: str, alert_ids: list[int]) -> None:
     report.frames, report.skipped, report.dropped = c.frames, c.skipped, c.dropped
     report.faces, report.tracks, report.embedded = c.faces, c.tracks, c.embedded
-    report.alerts, report.reconnects = c.alerts, c.reconnects
+    report.alerts, report.reconnects, report.down_s = c.alerts, c.reconnects, c.down_s
     report.end_reason, report.alert_ids = reason, alert_ids
 
 
@@ -253,6 +253,7 @@ def _save_counters(ctx: AppContext, counter_id: int, c: LoopCounters, reason: st
         tracks=c.tracks,
         embedded=c.embedded,
         reconnects=c.reconnects,
+        down_s=round(c.down_s, 3),
         updated_at=utcnow(),  # the heartbeat (service.recovery)
     )
     if reason is not None:

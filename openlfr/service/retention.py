@@ -15,7 +15,8 @@ What is deleted, and what is kept:
   its members are first copied to ``watchlist_manifest`` (R16).
 - R10 alert data, due ``alert_retention_days`` after the alert unless its outcome followed an
   arrest (arrested, charged or cautioned, bailed or released under investigation: evidence in a
-  case): the probe crop is deleted and ``alerts.purged_at`` set; the row stays for the counts.
+  case): the probe crop and its sightings' crops are deleted and ``alerts.purged_at`` set; the
+  rows stay for the counts.
 - R11 reference images: one whose own case ended in no further action, acquittal or
   discontinuance without an approved exceptional reason is withdrawn (if that was missed) and
   then erased at the next purge - image and embedding emptied, ``erased_at`` set; its source
@@ -49,6 +50,7 @@ from openlfr.store import AuditAction, append_audit
 from openlfr.store import models as m
 from openlfr.store.integrity import bind
 from openlfr.store.models_governance import WatchlistManifestEntry
+from openlfr.store.models_sightings import AlertSighting
 
 #: Alert outcomes that keep the alert's data beyond R10's period: each followed an arrest, so
 #: the crop may be evidence. Engaged-no-arrest, no further action, false alerts, not actioned and
@@ -251,6 +253,13 @@ def _purge_alert(s: Session, step: PurgeStep, now: datetime, actor: str) -> bool
         return False
     alert.probe_crop_blob = None
     alert.purged_at = now
+    # Issue 12 item 4: each later sighting's crop goes with its alert's (the rows stay, counted).
+    erased = s.execute(
+        update(AlertSighting)
+        .where(AlertSighting.alert_id == alert.id, AlertSighting.crop_blob.is_not(None))
+        .values(crop_blob=None)
+    )
+    crops = int(erased.rowcount or 0)  # type: ignore[attr-defined]
     append_audit(
         s,
         actor=actor,
@@ -261,7 +270,11 @@ def _purge_alert(s: Session, step: PurgeStep, now: datetime, actor: str) -> bool
         justification=f"{step.rule} ({cite(step.rule)}): probe crop of a {alert.status} alert"
         f"{' (outcome ' + alert.outcome + ')' if alert.outcome else ''} deleted after the "
         "retention period; the alert's counts are kept",
-        detail={"rule": step.rule, "due_at": step.due_at.isoformat() if step.due_at else None},
+        detail={
+            "rule": step.rule,
+            "due_at": step.due_at.isoformat() if step.due_at else None,
+            "sighting_crops": crops,
+        },
     )
     return True
 

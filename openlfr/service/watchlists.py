@@ -14,6 +14,7 @@ from openlfr.errors import RuleViolation
 from openlfr.matching.gallery import build_gallery
 from openlfr.matching.protocols import GalleryIndex
 from openlfr.service.context import AppContext
+from openlfr.service.gallery_scoring import wrap_gallery
 from openlfr.service.refusals import audits_refusals
 from openlfr.service.watchlist_members import manifest_members
 from openlfr.store import AuditAction, append_audit
@@ -224,7 +225,9 @@ def load_gallery(
     dim = ctx.embedder.dim
     matrix = np.stack(vectors) if vectors else np.zeros((0, dim), np.float32)
     labels = np.arange(len(entries), dtype=np.int64)
-    return build_gallery(matrix, labels, ctx.settings.matching.faiss_above), entries
+    gallery = build_gallery(matrix, labels, ctx.settings.matching.faiss_above)
+    # Scores on the scale the threshold was calibrated on (settings.scoring, issue 12).
+    return wrap_gallery(ctx, gallery, entries), entries
 
 
 def withdrawn_images(ctx: AppContext, image_ids: list[int]) -> set[int]:

@@ -356,3 +356,4 @@ from openlfr.store import models_accounts as models_accounts  # noqa: E402
 from openlfr.store import models_custody as models_custody  # noqa: E402
 from openlfr.store import models_governance as models_governance  # noqa: E402
 from openlfr.store import models_integrity as models_integrity  # noqa: E402
+from openlfr.store import models_sightings as models_sightings  # noqa: E402

@@ -49,6 +49,7 @@ class FileSource:
         self.frames_decoded = 0
         self.health = "connected"
         self.reconnects = 0
+        self.down_s = 0.0
         self.fps: float | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()

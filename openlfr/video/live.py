@@ -49,7 +49,8 @@ class LiveSource:
     Frames are stamped with UTC epoch seconds at decode. `frames()` only ends when `close()` is
     called or when `reconnect_attempts` (> 0) consecutive reconnections have failed; then `error`
     says why. `health` is "connecting", "connected", "reconnecting" or "ended"; `reconnects`
-    counts reconnections that succeeded.
+    counts reconnections that succeeded; `down_s` is how long the source has been down: from
+    each failure (a refused open or a broken stream) until the next decoded picture.
     """
 
     live = True
@@ -76,10 +77,33 @@ class LiveSource:
         self.health = "connecting"
         self.reconnects = 0
         self.frames_decoded = 0
+        self._down_total = 0.0
+        self._down_since: float | None = None  # monotonic time of the failure, while down
+        self._down_lock = threading.Lock()
         self.fps: float | None = None  # known once connected: the stream's declared rate
         self._skip_nonref = False
         self._rng = rng or random.Random()
         self._stop = threading.Event()
+
+    @property
+    def down_s(self) -> float:
+        """Seconds down so far, counting the outage in progress (read from any thread)."""
+        with self._down_lock:
+            since = self._down_since
+            return self._down_total + (time.monotonic() - since if since is not None else 0.0)
+
+    def _went_down(self) -> None:
+        with self._down_lock:
+            if self._down_since is None:
+                self._down_since = time.monotonic()
+
+    def _came_up(self) -> None:
+        # Up means a picture arrived, not a socket accepted: a server that accepts and at once
+        # drops is still down for whoever watches the camera.
+        with self._down_lock:
+            if self._down_since is not None:
+                self._down_total += time.monotonic() - self._down_since
+                self._down_since = None
 
     @property
     def name(self) -> str:
@@ -116,6 +140,7 @@ class LiveSource:
                     failures += 1
                     why = self._why(exc, "no answer", self.settings.open_timeout_s)
                     reason = f"{self.name}: cannot open: {why}"
+                    self._went_down()
                     self._event("open_failed", reason)
                     if not self._wait_before_retry(failures, reason):
                         return
@@ -148,6 +173,7 @@ class LiveSource:
                             # would otherwise be retried forever at the shortest delay.
                             got_frame = True
                             failures = 0
+                            self._came_up()
                         yield frame
                 except AV_ERRORS as exc:
                     why = self._why(exc, "no data", self.settings.read_timeout_s)
@@ -157,10 +183,13 @@ class LiveSource:
                 if self._stop.is_set():
                     return
                 failures += 1
+                self._went_down()
                 self._event("disconnected", reason)
                 if not self._wait_before_retry(failures, reason):
                     return
         finally:
+            # A camera closed while down stays counted down until the close, no longer.
+            self._came_up()
             self.health = "ended"
 
     @staticmethod

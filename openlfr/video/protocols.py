@@ -18,7 +18,8 @@ class FrameSource(Protocol):
     `fps` is the source's own frame rate (None until a live source has connected and said);
     `health` is "connecting", "connected", "reconnecting" or "ended"; `error` says why it
     ended early (None when it ran to its end or is still running); `reconnects` counts
-    reconnections that succeeded (always 0 for a file).
+    reconnections that succeeded (always 0 for a file); `down_s` the seconds a live source has
+    been down (from a failure to the next picture; always 0.0 for a file).
     """
 
     @property
@@ -41,6 +42,9 @@ class FrameSource(Protocol):
 
     @property
     def reconnects(self) -> int: ...
+
+    @property
+    def down_s(self) -> float: ...
 
     def frames(self) -> Iterator[Frame]: ...
 

@@ -64,6 +64,7 @@ class RunnerStats:
     frames_delivered: int
     queued: int
     reconnects: int
+    down_s: float
     fps_in: float
     health: Health
     last_error: str | None
@@ -238,6 +239,7 @@ class CameraRunner:
             frames_delivered=delivered,
             queued=queued,
             reconnects=self.source.reconnects,
+            down_s=self.source.down_s,
             fps_in=fps,
             health=health,
             last_error=last_error,

@@ -70,6 +70,10 @@ class StampedSource:
     def reconnects(self) -> int:
         return self.source.reconnects
 
+    @property
+    def down_s(self) -> float:
+        return self.source.down_s
+
     def frames(self) -> Iterator[Frame]:
         frames = self.source.frames()
         try:

@@ -28,6 +28,8 @@ POLICY: dict[str, str | set[str]] = {
     # The operator decides alerts; only they see the faces side by side.
     "GET /api/alerts": {OP},
     "GET /api/alerts/{alert_id}/{which}.jpg": {OP},
+    "GET /api/alerts/{alert_id}/sightings": {OP},
+    "GET /api/alerts/{alert_id}/sightings/{sighting_id}.jpg": {OP},
     "POST /api/alerts/{alert_id}/adjudicate": {OP},
     "POST /api/alerts/{alert_id}/outcome": {OP},
     "GET /api/live": {OP, SUP},

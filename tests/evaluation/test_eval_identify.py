@@ -122,6 +122,11 @@ def test_identify_thirty_identities(subset: tuple[Path, Path], tmp_path: Path) -
     assert not any(c["significant"] for c in eq["comparisons"])
     assert eq["verdict"] == "no statistically significant difference at this threshold"
     assert "noisy proxy" in eq["note"] and "not self-reported" in eq["note"]
+    # 15 identities per group (< 30): reported with CIs, and flagged as too small to judge.
+    for g in got["by_group"].values():
+        assert g["identities"] == 15 and g["too_small_to_judge"] is True
+    assert eq["too_small_to_judge"] == ["F", "M"]
+    assert sum("too small to judge" in c for c in eq["caveats"]) == 2
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert json.loads((tmp_path / "o.json").read_text()) == got
 

@@ -183,7 +183,11 @@ def test_server_killed_and_restarted_ten_times(
     down = sum(first - killed for killed, _, first in outages)
     assert down >= sum(up - killed for killed, up, _ in outages)
     assert 0 < down < 10 * DEADLINE_S
-    # TODO(H1): once LiveSource.down_s exists (counters' down_s), compare it with `down` here.
+    # The source's own figure runs from each loss being seen to the first picture after it:
+    # within the kill-to-first-frame span, and at least the time the server was really gone.
+    assert sum(up - killed for killed, up, _ in outages) * 0.5 <= source.down_s <= down
+    expected = sum(first - lost for lost, (_, _, first) in zip(gone, outages, strict=True))
+    assert source.down_s == pytest.approx(expected, abs=0.05 * 10)
 
 
 def test_stalled_stream_times_out_reconnects_and_counts_the_gap(

@@ -103,6 +103,7 @@ class Exploding:
     health = "connected"
     error: str | None = None
     reconnects = 0
+    down_s = 0.0
 
     def skip_nonref(self, on: bool) -> None:
         pass

@@ -22,6 +22,7 @@ from suite import SHARED_DATA
 
 from openlfr.api import create_app
 from openlfr.config import Settings, StoreSettings, WebSettings
+from openlfr.config_grouping import GroupingSettings
 from openlfr.pipeline.alerts import Alert
 from openlfr.service.accounts import create_account
 from openlfr.service.alert_sink import StoreAlertSink
@@ -75,6 +76,8 @@ def site(
         update={
             "store": web_store,
             "web": WebSettings(alert_poll_s=0.2, health_poll_s=1.0),
+            # Each raised alert is its own: the queue, not grouping (tests/grouping), is tested.
+            "grouping": GroupingSettings(window_s=0),
         }
     )
     ctx = AppContext.open(settings, actor="sgt.setup")

@@ -62,7 +62,8 @@
     const t = new Date(a.raised_at);
     const head = document.createElement("span");
     head.textContent = `#${a.id} ${a.subject_ref} · ${CATS[a.category] || a.category}`
-      + (a.status === "confirmed" ? " · outcome due" : "") + (fresh.has(a.id) ? " · NEW" : "");
+      + (a.status === "confirmed" ? " · outcome due" : "") + (fresh.has(a.id) ? " · NEW" : "")
+      + ((a.sightings || 1) > 1 ? ` · seen ${a.sightings} times` : "");
     const sub = document.createElement("span");
     sub.className = "sub";
     sub.textContent = `${a.deployment} (#${a.deployment_id}) · ${a.camera} · ${t.toLocaleTimeString()} · ${a.score.toFixed(2)}`;
@@ -92,6 +93,8 @@
       $("msg").textContent = "";
       cancelReason();
       shown = a.id;
+      $("sightings").hidden = true;  // until this alert's own sightings arrive
+      loadSightings(a.id).catch(() => {});
     }
     $("a-cat").textContent = CATS[a.category] || a.category;
     $("a-ref").textContent = a.subject_ref;
@@ -104,6 +107,38 @@
     $("outcome").hidden = a.status !== "confirmed";
     $("outcome-1").hidden = a.outcome === "arrested";
     $("outcome-2").hidden = a.outcome !== "arrested";
+  }
+  // An alert's sightings (issue 12 item 4): listing them and each crop are audited on the server.
+  async function loadSightings(id) {
+    const data = await api(`/api/alerts/${id}/sightings`);
+    if (shown !== id) return;
+    const a = alerts.get(id);
+    $("s-count").textContent = data.count;
+    $("sightings").hidden = data.count < 2;
+    $("s-list").replaceChildren(...data.sightings.map((v) => {
+      const el = document.createElement("li");
+      el.dataset.sighting = v.id;
+      if (v.crop_url && !v.first) {  // the first sighting's crop is the probe shown above
+        const img = document.createElement("img");
+        img.src = v.crop_url; img.alt = "Face seen by the camera"; img.width = 96; img.height = 96;
+        el.appendChild(img);
+      }
+      const txt = document.createElement("span");
+      txt.textContent = `${v.camera} · ${new Date(v.seen_at).toLocaleTimeString()} · ${v.score.toFixed(2)}`
+        + (v.first ? " · raised the alert" : "") + (v.crop_held ? "" : " · image purged");
+      el.appendChild(txt);
+      return el;
+    }));
+    if (a && a.sightings !== data.count) { a.sightings = data.count; render(); }  // the queue's label
+  }
+  // The same person seen again: the alert is updated in place, never raised again.
+  function sighted(u) {
+    const a = alerts.get(u.id);
+    if (!a) return;
+    a.sightings = u.sightings;
+    render();
+    if (current === a.id) loadSightings(a.id).catch(() => {});
+    $("live").textContent = `Alert #${a.id}: seen again on ${u.camera} (${u.sightings} sightings).`;
   }
   function select(id) {
     current = id;
@@ -263,6 +298,7 @@
       const msg = JSON.parse(ev.data);
       if (msg.type === "alert") arrived(msg.alert);
       else if (msg.type === "update") updated(msg.alert);
+      else if (msg.type === "sighting") sighted(msg.alert);
       else if (msg.type === "health") health(msg.cameras);
     };
     ws.onclose = () => {

@@ -1,0 +1,390 @@
+"""Many cameras on one machine: N paced 720p cameras through ONE shared inference stage.
+
+    nice -n 10 python benchmarks/cameras.py [--n 1,4,12] [--seconds 20] [--ray-n 2]
+        [--ray-address HOST:PORT] [--detect-batching] [--out /tmp/openlfr-bench-cameras]
+
+Inputs (built once into --out, never into the repository): the five talking-head clips of
+../shared/data/video (512x512, 25 fps), their first 6 s letterboxed to 1280x720 and looped to
+--seconds + 4 s, re-encoded as H.264. Camera i plays clip i mod 5 in real time (a paced file
+source: frames come at 25 fps whatever analysis does, like a camera), analysed at
+video.analysis_fps (10). The watchlist is one reference per person taken at 7.5 s (footage no
+camera plays). Each N runs in a fresh process, so its RSS is its own.
+
+Prints per N: analysed fps per camera (min, median), frames skipped/dropped, p50/p95 latency
+from a frame leaving its source to its alert being raised, RSS and RSS per additional camera,
+CPU use, recall per identity (share of the cameras showing a person that alerted on them) and
+false alerts; then Ray on this machine (one actor per camera, each with its own models, as
+`--engine ray` runs) against in-process at --ray-n cameras; with --detect-batching, YuNet's
+forward pass on a batch of N frames against N single frames (why detection is not batched).
+The machine's load average is printed with each row: others may share it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+VIDEO = REPO.parent / "shared" / "data" / "video"
+CLIPS = (
+    "WDA_KatieHill_000",
+    "RD_Radio34_000",
+    "WDA_AlexandriaOcasioCortez_000",
+    "WDA_EdMarkey0_000",
+    "RD_Radio2_000",
+)
+PLAY_S, REF_AT_S, W, H = 6.0, 7.5, 1280, 720
+
+
+def build_clip(name: str, out: Path, seconds: float) -> Path:
+    """The first PLAY_S of a clip, letterboxed to 1280x720, looped to `seconds`."""
+    path = out / f"{name}_720p_{seconds:g}s.mp4"
+    if path.is_file():
+        return path
+    frames: list[np.ndarray] = []
+    with av.open(str(VIDEO / f"{name}.mp4")) as src:
+        for f in src.decode(video=0):
+            if f.time is not None and f.time >= PLAY_S:
+                break
+            img = f.to_ndarray(format="bgr24")
+            side = H
+            canvas = np.zeros((H, W, 3), np.uint8)
+            x0 = (W - side) // 2
+            canvas[:, x0 : x0 + side] = cv2.resize(
+                img, (side, side), interpolation=cv2.INTER_LINEAR
+            )
+            frames.append(canvas)
+    tmp = path.with_suffix(".part.mp4")
+    with av.open(str(tmp), "w") as dst:
+        stream = dst.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
+        stream.options = {"preset": "ultrafast", "g": "25"}
+        stream.codec_context.time_base = Fraction(1, 25)
+        for i in range(int(seconds * 25)):
+            vf = av.VideoFrame.from_ndarray(frames[i % len(frames)], format="bgr24")
+            vf.pts = i
+            for pkt in stream.encode(vf):
+                dst.mux(pkt)
+        for pkt in stream.encode():
+            dst.mux(pkt)
+    tmp.rename(path)
+    return path
+
+
+def reference_gallery(detector: Any, embedder: Any) -> Any:
+    from openlfr.matching.gallery import NumpyGallery
+
+    vectors, labels = [], []
+    for label, name in enumerate(CLIPS):
+        with av.open(str(VIDEO / f"{name}.mp4")) as src:
+            img = next(
+                f.to_ndarray(format="bgr24")
+                for f in src.decode(video=0)
+                if f.time is not None and f.time >= REF_AT_S
+            )
+        det = detector.detect(img)
+        best = int(
+            np.argmax((det.boxes[:, 2] - det.boxes[:, 0]) * (det.boxes[:, 3] - det.boxes[:, 1]))
+        )
+        vectors.append(embedder.embed(img, det.landmarks[best : best + 1]).vectors[0])
+        labels.append(label)
+    return NumpyGallery(np.stack(vectors).astype(np.float32), np.array(labels))
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class _Control:
+    def __init__(self, gallery: Any, until: float) -> None:
+        self._gallery, self._until = gallery, until
+        self.runners: list[Any] = []
+
+    def gallery(self) -> tuple[int, Any]:
+        return 0, self._gallery
+
+    def why_stop(self) -> str | None:
+        return "time up" if time.monotonic() >= self._until else None
+
+    def add_runner(self, runner: Any) -> None:
+        self.runners.append(runner)
+
+
+class _Sink:
+    def __init__(self, captured: Any) -> None:
+        self.captured = captured
+        self.labels: list[int] = []
+        self.latency: list[float] = []
+
+    def raise_alert(self, alert: Any) -> None:
+        at = self.captured.of(alert.frame_index)
+        self.labels.append(int(alert.label))
+        if at is not None:
+            self.latency.append(time.time() - at)
+
+
+def run_cameras(paths: list[Path], seconds: float, models: Any = None) -> dict[str, Any]:
+    """N cameras, one shared stage, in this process; returns per-camera figures."""
+    from openlfr.config import Settings
+    from openlfr.pipeline.alerts import CaptureTimes
+    from openlfr.pipeline.camera_loop import CameraLoop
+    from openlfr.pipeline.inference import InferenceStage
+    from openlfr.video.file_source import FileSource
+    from openlfr.vision.factory import build_detector, build_embedder
+
+    settings = Settings()
+    detector, embedder = models or (
+        build_detector(settings.vision),
+        build_embedder(settings.vision),
+    )
+    gallery = reference_gallery(detector, embedder)
+    rss_models = rss_mb()
+    stage = InferenceStage(detector, embedder).start()
+    control = _Control(gallery, time.monotonic() + seconds)
+    loops, sinks, threads = [], [], []
+    for i, path in enumerate(paths):
+        captured = CaptureTimes()
+        sink = _Sink(captured)
+        loop = CameraLoop(
+            source=FileSource(path, f"cam{i}", realtime=True),
+            stage=stage,
+            sink=sink,
+            settings=settings,
+            threshold=settings.matching.threshold,
+            control=control,
+            captured=captured,
+        )
+        loops.append(loop)
+        sinks.append(sink)
+        threads.append(threading.Thread(target=loop.run, daemon=True))
+    cpu0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+    for t in threads:
+        t.start()
+    peak = 0.0
+    while time.monotonic() < t0 + seconds:
+        time.sleep(0.5)
+        peak = max(peak, rss_mb())
+    for r in control.runners:
+        r.stop(timeout=2.0)
+    for t in threads:
+        t.join(10.0)
+    wall = time.monotonic() - t0
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    stage.close()
+    cams = []
+    for i, (loop, sink) in enumerate(zip(loops, sinks, strict=True)):
+        c = loop.counters()
+        cams.append(
+            dict(
+                identity=i % len(CLIPS),
+                frames=c.frames,
+                skipped=c.skipped,
+                dropped=c.dropped,
+                alert_labels=sink.labels,
+                latency=sink.latency,
+            )
+        )
+    cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
+    return dict(
+        cameras=cams,
+        wall=wall,
+        cpu_pct=100 * cpu / wall,
+        rss_peak_mb=peak,
+        rss_models_mb=rss_models,
+        batches=stage.batches,
+        stage_frames=stage.frames,
+        load=os.getloadavg(),
+    )
+
+
+def run_ray(paths: list[Path], seconds: float, address: str | None) -> dict[str, Any]:
+    """One Ray actor per camera, each with its own models and stage (as the Ray engine runs)."""
+    import ray
+
+    if address:
+        ray.init(address=address, namespace="openlfr-bench", log_to_driver=False)
+    else:
+        ray.init(include_dashboard=False, object_store_memory=100_000_000, log_to_driver=False)
+    try:
+        sys_path = [str(REPO / "benchmarks"), str(REPO)]
+
+        @ray.remote(num_cpus=0)
+        def one(path: str, index: int) -> dict[str, Any]:
+            sys.path[:0] = sys_path
+            out = run_cameras([Path(path)], seconds)
+            out["cameras"][0]["identity"] = index % len(CLIPS)
+            return out
+
+        t0 = time.monotonic()
+        outs = ray.get([one.remote(str(p), i) for i, p in enumerate(paths)])
+        cams = [o["cameras"][0] for o in outs]
+        return dict(cameras=cams, wall=time.monotonic() - t0, load=os.getloadavg())
+    finally:
+        ray.shutdown()
+
+
+def summarise(n: int, res: dict[str, Any], seconds: float) -> dict[str, Any]:
+    cams = res["cameras"]
+    fps = [c["frames"] / seconds for c in cams]
+    lat = sorted(x for c in cams for x in c["latency"])
+    by_id: dict[int, list[bool]] = {}
+    false = 0
+    for c in cams:
+        by_id.setdefault(c["identity"], []).append(c["identity"] in c["alert_labels"])
+        false += sum(1 for lab in c["alert_labels"] if lab != c["identity"])
+    recall = {CLIPS[k]: sum(v) / len(v) for k, v in sorted(by_id.items())}
+
+    def pct(p: float) -> float | None:
+        return lat[min(len(lat) - 1, int(p * len(lat)))] if lat else None
+
+    return dict(
+        n=n,
+        fps_min=min(fps),
+        fps_median=statistics.median(fps),
+        frames=sum(c["frames"] for c in cams),
+        skipped=sum(c["skipped"] for c in cams),
+        dropped=sum(c["dropped"] for c in cams),
+        p50=pct(0.5),
+        p95=pct(0.95),
+        rss=res.get("rss_peak_mb"),
+        rss_models=res.get("rss_models_mb"),
+        cpu=res.get("cpu_pct"),
+        recall=recall,
+        false_alerts=false,
+        load=res["load"][0],
+    )
+
+
+def detect_batching(path: Path, sizes: list[int], reps: int) -> list[dict[str, float]]:
+    """YuNet's forward on a batch of n frames vs n single frames (same OpenCV DNN net)."""
+    from openlfr.config import Settings
+    from openlfr.vision.model_files import model_path
+
+    side = Settings().vision.detect_max_side
+    frames = []
+    with av.open(str(path)) as src:
+        for f in src.decode(video=0):
+            frames.append(f.to_ndarray(format="bgr24"))
+            if len(frames) >= max(sizes):
+                break
+    scale = side / max(W, H)
+    size = (round(W * scale) // 32 * 32, round(H * scale) // 32 * 32)
+    net = cv2.dnn.readNet(str(model_path("yunet")))
+    names = net.getUnconnectedOutLayersNames()
+    rows = []
+    for n in sizes:
+        blob = cv2.dnn.blobFromImages([cv2.resize(f, size) for f in frames[:n]])
+        single = [cv2.dnn.blobFromImage(cv2.resize(f, size)) for f in frames[:n]]
+        net.setInput(blob)
+        net.forward(names)  # warm
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            net.setInput(blob)
+            net.forward(names)
+        batched = (time.perf_counter() - t0) / reps / n
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            for b in single:
+                net.setInput(b)
+                net.forward(names)
+        alone = (time.perf_counter() - t0) / reps / n
+        rows.append(
+            dict(n=n, single_ms=alone * 1000, batched_ms=batched * 1000, load=os.getloadavg()[0])
+        )
+    return rows
+
+
+def _row(*cells: object) -> None:
+    print("| " + " | ".join(str(c) for c in cells) + " |")
+
+
+def _fmt(v: float | None, spec: str = ".2f") -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--n", default="1,4,12", help="camera counts, comma-separated")
+    p.add_argument("--seconds", type=float, default=20.0, help="run length per N")
+    p.add_argument("--ray-n", type=int, default=2, help="cameras for Ray vs in-process (0: skip)")
+    p.add_argument("--ray-address", default=None, help="a running cluster (default: private)")
+    p.add_argument("--detect-batching", action="store_true")
+    p.add_argument("--out", type=Path, default=Path("/tmp/openlfr-bench-cameras"))
+    p.add_argument("--worker", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--engine", default="in-process", help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    a.out.mkdir(parents=True, exist_ok=True)
+    paths = [build_clip(name, a.out, a.seconds + 4) for name in CLIPS]
+    if a.worker:
+        cams = [paths[i % len(paths)] for i in range(a.worker)]
+        if a.engine == "ray":
+            res = run_ray(cams, a.seconds, a.ray_address)
+        else:
+            res = run_cameras(cams, a.seconds)
+        print(json.dumps(summarise(a.worker, res, a.seconds)))
+        return 0
+
+    def sub(n: int, engine: str) -> dict[str, Any]:
+        cmd = [sys.executable, __file__, "--worker", str(n), "--engine", engine]
+        cmd += ["--seconds", str(a.seconds), "--out", str(a.out)]
+        if a.ray_address:
+            cmd += ["--ray-address", a.ray_address]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=a.seconds * 6 + 240)
+        if done.returncode != 0:
+            raise SystemExit(f"{engine} N={n} failed:\n{done.stderr[-3000:]}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    rows = [sub(int(n), "in-process") for n in a.n.split(",")]
+    base = next((r for r in rows if r["n"] == 1), None)
+    print(f"## cameras: {a.seconds:g} s per N, 1280x720 paced 25 fps, analysis_fps 10, "
+          f"cpus {os.cpu_count()}")  # fmt: skip
+    head = ["N", "fps/camera min", "median", "skipped", "dropped", "p50 s", "p95 s", "RSS MB",
+            "MB/extra camera", "CPU %", "recall per identity", "false alerts",
+            "load 1m"]  # fmt: skip
+    _row(*head)
+    _row(*["---"] * len(head))
+    for r in rows:
+        extra = (r["rss"] - base["rss"]) / (r["n"] - 1) if base and r["n"] > 1 else None
+        recall = ", ".join(f"{k.split('_')[1]} {v:.2f}" for k, v in r["recall"].items())
+        _row(r["n"], f"{r['fps_min']:.1f}", f"{r['fps_median']:.1f}", r["skipped"], r["dropped"],
+             _fmt(r["p50"]), _fmt(r["p95"]), _fmt(r["rss"], ".0f"), _fmt(extra, ".0f"),
+             _fmt(r["cpu"], ".0f"), recall, r["false_alerts"], f"{r['load']:.2f}")  # fmt: skip
+    if a.ray_n:
+        local = next((r for r in rows if r["n"] == a.ray_n), None) or sub(a.ray_n, "in-process")
+        ray_row = sub(a.ray_n, "ray")
+        ratio = ray_row["frames"] / local["frames"] if local["frames"] else 0.0
+        print()
+        _row(f"engine (N={a.ray_n})", "frames analysed", "fps/camera median", "p95 s", "load 1m")
+        _row(*["---"] * 5)
+        for name, r in (("in-process", local), ("ray (one machine)", ray_row)):
+            _row(name, r["frames"], f"{r['fps_median']:.1f}", _fmt(r["p95"]), f"{r['load']:.2f}")
+        print(f"\nRay/in-process analysed frames: {ratio:.2f} ({(1 - ratio) * 100:+.0f}% fewer)")
+    if a.detect_batching:
+        print("\n| YuNet batch n | ms/frame single | ms/frame batched | load 1m |")
+        print("|---|---|---|---|")
+        for d in detect_batching(paths[0], [1, 2, 4, 8, 12], 5):
+            print(f"| {d['n']} | {d['single_ms']:.1f} | {d['batched_ms']:.1f} | {d['load']:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

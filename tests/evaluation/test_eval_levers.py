@@ -1,0 +1,74 @@
+"""The honest split, bootstrap summaries and the equality-cause helpers (issue 12)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+from suite import data_path
+
+from openlfr.evaluation import face_factors as ff
+from openlfr.evaluation import levers as lv
+from openlfr.evaluation.improvements import Outcome
+from openlfr.vision.images import read_image
+
+
+@pytest.mark.parametrize("name", ["George_W_Bush", "Laura_Bush", "AJ_Cook", "Zico"])
+def test_half_is_sha256_parity(name: str) -> None:
+    assert lv.half_of(name) == hashlib.sha256(name.encode()).digest()[0] % 2
+    assert lv.half_of(name) in (lv.TUNE, lv.REPORT)
+
+
+def test_summary_supported_rates_and_cis() -> None:
+    rng = np.random.default_rng(3)
+    mated = rng.normal(0.7, 0.1, 400)
+    o = Outcome(mated, np.ones(400, bool), rng.normal(0.2, 0.1, 500))
+    ids = [f"p{i // 4}" for i in range(400)]
+    s = lv.summary_with_ci(o, ids, resamples=100)
+    assert s["tpir@0.01_supported"] is True  # 500 non-mated: 1e-2 measurable
+    assert s["tpir@0.001_supported"] is False and s["tpir@0.0001_supported"] is False
+    for k in ("tpir@0.01", "tpir@0.001", "rank1"):
+        lo, hi = s[k + "_ci95"]
+        assert lo <= s[k] <= hi
+    assert s["tpir@0.001"] <= s["tpir@0.01"]
+
+
+@pytest.mark.parametrize(
+    ("miss_a", "miss_b", "mix_a", "mix_b", "expected"),
+    [
+        # a misses more only because more of its searches fall in the bad stratum: explained.
+        ((0.5, 0.1), (0.5, 0.1), (0.8, 0.2), (0.2, 0.8), 0.5 * 0.2 + 0.1 * 0.8),
+        # a misses more in every stratum: standardising changes nothing.
+        ((0.4, 0.4), (0.1, 0.1), (0.5, 0.5), (0.2, 0.8), 0.4),
+    ],
+)
+def test_standardised_rate(
+    miss_a: tuple[float, float],
+    miss_b: tuple[float, float],
+    mix_a: tuple[float, float],
+    mix_b: tuple[float, float],
+    expected: float,
+) -> None:
+    n = 1000
+    miss, strata, group = [], [], []
+    for g, rates, mix in (("a", miss_a, mix_a), ("b", miss_b, mix_b)):
+        for k in (0, 1):
+            m = round(n * mix[k])
+            hits = round(m * rates[k])
+            miss += [True] * hits + [False] * (m - hits)
+            strata += [k] * m
+            group += [g] * m
+    got = ff.standardised_rate(np.array(miss), np.array(strata), np.array(group), "a", "b")
+    assert got == pytest.approx(expected, abs=1e-3)
+
+
+def test_tertiles_and_crop_factors() -> None:
+    s = ff.tertiles(np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, np.nan]))
+    assert list(s) == [0, 0, 1, 1, 2, 2, -1]
+    img = read_image(data_path("lfw", "images", "AJ_Cook", "AJ_Cook_0001.jpg"))
+    crop = np.ascontiguousarray(img[60:172, 70:182])
+    edges, var, bright = ff.crop_factors(crop)
+    assert 0.0 < edges < 1.0 and var > 0 and 0 < bright < 255
+    flat = np.full_like(crop, 128)
+    assert ff.crop_factors(flat) == (0.0, 0.0, 128.0)
