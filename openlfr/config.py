@@ -69,9 +69,11 @@ class QualitySettings(_Section):
     min_face_px: float = Field(
         40.0,
         ge=8.0,
-        description="Shortest side of a face box, in source-frame pixels, below which a face is "
-        "tracked but never embedded. Smaller faces give noisy embeddings (more false alerts and "
-        "missed matches); a larger floor ignores people further from the camera.",
+        description="Shortest side of a face box, in source-frame pixels, from which a face "
+        "counts as a full view. Enrolment and evaluation refuse smaller faces; the live pipeline "
+        "searches them down to evidence.hard_min_face_px as weaker evidence (more views or a "
+        "higher score needed). Smaller faces give noisy embeddings; a larger bar asks more "
+        "evidence of people further from the camera.",
     )
     min_detector_score: float = Field(
         0.75,
@@ -92,7 +94,10 @@ class QualitySettings(_Section):
         ge=0.0,
         le=1.0,
         description="How far the nose may sit off the eyes' mid-line, as a fraction of the eye "
-        "distance (0 = frontal). Profiles embed poorly; a lower limit searches only frontal views.",
+        "distance (0 = frontal), for a face to count as a full view. Enrolment and evaluation "
+        "refuse more turned faces; the live pipeline searches them up to "
+        "evidence.hard_max_asymmetry as weaker evidence. Profiles embed poorly; a lower bar "
+        "asks more evidence of all but frontal views.",
     )
 
 

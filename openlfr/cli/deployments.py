@@ -310,7 +310,9 @@ def run(
             bar.update(tasks[cam], completed=frames, alerts=alerts)
 
         if engine == "ray":
-            chosen = RayEngine(ray_address or os.environ.get("RAY_ADDRESS") or None)
+            chosen = RayEngine(
+                ray_address or os.environ.get("RAY_ADDRESS") or None, settings=ctx.settings.ray
+            )
             try:  # refuses before anything starts: no answer, or SQLite across nodes
                 nodes = chosen.prepare(ctx.settings.store.resolved_url())
             except RayEngineError as exc:

@@ -105,9 +105,13 @@ def case_outcome_command(
     _print_outcomes(results)
 
 
+#: Most per-reference lines printed; a bulk export of a million rows prints a summary instead.
+OUTCOME_LINES = 20
+
+
 def _print_outcomes(results: list[OutcomeResult]) -> None:
-    held = [r for r in results if r.images]
-    for r in held:
+    held = [r for r in results if r.images or r.custody_images]
+    for r in held[:OUTCOME_LINES]:
         line = f"{escape(r.source_ref)}: {r.outcome.label} ({r.changed} of {r.images} images "
         line += "changed)"
         if r.withdrawn:
@@ -116,7 +120,16 @@ def _print_outcomes(results: list[OutcomeResult]) -> None:
                 f"{escape(', '.join(r.flagged))} for review (R11)"
             )
         console.print(line, highlight=False)
+    if len(held) > OUTCOME_LINES:
+        console.print(f"... and {len(held) - OUTCOME_LINES:,} more references changed")
+    custody = sum(r.custody_images for r in held)
     skipped = len(results) - len(held)
+    if custody:
+        gone = sum(r.custody_withdrawn for r in held)
+        console.print(
+            f"{custody:,} custody-estate images under these references, {gone:,} withdrawn "
+            "from search now (R11, R18)"
+        )
     console.print(
         f"{len(results)} rows: {sum(r.changed for r in held)} images changed, "
         f"{sum(len(r.withdrawn) for r in held)} withdrawn"

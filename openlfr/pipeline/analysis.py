@@ -18,10 +18,11 @@ from openlfr.config import Settings
 from openlfr.matching.decision import decide
 from openlfr.matching.protocols import GalleryIndex
 from openlfr.pipeline.alerts import Alert
+from openlfr.pipeline.evidence import required_score, view_weight
 from openlfr.pipeline.tracks import TrackState, View
 from openlfr.tracking import FaceTracker, Tracker
 from openlfr.vision.align import align_face
-from openlfr.vision.quality import assess, landmark_gate
+from openlfr.vision.quality import assess, landmark_gate, pose_asymmetry
 from openlfr.vision.types import FaceDetections, Frame
 
 
@@ -44,6 +45,7 @@ class Pending:
     aligned: np.ndarray
     quality: float
     crop: np.ndarray
+    weight: float = 1.0  # evidence weight from pose and size (pipeline/evidence.py)
 
 
 def context_crop(image: np.ndarray, box: np.ndarray, pad: float = 0.35) -> np.ndarray:
@@ -94,6 +96,8 @@ class CameraAnalysis:
         c.faces += len(dets)
         tracked = self._tracker.update(dets)
         pending: list[Pending] = []
+        ev = self._s.evidence
+        floors = {"max_asymmetry": ev.hard_max_asymmetry, "min_face_px": ev.hard_min_face_px}
         for i, tid in enumerate(tracked.track_ids.tolist()):
             state = self._tracks.get(tid)
             if state is None:
@@ -102,15 +106,18 @@ class CameraAnalysis:
             lm = tracked.detections.landmarks[i]
             size, score = float(tracked.detections.sizes[i]), float(tracked.detections.scores[i])
             # Align (a warp) and measure sharpness only for faces that could still be embedded.
+            # Turned and small faces down to the evidence floors are searched, as weaker views.
             if state.resting(frame.index, self._s.tracking) or landmark_gate(
-                size, score, lm, self._s.quality
+                size, score, lm, self._s.quality, **floors
             ):
                 continue
             aligned = align_face(frame.image, lm)
-            q = assess(size, score, lm, aligned, self._s.quality)
-            if q.passed and state.wants_view(q.score, frame.index, self._s.tracking):
+            q = assess(size, score, lm, aligned, self._s.quality, **floors)
+            weight = view_weight(pose_asymmetry(lm), size, self._s.quality, ev)
+            rank = q.score * weight if ev.weight_quality else q.score
+            if q.passed and state.wants_view(rank, frame.index, self._s.tracking):
                 crop = context_crop(frame.image, tracked.detections.boxes[i])
-                pending.append(Pending(state, aligned, q.score, crop))
+                pending.append(Pending(state, aligned, rank, crop, weight))
         return pending if self.searching else []
 
     def decide(self, frame: Frame, pending: list[Pending], vectors: np.ndarray) -> list[Alert]:
@@ -126,10 +133,12 @@ class CameraAnalysis:
                 state = self._new_track(state.tracker_id, frame.index)
             elif state.alerted:
                 continue  # a re-check that found the same person: nothing new to decide
-            state.add_view(View(vec, p.quality, frame.index), p.crop, self._s.tracking)
+            state.add_view(View(vec, p.quality, frame.index, p.weight), p.crop, self._s.tracking)
             scores, labels = self._gallery.search(state.fused()[None, :], self._s.matching.top_k)
-            m = self._s.matching
-            needed = self.threshold + (m.single_view_extra if len(state.views) < m.min_views else 0)
+            # The sequential decision: turned/small views need more of them or a clearer match.
+            needed = required_score(
+                self.threshold, state.evidence, self._s.matching, self._s.evidence
+            )
             decision = decide(scores[0], labels[0], needed)
             if decision.matched and decision.label not in state.alerted:
                 state.alerted.add(decision.label)

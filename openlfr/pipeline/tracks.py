@@ -18,6 +18,7 @@ class View:
     vector: np.ndarray  # (D,) float32, unit length
     quality: float
     frame_index: int
+    weight: float = 1.0  # evidence this view adds (pipeline/evidence.py): 1 frontal and large
 
 
 @dataclass
@@ -32,6 +33,7 @@ class TrackState:
     embeds: int = 0
     alerted: set[int] = field(default_factory=set)
     tracker_id: int = -1  # the tracker's id; a hand-over to another person starts a new track
+    evidence: float = 0.0  # summed weights of every view embedded (the sequential decision)
 
     def wants_view(self, quality: float, frame_index: int, s: TrackingSettings) -> bool:
         """Embed this view? The first usable view always; then spaced or clearly better ones.
@@ -61,6 +63,7 @@ class TrackState:
     def add_view(self, view: View, crop: np.ndarray, s: TrackingSettings) -> None:
         self.views.append(view)
         self.embeds += 1
+        self.evidence += view.weight
         self.last_embed_frame = view.frame_index
         if len(self.views) > s.max_embeddings_per_track:
             worst = min(range(len(self.views)), key=lambda i: self.views[i].quality)

@@ -21,11 +21,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from openlfr.domain import ImageFacts, assess_image, parse_outcome
-from openlfr.errors import ImageRejected, OpenLFRError
+from openlfr.errors import ImageRejected, OpenLFRError, StoreFull
 from openlfr.service.context import AppContext
-from openlfr.service.custody_index_sync import mark_indexed, open_custody_index
+from openlfr.service.custody_index_sync import (
+    mark_indexed,
+    open_custody_index,
+    sync_custody_index,
+)
 from openlfr.store import AuditAction, append_audit
 from openlfr.store.integrity import keyed_image_digest
 from openlfr.store.models_custody import CustodyImage
@@ -40,6 +45,10 @@ BATCH = 32
 
 class CustodyCsvError(OpenLFRError):
     """The CSV itself is malformed (missing column, broken line): nothing was applied."""
+
+
+class CustodyStorageError(OpenLFRError):
+    """Writing failed (a full disk, a file-size limit): batches before it are kept whole."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +166,7 @@ def import_custody(
     result.skipped_existing = len(rows) - len(todo)
     done = result.skipped_existing + len(result.rejects)
     index = open_custody_index(ctx)
+    sync_custody_index(ctx)  # rows a stopped import committed but did not index go in now
     with ThreadPoolExecutor(threads) as pool:
         for a in range(0, len(todo), BATCH):
             batch = todo[a : a + BATCH]
@@ -176,7 +186,16 @@ def import_custody(
             vectors: list[np.ndarray] = (
                 list(ctx.embedder.embed_batch(crops).vectors) if good else []
             )
-            _write(ctx, index, good, vectors, reason, result)
+            try:
+                _write(ctx, index, good, vectors, reason, result)
+            except (OSError, SQLAlchemyError, StoreFull) as exc:
+                # The batch's transaction rolled back; earlier batches are committed and a
+                # row committed but not yet indexed is picked up by the next index sync.
+                raise CustodyStorageError(
+                    f"import stopped at CSV line {batch[0].line}: could not write ({exc}); "
+                    f"{result.imported} images imported before it are kept; free space "
+                    "and run the same import again to resume"
+                ) from None
             done += len(batch)
             if progress:
                 progress(done, result.rows)

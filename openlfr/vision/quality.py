@@ -55,16 +55,29 @@ def sharpness(aligned_bgr: np.ndarray) -> float:
 
 
 def landmark_gate(
-    size_px: float, detector_score: float, landmarks: np.ndarray, settings: QualitySettings
+    size_px: float,
+    detector_score: float,
+    landmarks: np.ndarray,
+    settings: QualitySettings,
+    *,
+    max_asymmetry: float | None = None,
+    min_face_px: float | None = None,
 ) -> str | None:
-    """The checks that need no pixels: run first, so that a face they refuse is never aligned."""
+    """The checks that need no pixels: run first, so that a face they refuse is never aligned.
+
+    `max_asymmetry` / `min_face_px` override the settings' bar with a looser hard floor: the
+    live pipeline searches turned and small faces and weighs them as weaker evidence instead
+    (pipeline/evidence.py); enrolment and evaluation keep the strict bar.
+    """
     asym = pose_asymmetry(landmarks)
-    if size_px < settings.min_face_px:
-        return f"face {size_px:.0f}px < {settings.min_face_px:.0f}px"
+    min_px = settings.min_face_px if min_face_px is None else min_face_px
+    max_asym = settings.max_asymmetry if max_asymmetry is None else max_asymmetry
+    if size_px < min_px:
+        return f"face {size_px:.0f}px < {min_px:.0f}px"
     if detector_score < settings.min_detector_score:
         return f"detector score {detector_score:.2f} < {settings.min_detector_score:.2f}"
-    if asym > settings.max_asymmetry:
-        return f"turned away (asymmetry {asym:.2f} > {settings.max_asymmetry:.2f})"
+    if asym > max_asym:
+        return f"turned away (asymmetry {asym:.2f} > {max_asym:.2f})"
     return None
 
 
@@ -74,10 +87,20 @@ def assess(
     landmarks: np.ndarray,
     aligned_bgr: np.ndarray,
     settings: QualitySettings,
+    *,
+    max_asymmetry: float | None = None,
+    min_face_px: float | None = None,
 ) -> FaceQuality:
     sharp = sharpness(aligned_bgr)
     asym = pose_asymmetry(landmarks)
-    reason = landmark_gate(size_px, detector_score, landmarks, settings)
+    reason = landmark_gate(
+        size_px,
+        detector_score,
+        landmarks,
+        settings,
+        max_asymmetry=max_asymmetry,
+        min_face_px=min_face_px,
+    )
     if reason is None and sharp < settings.min_sharpness:
         reason = f"blurred (sharpness {sharp:.0f} < {settings.min_sharpness:.0f})"
     return FaceQuality(size_px, detector_score, sharp, asym, reason is None, reason)

@@ -54,3 +54,46 @@ def test_malformed_csv_names_line(store_settings: StoreSettings, tmp_path: Path)
             import_custody(ctx, bad, tmp_path)
     finally:
         ctx.close()
+
+
+def test_full_disk_stops_clearly_and_resumes(tmp_path: Path, shared_data: Path) -> None:
+    """A real full filesystem (a small tmpfs, root only): the import stops with a clear error,
+    what came before is intact, and the same import run again completes."""
+    import os
+    import subprocess
+
+    from openlfr.service.custody_import import CustodyStorageError
+
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(mnt)], capture_output=True
+        ).returncode
+    ):
+        pytest.skip("needs root to mount a small tmpfs")
+    images = shared_data / "lfw" / "images"
+    try:
+        settings = Settings(store=StoreSettings(data_dir=mnt / "data"))
+        ctx = AppContext.open(settings, "test.supervisor")
+        try:
+            full = _csv(tmp_path, images, 8)
+            lines = full.read_text().splitlines()
+            head = tmp_path / "head.csv"
+            head.write_text("\n".join(lines[:4]) + "\n")
+            assert import_custody(ctx, head, images).imported == 3
+            stat = os.statvfs(mnt)
+            filler = mnt / "filler"
+            with filler.open("wb") as fh:  # leave almost nothing free
+                fh.write(b"\0" * max(0, stat.f_bavail * stat.f_frsize - 16 * 1024))
+            with pytest.raises(CustodyStorageError, match="resume"):
+                import_custody(ctx, full, images)
+            filler.unlink()
+            again = import_custody(ctx, full, images)
+            assert again.skipped_existing == 3 and again.imported == 5
+            assert len(open_custody_index(ctx)) == 7  # one NFA row is never indexed
+        finally:
+            ctx.close()
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)

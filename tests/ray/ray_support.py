@@ -45,6 +45,18 @@ class Node:
             assert time.monotonic() < deadline, "the extra Ray node did not join"
             time.sleep(0.2)
         (self.node_id,) = set(_nodes()) - before
+        # Listed is not yet schedulable: until its raylet takes work, soft affinity sends the
+        # cameras meant for it elsewhere and the test would have nothing to kill. A task pinned
+        # to it (hard affinity) runs only once it is.
+        import ray
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        def where() -> str:  # nested: pickled by value, workers cannot import this module
+            return str(ray.get_runtime_context().get_node_id())
+
+        pinned = NodeAffinitySchedulingStrategy(node_id=self.node_id, soft=False)
+        task = ray.remote(num_cpus=0)(where).options(scheduling_strategy=pinned)
+        assert ray.get(task.remote(), timeout=120) == self.node_id
 
     def kill(self) -> None:
         """SIGKILL to the node's raylet and everything it started: a machine lost."""

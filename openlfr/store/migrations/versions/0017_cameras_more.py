@@ -1,5 +1,8 @@
 """Camera counters and downtime in the record (issue 10).
 
+No schema change: deployment_counters.down_s (and frames_skipped, reconnects) came with 0009;
+this revision only keeps the chain's place for the issue.
+
 Revision ID: 0017
 Revises: 0016
 """
