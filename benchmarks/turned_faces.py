@@ -5,6 +5,8 @@
 Dev clips made from ../shared/data (never the holdout), written to OUT as mp4 for inspection:
 * `turned/<id>.mp4`: the first --seconds of each talking head (WDA_*, RD_*) and selfie_portrait,
   whose heads turn (pose asymmetry 0.45-0.85 on many frames);
+* `turned-only/<id>.mp4`: only the frames of each whose face is turned past the old gate
+  (asymmetry > 0.45), when there are at least 6;
 * `small/<id>.mp4`: the same frames downscaled so the face is ~--small-px (32) px tall, centred
   on a 640x360 black frame (a distant person);
 * `group/<photo>.mp4`: bbt/_group_photos and deepface couple.jpg as 2 s still clips.
@@ -37,7 +39,7 @@ from openlfr.vision.quality import pose_asymmetry
 from openlfr.vision.types import Frame
 
 BBT = DATA / "bbt"
-console = Console()
+console = Console(width=150)
 
 
 @dataclass
@@ -67,6 +69,10 @@ def read_frames(path: Path, start: float, stop: float) -> tuple[list[np.ndarray]
 def largest(det: Detector, image: np.ndarray) -> int | None:
     d = det.detect(image)
     return int(np.argmax(d.sizes)) if len(d) else None
+
+
+def turned_past(det: Detector, image: np.ndarray, k: int, bar: float = 0.45) -> bool:
+    return pose_asymmetry(det.detect(image).landmarks[k]) > bar
 
 
 def reference(det: Detector, emb: Embedder, frames: list[np.ndarray]) -> np.ndarray | None:
@@ -126,6 +132,12 @@ def build(
             if ref is not None:
                 refs[ident] = ref
         clips.append(Clip("turned", ident, ident, frames, fps))
+        # Only the frames where the head is turned past the old gate: no frontal view to lean on.
+        turned = [
+            f for f in frames if (k := largest(det, f)) is not None and turned_past(det, f, k)
+        ]
+        if len(turned) >= 6:
+            clips.append(Clip("turned-only", ident, ident, turned, fps))
         sizes = [
             float(det.detect(f).sizes.max())
             for f in frames[:: max(1, len(frames) // 5)]

@@ -43,3 +43,8 @@ class StoreError(OpenLFRError):
 class StoreFull(StoreError):
     """The database or its disk is full ("store full: <file>: <cause>"); nothing of the failed
     write was kept (its transaction rolled back)."""
+
+
+class StoreBusy(StoreError):
+    """Another writer held the database past the busy timeout ("store busy: <file>: ..."); the
+    failed write rolled back whole, so it can be retried."""

@@ -7,14 +7,57 @@ into ``PublicRecord.sections`` and printed on /public, so nothing personal may g
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from openlfr.config import Settings
+from openlfr.service.context import utcnow
+from openlfr.service.equality import equality_evidence
 from openlfr.store import models as m
+
+log = logging.getLogger(__name__)
+
+# The store's sessions may carry the settings they were opened with (lead: store/db.py puts
+# ``settings`` under this key); without them the environment's settings are the best guess,
+# which is what the CLI and the server run with anyway.
+SETTINGS_KEY = "openlfr.settings"
+
+
+def _settings(s: Session) -> Settings | None:
+    found = s.info.get(SETTINGS_KEY)
+    if isinstance(found, Settings):
+        return found
+    try:
+        return Settings()
+    except ValidationError as exc:  # a broken environment must not break the public record
+        log.warning("equality section: settings unreadable: %s", exc)
+        return None
 
 
 def section(s: Session, dep: m.Deployment) -> dict[str, Any]:
-    """This section's keys for ``dep``'s record (empty until filled in)."""
-    del s, dep
-    return {}
+    """``{"equality": {...}}``: the newest per-group FPIR/FNIR at ``dep``'s threshold, the date
+    measured, and a warning when there is none or it is older than the configured max age."""
+    settings = _settings(s)
+    if settings is None:
+        return {"equality": {"measured_at": None, "threshold": dep.threshold, "groups": [],
+                             "warning": "no measurement"}}  # fmt: skip
+    ev = equality_evidence(settings, dep.threshold, utcnow())
+    groups = [
+        {"group": g.group, "fpir": g.fpir, "fnir": g.fnir, "mated": g.mated,
+         "nonmated": g.nonmated}
+        for g in ev.groups
+    ]  # fmt: skip
+    return {
+        "equality": {
+            "measured_at": ev.measured_at,
+            "group_by": ev.group_by,
+            "threshold": ev.threshold,
+            "grid_threshold": ev.grid_threshold,
+            "groups": groups,
+            "max_age_days": settings.accountability.equality_max_age_days,
+            "warning": ev.warning if ev.measured_at else "no measurement",
+        }
+    }

@@ -4,7 +4,8 @@ A custody export of a million case outcomes withdraws up to a million images, ea
 must be audited (R11, R18). One ``append_audit`` per row costs two statements and a flush each;
 here the head is locked once, ids and hashes are chained in Python with the very function that
 ``verify_audit`` checks (``compute_row_hash``), the rows go in with one executemany, and the head
-moves once. Same transaction as the act: it commits or rolls back with it.
+moves once. Same transaction as the act: it commits or rolls back with it. A batch that
+crosses a multiple of ``checkpoint_every`` is signed at its new head, like single appends.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from openlfr.store.audit import AuditError, canonical_detail, compute_row_hash
 from openlfr.store.models import AuditAction, AuditEntry, AuditHead, utcnow
+from openlfr.store.signing import maybe_checkpoint
 
 _HEAD_ID = 1
 _COLUMNS = (
@@ -172,4 +174,9 @@ def append_audit_many(
             .values(last_id=int(last_id) + count, last_hash=prev)
             .execution_options(synchronize_session=False)
         )
+        # One signature at the new head covers every row of the batch (each chains to the
+        # next), so re-chaining any of them breaks it, as the per-N checkpoints of single
+        # appends do; signing each intermediate multiple of N would cost a million-row export
+        # thousands of signatures for no more cover.
+        maybe_checkpoint(session, int(last_id) + 1, int(last_id) + count)
     return count

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from openlfr.config import StoreSettings
-from openlfr.errors import StoreError, StoreFull
+from openlfr.errors import StoreBusy, StoreError, StoreFull
 from openlfr.store.crypto import BlobCipher, blob_context
 from openlfr.store.integrity import SESSION_KEY
 from openlfr.store.integrity_keys import IntegrityKeys, open_keys
@@ -36,6 +36,7 @@ _M = TypeVar("_M", bound=Base)
 
 _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 _FULL_SQLSTATES = frozenset({"53100"})  # PostgreSQL disk_full
+_BUSY_SQLSTATES = frozenset({"55P03"})  # PostgreSQL lock_not_available (lock_timeout)
 _FULL_TEXTS = ("database or disk is full", "no space left on device", "could not extend file")
 
 
@@ -50,7 +51,8 @@ def database_location(url: str | URL) -> str:
 def store_failure(exc: BaseException, where: str) -> StoreError | None:
     """The one place a failed store write is named: a full database or disk (SQLite's
     "database or disk is full", PostgreSQL's disk_full, ENOSPC) becomes ``StoreFull``, any other
-    file-system error or unopenable database a ``StoreError``; each message names the file and
+    file-system error or unopenable database a ``StoreError``, a lock held past the busy timeout
+    ``StoreBusy``; each message names the file and
     the cause on one line. None: not a store failure (the caller re-raises it as it is)."""
     if isinstance(exc, OSError):
         where = str(exc.filename or where)
@@ -63,6 +65,11 @@ def store_failure(exc: BaseException, where: str) -> StoreError | None:
         sqlstate = getattr(exc.orig, "sqlstate", None)
         if sqlstate in _FULL_SQLSTATES or any(t in cause.lower() for t in _FULL_TEXTS):
             return StoreFull(f"store full: {where}: {cause}")
+        if sqlstate in _BUSY_SQLSTATES or "database is locked" in cause.lower():
+            return StoreBusy(
+                f"store busy: {where}: another writer held the database past the busy "
+                f"timeout ({SQLITE_BUSY_TIMEOUT_MS} ms); nothing was written, try again ({cause})"
+            )
         if "unable to open database file" in cause or "readonly database" in cause:
             return StoreError(f"cannot open database {where}: {cause}")
     return None
@@ -168,7 +175,7 @@ class Store:
                 yield s
         except (DBAPIError, OSError) as exc:
             failure = store_failure(exc, self.location)
-            if not isinstance(failure, StoreFull):  # other errors keep their own type
+            if not isinstance(failure, StoreFull | StoreBusy):  # others keep their own type
                 raise
             raise failure from exc
 
