@@ -20,9 +20,8 @@ from openlfr.store import models as m
 
 log = logging.getLogger(__name__)
 
-# The store's sessions may carry the settings they were opened with (lead: store/db.py puts
-# ``settings`` under this key); without them the environment's settings are the best guess,
-# which is what the CLI and the server run with anyway.
+# service/records.py puts the context's settings under this key before building the sections;
+# without them the environment's settings are the best guess (what the CLI and server run with).
 SETTINGS_KEY = "openlfr.settings"
 
 

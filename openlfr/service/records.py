@@ -19,6 +19,7 @@ from openlfr.domain import WatchlistCategory, watchlist_purge_due
 from openlfr.errors import RuleViolation
 from openlfr.service.alerts import Outcome
 from openlfr.service.context import AppContext, utcnow
+from openlfr.service.record_equality import SETTINGS_KEY
 from openlfr.service.record_sections import record_sections
 from openlfr.service.retention import KEEP_ALERT_OUTCOMES
 from openlfr.service.watchlists import watchlist_summary
@@ -105,6 +106,8 @@ def deployment_record(ctx: AppContext, deployment_id: int) -> dict[str, Any]:
         wl = s.get(m.Watchlist, dep.watchlist_id)
         categories = _alert_categories(s, dep.watchlist_id, alerts)
         alert_purges = _alert_purge_times(alerts)
+        # The sections read the settings the store was opened with, not the environment's.
+        s.info[SETTINGS_KEY] = ctx.settings
         sections = record_sections(s, dep)
         # R9's clock runs from the end of the last authorised deployment that searched this
         # watchlist (a shared snapshot is kept until then), as service/retention computes it:

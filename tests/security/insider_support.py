@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
+from typer.testing import Result
 from sqlalchemy import create_engine, text
 from store_support import open_context, store_env
 from suite import SHARED_DATA
