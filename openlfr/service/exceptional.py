@@ -4,7 +4,6 @@ the held image is wiped."""
 
 from __future__ import annotations
 
-import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -104,30 +103,30 @@ def decide_request(ctx: AppContext, request_id: int, *, approve: bool, note: str
                  "under18_reason", "reason", "requested_by")}  # fmt: skip
     image_id = None
     if approve:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"{facts['source_ref'] or 'image'}.jpg".replace("/", "_")
-            path.write_bytes(image)
-            result = enrol_subject(
-                ctx,
-                reference=facts["subject_reference"],
-                display_name=facts["display_name"],
-                category=facts["category"],
-                images=[
-                    ImageSpec(
-                        path=path,
-                        source_ref=facts["source_ref"],
-                        lawful_basis=facts["lawful_basis"],
-                        case_outcome=facts["case_outcome"] or CaseOutcome.PENDING.value,
-                        captured_on=facts["captured_on"],
-                        age_at_capture=facts["age_at_capture"],
-                        under18_reason=facts["under18_reason"],
-                        exceptional_reason=facts["reason"],
-                        exceptional_requested_by=facts["requested_by"],
-                        exceptional_approved_by=ctx.actor,
-                        exceptional_approver_role=Role.SUPERVISOR.value,
-                    )
-                ],
-            )
+        # The approved face goes to enrolment in memory: never a file in the clear (issue 9).
+        name = Path(f"{facts['source_ref'] or 'image'}.jpg".replace("/", "_"))
+        result = enrol_subject(
+            ctx,
+            reference=facts["subject_reference"],
+            display_name=facts["display_name"],
+            category=facts["category"],
+            images=[
+                ImageSpec(
+                    path=name,
+                    data=image,
+                    source_ref=facts["source_ref"],
+                    lawful_basis=facts["lawful_basis"],
+                    case_outcome=facts["case_outcome"] or CaseOutcome.PENDING.value,
+                    captured_on=facts["captured_on"],
+                    age_at_capture=facts["age_at_capture"],
+                    under18_reason=facts["under18_reason"],
+                    exceptional_reason=facts["reason"],
+                    exceptional_requested_by=facts["requested_by"],
+                    exceptional_approved_by=ctx.actor,
+                    exceptional_approver_role=Role.SUPERVISOR.value,
+                )
+            ],
+        )
         if result.refused:
             refusal = result.refused[0]
             raise RuleViolation(refusal.rule or "R3", refusal.reason)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_support import Db
@@ -192,3 +193,25 @@ def test_enrol_category_with_markup_is_refused_cleanly(cli: Cli) -> None:
     result = cli("enrol", "--category", "[/]", "--source", "C", "--ref", "PNC-9", GOOD[0])
     assert result.exit_code == 2
     assert "refused (R1)" in result.stderr
+
+
+def test_approving_an_exceptional_reason_writes_no_face_to_disk(
+    cli: Cli, db: Db, login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 9: the held face goes from its sealed row to enrolment in memory, never as a file
+    in the clear (it used to be written to a temporary folder for the enrolment to read)."""
+    held = _nfa_with_reason(cli, "PNC-11")
+    (request_id,) = [int(x) for x in re.findall(r"as exceptional request (\d+)", held.stdout)]
+    written: list[str] = []
+    real_write = Path.write_bytes
+
+    def spy(self: Path, data: Any) -> int:
+        written.append(str(self))
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", spy)
+    login("sup2")
+    approved = cli("exceptional", "approve", request_id)
+    assert approved.exit_code == 0, approved.output
+    assert db.count("reference_images") == 1
+    assert [w for w in written if not w.endswith((".json", ".key"))] == []
