@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import Result
 from sqlalchemy import create_engine, text
 from store_support import open_context, store_env
 from suite import SHARED_DATA
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from openlfr.cli import app
 from openlfr.config import StoreSettings
