@@ -253,7 +253,6 @@ WEB_MAY_IMPORT = {"openlfr.api.deps", "openlfr.api.params"}
 # that no new one joins them.
 WEB_NOT_YET = {
     ("openlfr.web.pages_enrol", "openlfr.api.routes_enrol"),
-    ("openlfr.web.pages_audit", "openlfr.api.routes_audit"),
     ("openlfr.web.pages_search", "openlfr.api.routes_search"),
 }
 

@@ -3,10 +3,6 @@ JSON or CSV. Every reading is itself logged with the filters used (who looked at
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -14,31 +10,14 @@ from fastapi.responses import Response
 
 from openlfr.api.deps import require, state_of
 from openlfr.api.params import Moment
+from openlfr.reports.audit_export import EXPORT_ROWS, PAGE_ROWS, audit_export
 from openlfr.service import audit_log
 from openlfr.service.audit_log import AuditFilter
 from openlfr.service.sessions import Principal
 from openlfr.store.models_accounts import Role
 
-__all__ = ["AuditFilter", "export_response", "read_audit", "router", "to_csv"]
-
 router = APIRouter(tags=["audit"])
 AUDITOR = require(Role.AUDITOR)
-PAGE_ROWS = 1000
-EXPORT_ROWS = 200_000
-CSV_COLUMNS = (
-    "id",
-    "at",
-    "actor",
-    "action",
-    "event",
-    "object_type",
-    "object_id",
-    "recipient",
-    "justification",
-    "detail",
-    "prev_hash",
-    "row_hash",
-)
 
 
 def read_audit(
@@ -49,37 +28,9 @@ def read_audit(
     return audit_log.read_audit(ctx, f, limit=limit, purpose=purpose)
 
 
-def to_csv(rows: list[dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(CSV_COLUMNS)
-    for r in rows:
-        detail = r.get("detail")
-        writer.writerow(
-            [
-                json.dumps(detail, sort_keys=True)
-                if c == "detail" and detail is not None
-                else _cell(r.get(c))
-                for c in CSV_COLUMNS
-            ]
-        )
-    return buf.getvalue()
-
-
-def _cell(value: Any) -> str:
-    text = "" if value is None else value.isoformat() if isinstance(value, datetime) else str(value)
-    # A cell a spreadsheet would run as a formula is quoted with a leading apostrophe.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
 def export_response(rows: list[dict[str, Any]], fmt: str, f: AuditFilter) -> Response:
-    name = f"audit-{f.start:%Y%m%d}-{f.end:%Y%m%d}"
-    if fmt == "csv":
-        body, media = to_csv(rows), "text/csv; charset=utf-8"
-    else:
-        body, media = json.dumps(rows, default=str, indent=1), "application/json"
-    disposition = f'attachment; filename="{name}.{fmt}"'
-    return Response(body, media_type=media, headers={"Content-Disposition": disposition})
+    out = audit_export(rows, fmt, f)
+    return Response(out.body, media_type=out.media_type, headers=out.headers)
 
 
 @router.get(

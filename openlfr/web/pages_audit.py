@@ -8,14 +8,10 @@ from datetime import date
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from openlfr.api.deps import require
-from openlfr.api.routes_audit import (
-    EXPORT_ROWS,
-    PAGE_ROWS,
-    AuditFilter,
-    export_response,
-    read_audit,
-)
+from openlfr.api.deps import require, state_of
+from openlfr.reports.audit_export import EXPORT_ROWS, PAGE_ROWS, audit_export
+from openlfr.service import audit_log
+from openlfr.service.audit_log import AuditFilter
 from openlfr.service.sessions import Principal
 from openlfr.store import AuditAction
 from openlfr.store.models_accounts import Role
@@ -52,8 +48,11 @@ def audit(request: Request, who: Principal = Depends(AUDITOR)) -> HTMLResponse:
     error = ""
     try:
         values, f = _filter(request)
-        rows = read_audit(
-            request, who, f, limit=PAGE_ROWS, purpose="audit log reviewed by an auditor"
+        rows = audit_log.read_audit(
+            state_of(request).context(who.username),
+            f,
+            limit=PAGE_ROWS,
+            purpose="audit log reviewed by an auditor",
         )
     except ValueError as exc:  # shown beside the filters, which keep what was typed
         values = {k: request.query_params.get(k, "") for k in FIELDS}
@@ -78,7 +77,9 @@ def export(fmt: str, request: Request, who: Principal = Depends(AUDITOR)) -> Res
     if fmt not in ("csv", "json"):
         raise ValueError("export as csv or json")
     _, f = _filter(request)
-    rows = read_audit(
-        request, who, f, limit=EXPORT_ROWS, purpose=f"audit log exported ({fmt.upper()})"
+    ctx = state_of(request).context(who.username)
+    rows = audit_log.read_audit(
+        ctx, f, limit=EXPORT_ROWS, purpose=f"audit log exported ({fmt.upper()})"
     )
-    return export_response(rows, fmt, f)
+    out = audit_export(rows, fmt, f)
+    return Response(out.body, media_type=out.media_type, headers=out.headers)
