@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import FACE_FRAMES, FEED_FRAMES
 from sqlalchemy import text
 
 from openlfr.reports import (
@@ -26,6 +25,7 @@ from openlfr.reports import (
     to_json,
 )
 from openlfr.service.context import utcnow
+from tests.reports.conftest import FACE_FRAMES, FEED_FRAMES
 
 
 def _period(sc: Any) -> AggregateReport:

@@ -10,11 +10,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import FACE_FRAMES
 from fastapi.testclient import TestClient
 
 from openlfr.api import create_app
 from openlfr.service.context import utcnow
+from tests.reports.conftest import FACE_FRAMES
 
 
 @pytest.fixture
