@@ -30,8 +30,9 @@ def subject_access_command(
     Everything openlfr holds about one person, as an audited disclosure (DPA 2018 s45).
 
     The subject record, reference and custody images with their eligibility, every watchlist
-    they were on (purged ones too), alerts with decisions and outcomes, every consultation of
-    their data in the audit log, and deletions done. A person not held gets a "nothing held"
+    they were on with the reason on its entry (purged ones too), alerts with decisions,
+    outcomes, camera images and sightings, every consultation of their data in the audit log,
+    and deletions done. A person not held gets a "nothing held"
     disclosure; both are recorded in the audit log with their recipient."""
     with app_context("subject-access") as ctx:
         d = subject_access(ctx, person_ref=person_ref, request_ref=request_ref, recipient=recipient)

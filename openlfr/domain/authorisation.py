@@ -313,9 +313,16 @@ def check_notice_passed(
 ) -> None:
     """R5 extended by R19: a deployment may not start until its public notice has been up for
     the notice period in force when it was authorised, unless the notice was withheld for a
-    listed reason. ``notice`` None: authorised before notices existed (no period applies)."""
+    listed reason. ``notice`` None (no notice row at all, e.g. authorised before notices
+    existed) is refused too: only a recorded notice or withholding lets a deployment start."""
     _require_aware(now)
-    if notice is None or notice.withheld_reason is not None:
+    if notice is None:
+        raise RuleViolation(
+            "R19",
+            f"deployment {deployment_id} has no public notice on record, published or withheld, "
+            f"so it may not start: only an authorisation puts a notice up ({cite('R19')}; R5)",
+        )
+    if notice.withheld_reason is not None:
         return
     if notice.published_at is None:
         raise RuleViolation(

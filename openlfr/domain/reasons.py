@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from openlfr.domain.categories import WatchlistCategory, parse_category
 from openlfr.domain.rules import cite
+from openlfr.domain.suppression import SMALL_COUNT, suppress_small
 from openlfr.errors import RuleViolation
 
 __all__ = [
@@ -24,10 +25,6 @@ __all__ = [
     "parse_reason",
     "suppress_small",
 ]
-
-#: Counts below this are not published (shown as "<5"): with so few, a person could be singled
-#: out from a public table by someone who knows who was arrested where and when.
-SMALL_COUNT = 5
 
 
 class ReasonWanted(StrEnum):
@@ -122,9 +119,3 @@ def check_reason_fits(
             f"must agree ({cite('R1')})",
         )
     return parsed
-
-
-def suppress_small(count: int) -> int | str:
-    """A count as published: ``"<5"`` below ``SMALL_COUNT`` (zero is shown: it singles nobody
-    out), the count itself otherwise."""
-    return "<5" if 0 < count < SMALL_COUNT else count

@@ -1,7 +1,7 @@
 """The chart of arrests' outcomes by reason wanted (issue 13), as inline SVG.
 
-Only published counts are drawn: a suppressed cell ("<5") is drawn as nothing and its row is
-marked, so the picture never reveals what the table withholds.
+Only published counts are drawn: a suppressed cell ("<5", or "c" withheld) is drawn as nothing
+and its row is marked, so the picture never reveals what the table withholds.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ _LABELS = {
 
 
 def reasons_chart(rows: list[ReasonRow]) -> str:
-    title = "Outcomes of confirmed alerts by reason wanted (counts under 5 not drawn)"
+    title = "Outcomes of confirmed alerts by reason wanted (suppressed counts not drawn)"
     with matplotlib.rc_context(_RC):
         fig = Figure(figsize=(7.0, 0.4 * len(rows) + 1.8), layout="constrained")
         ax = fig.add_subplot()
@@ -41,7 +41,8 @@ def reasons_chart(rows: list[ReasonRow]) -> str:
                 ax.barh(ys, widths, left=left, color=colour, height=0.6, label=_LABELS[outcome])
                 left = [a + b for a, b in zip(left, widths)]
         marks = [
-            r.label + (" (some <5)" if any(v == "<5" for v in r.outcomes.values()) else "")
+            r.label
+            + (" (some suppressed)" if any(isinstance(v, str) for v in r.outcomes.values()) else "")
             for r in rows
         ]
         ax.set_yticks(ys, marks)

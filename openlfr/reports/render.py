@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from openlfr.domain import WatchlistCategory
 from openlfr.reports import charts
+from openlfr.reports.by_reason import ARRESTS, reason_labels
 from openlfr.reports.chart_reasons import reasons_chart
 from openlfr.reports.model import (
     CATEGORY_LABELS,
@@ -73,6 +74,10 @@ RATE_BASIS = (
     "as NPL counts them), not face detections (one per frame)"
 )
 _DELETION = [f.name for f in fields(Deletion)]
+#: Issue 13: the period's arrests and outcomes by reason wanted, on the TOTAL row only (a
+#: deployment's own row would be too small to publish), suppressed as in the HTML.
+_REASONS = list(reason_labels())
+_REASON_COLUMNS = [f"reason_{r}_{c}" for r in _REASONS for c in [ARRESTS, *_OUTCOMES]]
 
 
 def csv_columns() -> list[str]:
@@ -87,6 +92,8 @@ def csv_columns() -> list[str]:
         *(f"alerts_{c}_{d}" for c in _CATEGORIES for d in DISPOSITIONS),
         "end_reasons",
         *_DELETION,
+        *_REASON_COLUMNS,
+        "notices_withheld",
     ]
 
 
@@ -125,6 +132,11 @@ def _totals_row(report: AggregateReport) -> dict[str, Any]:
         for d in DISPOSITIONS:
             row[f"alerts_{c}_{d}"] = t.alert_results_by_category.get(c, {}).get(d, 0)
     row.update({f"outcome_{o}": t.outcomes.get(o, 0) for o in _OUTCOMES})
+    row.update(dict.fromkeys(_REASON_COLUMNS, 0))  # "not recorded" is listed only when some
+    for r in report.accountability.by_reason:
+        row[f"reason_{r.reason}_{ARRESTS}"] = r.arrests
+        row.update({f"reason_{r.reason}_{o}": v for o, v in r.outcomes.items()})
+    row["notices_withheld"] = report.accountability.notices_withheld
     row["watchlist_purge"] = "; ".join(f"{k}: {n}" for k, n in t.watchlist_purge.items())
     row["watchlist_purge_hours_after_end"] = t.watchlist_purge_max_hours_after_end
     for k in ("purged", "kept_for_outcome", "not_yet_purged", "overdue", "max_days_to_purge"):

@@ -7,6 +7,7 @@ is audited like a real authorisation so the throw-away log is complete while it 
 from __future__ import annotations
 
 from openlfr.service.context import AppContext, utcnow
+from openlfr.service.notices import publish_throwaway_notice
 from openlfr.store import AuditAction, append_audit
 from openlfr.store import models as m
 from openlfr.store.integrity import bind
@@ -25,6 +26,7 @@ def authorise_for_evaluation(ctx: AppContext, deployment_id: int, threshold: flo
         dep.authoriser_rank = "n/a"
         dep.authorised_at = utcnow()
         bind(s, dep)  # issue 9 (H3): a run verifies its authorisation's binding
+        publish_throwaway_notice(s, ctx, dep)  # R19: a run starts only on a recorded notice
         append_audit(
             s,
             actor=ctx.actor,

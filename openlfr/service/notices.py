@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
+from openlfr.domain import size_by_category
 from openlfr.domain.authorisation import check_notice_passed
 from openlfr.domain.notices import (
     NoticeFacts,
@@ -40,6 +41,7 @@ __all__ = [
     "notice_of",
     "notice_plan_violations",
     "publish_notice",
+    "publish_throwaway_notice",
     "withheld_count",
 ]
 
@@ -100,6 +102,8 @@ def publish_notice(
     size_by_category: Mapping[str, int],
     withhold: str | None = None,
     withhold_note: str = "",
+    *,
+    rank_label: str | None = None,
 ) -> DeploymentNotice:
     """The notice of a deployment being authorised in ``s`` (or the record of its withholding),
     put up at its ``authorised_at`` and audited in the same transaction. Call after
@@ -107,7 +111,7 @@ def publish_notice(
     now = dep.authorised_at or utcnow()
     hours = ctx.settings.accountability.notice_hours
     withheld = parse_withhold_reason(withhold) if withhold and withhold.strip() else None
-    rank = parse_rank(dep.authoriser_rank or "").label
+    rank = rank_label or parse_rank(dep.authoriser_rank or "").label
     notice = DeploymentNotice(
         deployment_id=dep.id,
         published_at=None if withheld else now,
@@ -146,6 +150,28 @@ def publish_notice(
         detail={"notice_id": notice.id, "withheld_reason": notice.withheld_reason},
     )
     return notice
+
+
+def publish_throwaway_notice(s: Session, ctx: AppContext, dep: m.Deployment) -> DeploymentNotice:
+    """The notice of an evaluation's synthetic authorisation (`openlfr eval video`), on its
+    throw-away store: published at once with a notice period of zero, so the run's R19 check
+    passes on a recorded notice like any other. Refused on a store whose notice period is not
+    zero: that is a force's store, where only an officer's authorisation may put a notice up."""
+    hours = ctx.settings.accountability.notice_hours
+    if hours != 0:
+        raise RuleViolation(
+            "R19",
+            f"a synthetic (evaluation) authorisation needs a throw-away store with notice "
+            f"period 0 h, not {hours:g} h ({cite('R19')})",
+        )
+    rows = s.execute(
+        select(m.Subject.reference, m.ReferenceImage.image_sha256, m.WatchlistEntry.category)
+        .join(m.Subject, m.Subject.id == m.WatchlistEntry.subject_id)
+        .join(m.ReferenceImage, m.ReferenceImage.id == m.WatchlistEntry.reference_image_id)
+        .where(m.WatchlistEntry.watchlist_id == dep.watchlist_id)
+    ).all()
+    sizes = size_by_category([(r[0], r[1], r[2]) for r in rows]) if rows else {}
+    return publish_notice(s, ctx, dep, sizes, rank_label="n/a (evaluation, throw-away store)")
 
 
 def _facts(s: Session, deployment_id: int) -> NoticeFacts | None:

@@ -1,4 +1,5 @@
-"""Recording why a subject is sought (reason wanted), in the enrolment's own transaction."""
+"""Recording why a subject is sought (reason wanted), in the enrolment's own transaction, and
+counting confirmed alerts by the reason on the watchlist entry each came from (issue 13)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from sqlalchemy.orm import Session
 from openlfr.domain.reasons import ReasonWanted
 from openlfr.service.context import AppContext
 from openlfr.store import AuditAction, append_audit
-from openlfr.store.models import Alert, AlertStatus, Subject
+from openlfr.store.models import Alert, AlertStatus, Deployment, Subject, WatchlistEntry
 from openlfr.store.models_accountability import SubjectReason
+from openlfr.store.models_governance import WatchlistManifestEntry
 
-__all__ = ["reasons_of", "record_reason"]
+__all__ = ["NOT_RECORDED", "outcomes_by_reason", "reasons_of", "record_reason"]
 
 
 def record_reason(s: Session, actor: str, subject_id: int, reason: ReasonWanted) -> None:
@@ -69,25 +71,51 @@ def reasons_by_reference(s: Session, references: set[str]) -> dict[str, str]:
 NOT_RECORDED = "not_recorded"
 
 
+def _entry_reasons(s: Session, watchlist_ids: set[int]) -> dict[tuple[int, int], str]:
+    """{(watchlist id, reference image id): reason} as recorded on the entries, live or kept
+    in the purge manifest (R16), for entries that recorded one."""
+    out: dict[tuple[int, int], str] = {}
+    for model in (WatchlistManifestEntry, WatchlistEntry):
+        rows = s.execute(
+            select(model.watchlist_id, model.reference_image_id, model.reason).where(
+                model.watchlist_id.in_(watchlist_ids), model.reason.is_not(None)
+            )
+        )
+        out.update({(wl, img): str(reason) for wl, img, reason in rows})
+    return out
+
+
 def outcomes_by_reason(ctx: AppContext, deployment_ids: list[int]) -> dict[str, dict[str, int]]:
-    """{reason wanted: {outcome: confirmed alerts}} over the given deployments; subjects with no
-    reason recorded count under ``NOT_RECORDED``."""
+    """{reason wanted: {outcome: confirmed alerts}} over the given deployments. An alert counts
+    under the reason recorded on the watchlist entry it came from (the one in force during the
+    deployment); an entry compiled before entries recorded one falls back to the subject's
+    reason, and an alert with neither counts under ``NOT_RECORDED``."""
     out: dict[str, dict[str, int]] = {}
     if not deployment_ids:
         return out
     with ctx.store.session() as s:
         rows = s.execute(
-            select(SubjectReason.reason, Alert.outcome, func.count(Alert.id))
-            .select_from(Alert)
-            .outerjoin(SubjectReason, SubjectReason.subject_id == Alert.subject_id)
+            select(
+                Deployment.watchlist_id,
+                Alert.reference_image_id,
+                Alert.subject_id,
+                Alert.outcome,
+                func.count(Alert.id),
+            )
+            .join(Deployment, Deployment.id == Alert.deployment_id)
             .where(
                 Alert.deployment_id.in_(deployment_ids),
                 Alert.status == AlertStatus.CONFIRMED.value,
                 Alert.outcome.is_not(None),
             )
-            .group_by(SubjectReason.reason, Alert.outcome)
+            .group_by(
+                Deployment.watchlist_id, Alert.reference_image_id, Alert.subject_id, Alert.outcome
+            )
         ).all()
-    for reason, outcome, n in rows:
-        row = out.setdefault(reason or NOT_RECORDED, {})
+        on_entry = _entry_reasons(s, {wl for wl, *_ in rows})
+        current = reasons_of(s, {subject for _, _, subject, _, _ in rows})
+    for wl, image, subject, outcome, n in rows:
+        reason = on_entry.get((wl, image)) or current.get(subject) or NOT_RECORDED
+        row = out.setdefault(reason, {})
         row[str(outcome)] = row.get(str(outcome), 0) + int(n)
     return out

@@ -33,6 +33,8 @@ class Member:
     reference_image_id: int
     image_sha256: str
     source_ref: str
+    #: Reason wanted recorded on the entry at compilation; None if compiled before that.
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ def live_members(s: Session, watchlist_id: int) -> list[Member]:
             m.ReferenceImage.id,
             m.ReferenceImage.image_sha256,
             m.ReferenceImage.source_ref,
+            m.WatchlistEntry.reason,
         )
         .join(m.Subject, m.Subject.id == m.WatchlistEntry.subject_id)
         .join(m.ReferenceImage, m.ReferenceImage.id == m.WatchlistEntry.reference_image_id)
@@ -72,7 +75,9 @@ def manifest_members(s: Session, watchlist_id: int) -> list[Member]:
         .order_by(WatchlistManifestEntry.subject_ref, WatchlistManifestEntry.reference_image_id)
     )
     return [
-        Member(r.subject_ref, r.category, r.reference_image_id, r.image_sha256, r.source_ref)
+        Member(
+            r.subject_ref, r.category, r.reference_image_id, r.image_sha256, r.source_ref, r.reason
+        )
         for r in rows
     ]
 

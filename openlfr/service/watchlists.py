@@ -8,13 +8,16 @@ from datetime import datetime
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from openlfr.domain import CaseOutcome, member_hash, size_by_category
+from openlfr.domain.reasons import check_reason_fits
 from openlfr.errors import RuleViolation
 from openlfr.matching.gallery import build_gallery
 from openlfr.matching.protocols import GalleryIndex
 from openlfr.service.context import AppContext
 from openlfr.service.gallery_scoring import wrap_gallery
+from openlfr.service.reasons_wanted import reasons_of
 from openlfr.service.refusals import audits_refusals
 from openlfr.service.watchlist_members import manifest_members
 from openlfr.store import AuditAction, append_audit
@@ -104,6 +107,7 @@ def compile_watchlist(
             members.extend((subj, i) for i in imgs[:images_per_subject])
         if not members:
             raise RuleViolation("R6", "a watchlist needs at least one eligible reference image")
+        reasons = _entry_reasons(s, [subj for subj, _ in members])
         entries = [(subj.reference, img.image_sha256, subj.category) for subj, img in members]
         digest = member_hash(entries)
         wl = Watchlist(name=name, created_by=ctx.actor, frozen=True, member_hash=digest)
@@ -116,6 +120,7 @@ def compile_watchlist(
                     subject_id=subj.id,
                     reference_image_id=img.id,
                     category=subj.category,
+                    reason=reasons.get(subj.id),
                 )
             )
         bind(s, wl)  # the snapshot as frozen: an entry added or swapped in SQL is refused
@@ -130,6 +135,20 @@ def compile_watchlist(
             detail={"subjects": sum(sizes.values()), "images": len(members), "hash": digest},
         )
         return WatchlistSummary(wl.id, name, sum(sizes.values()), sizes, digest, len(members))
+
+
+def _entry_reasons(s: Session, subjects: list[Subject]) -> dict[int, str]:
+    """{subject id: reason wanted} to record on each entry (issue 13), each checked against the
+    category the entry is listed under (R1): a subject whose category changed since their
+    reason was recorded is refused here, not published under a reason that contradicts it."""
+    reasons = reasons_of(s, {subj.id for subj in subjects})
+    for subj in subjects:
+        if subj.id in reasons:
+            try:
+                check_reason_fits(reasons[subj.id], subj.category)
+            except RuleViolation as exc:
+                raise RuleViolation("R1", f"{subj.reference}: {exc}") from None
+    return reasons
 
 
 @audits_refusals(

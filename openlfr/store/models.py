@@ -177,6 +177,8 @@ class WatchlistEntry(Base):
     subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
     reference_image_id: Mapped[int] = mapped_column(ForeignKey("reference_images.id"))
     category: Mapped[str] = mapped_column(String(64))
+    #: Reason wanted at compilation (issue 13, migration 0014); NULL if compiled before it.
+    reason: Mapped[str | None] = mapped_column(String(64))
 
 
 class Deployment(Base):

@@ -35,4 +35,6 @@ class WatchlistManifestEntry(Base):
     reference_image_id: Mapped[int] = mapped_column(Integer)
     image_sha256: Mapped[str] = mapped_column(String(64))
     source_ref: Mapped[str] = mapped_column(String(128))
+    #: The entry's reason wanted (issue 13, migration 0014); NULL if compiled before it.
+    reason: Mapped[str | None] = mapped_column(String(64), default=None)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

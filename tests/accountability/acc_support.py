@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
 from store_support import open_context
 from suite import SHARED_DATA
 
@@ -15,6 +16,7 @@ from openlfr.config_accountability import AccountabilitySettings
 from openlfr.service.context import AppContext, utcnow
 from openlfr.service.deployments import DeploymentDraft, create_deployment
 from openlfr.service.enrolment import ImageSpec, enrol_subject
+from openlfr.store import models as m
 from openlfr.vision.protocols import Detector, Embedder
 
 LFW = SHARED_DATA / "lfw" / "images"
@@ -60,6 +62,22 @@ def draft(ctx: AppContext, watchlist_id: int, *, hours_from_now: float = 0.0,
         **changes,
     )
     return create_deployment(ctx, d)
+
+
+def seed_alerts(ctx: AppContext, dep_id: int, subject_ref: str, outcomes: list[str]) -> None:
+    """Confirmed alerts with these outcomes, as a run and its adjudications leave them; the
+    deployment is then ended."""
+    with ctx.store.session() as s:
+        sid = s.scalar(select(m.Subject.id).where(m.Subject.reference == subject_ref))
+        img = s.scalar(select(m.ReferenceImage.id).where(m.ReferenceImage.subject_id == sid))
+        cam = s.scalar(select(m.Camera.id).where(m.Camera.deployment_id == dep_id))
+        for track, outcome in enumerate(outcomes):
+            s.add(m.Alert(deployment_id=dep_id, camera_id=cam, track_id=track, subject_id=sid,
+                          reference_image_id=img, score=0.6, margin=0.2, first_frame=1,
+                          last_frame=2, status="confirmed", outcome=outcome))  # fmt: skip
+        dep = s.get(m.Deployment, dep_id)
+        assert dep is not None
+        dep.status, dep.started_at, dep.ended_at = "ended", dep.start_at, dep.end_at
 
 
 #: The ``open_ctx`` fixture (conftest.py): ``open_ctx(notice_hours)`` -> an AppContext.

@@ -103,7 +103,8 @@ def test_notice_plan_at_authorisation(
 @pytest.mark.parametrize(
     ("notice", "now", "may"),
     [
-        (None, T0, True),  # authorised before notices existed
+        (None, T0, False),  # no notice row at all: never runs (R5 extended)
+        (None, T0 + 100 * H, False),
         (NoticeFacts(T0, 24), T0 + 23 * H, False),
         (NoticeFacts(T0, 24), T0 + 24 * H, True),
         (NoticeFacts(T0, 0), T0, True),

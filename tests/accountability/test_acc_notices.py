@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import pytest
 from acc_support import SUPT, OpenCtx, draft, enrol
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from openlfr.errors import RuleViolation
 from openlfr.service.deployments import AuthorisationRefused, authorise_deployment
+from openlfr.service.evaluation_authorisation import authorise_for_evaluation
 from openlfr.service.notices import list_notices, notice_of
-from openlfr.service.runs import check_may_run
+from openlfr.service.runs import check_may_run, run_deployment
 from openlfr.service.watchlists import compile_watchlist
 from openlfr.store import models as m
 from openlfr.store.models_accountability import DeploymentNotice
@@ -101,3 +102,41 @@ def test_no_notice_for_a_deployment_not_authorised(open_ctx: OpenCtx) -> None:
     # With no notice period (the test default, and the demo's) it may run at once.
     authorise_deployment(ctx, dep, **SUPT, reasons="wanted")
     _may_run(ctx, dep)
+
+
+def test_a_deployment_with_no_notice_row_does_not_start(open_ctx: OpenCtx) -> None:
+    """R5 extended: no notice on record (as for one authorised before notices existed) is no
+    licence to start, even with a notice period of zero."""
+    ctx = open_ctx(0)
+    enrol(ctx, "PNC-N4", "AJ_Cook")
+    dep = draft(ctx, compile_watchlist(ctx, "Op Old").id)
+    authorise_deployment(ctx, dep, **SUPT, reasons="wanted")
+    with ctx.store.session() as s:  # what a store authorised before migration 0012 holds
+        s.execute(delete(DeploymentNotice).where(DeploymentNotice.deployment_id == dep))
+    with pytest.raises(RuleViolation, match="no public notice on record") as refused:
+        run_deployment(ctx, dep)
+    assert refused.value.rule == "R19"
+    [row] = _audit(ctx, "run_refused")
+    assert row.object_id == str(dep) and "R19" in row.justification
+    with ctx.store.session() as s:
+        assert s.get(m.Deployment, dep).status == "authorised"  # type: ignore[union-attr]
+
+
+def test_an_evaluation_authorisation_puts_a_zero_notice_up(open_ctx: OpenCtx) -> None:
+    """`openlfr eval video`'s synthetic authorisation runs at once on its throw-away store
+    because it records a notice with a zero period, and is refused on a store with a period."""
+    for hours in (0, 24):
+        ctx = open_ctx(hours)
+        enrol(ctx, f"PNC-EV{hours}", "AJ_Cook")
+        dep = draft(ctx, compile_watchlist(ctx, f"Op Eval {hours}").id)
+        if hours:
+            with pytest.raises(RuleViolation, match="throw-away store") as refused:
+                authorise_for_evaluation(ctx, dep, 0.5)
+            assert refused.value.rule == "R19"
+            with ctx.store.session() as s:
+                assert s.get(m.Deployment, dep).status == "draft"  # type: ignore[union-attr]
+            continue
+        authorise_for_evaluation(ctx, dep, 0.5)
+        _may_run(ctx, dep)
+        notice = notice_of(ctx, dep)
+        assert notice.notice_hours == 0 and "evaluation" in notice.authorising_rank
