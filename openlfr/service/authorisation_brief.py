@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openlfr.config import Settings
+from openlfr.domain.reasons import ReasonWanted
 from openlfr.errors import RuleViolation
 from openlfr.service.context import AppContext, utcnow
 from openlfr.service.deployments import audit_deployment, camera_sources
@@ -77,14 +78,24 @@ def _members(s: Session, watchlist: m.Watchlist) -> list[BriefMember]:
             BriefMember(x.subject_ref, x.category, None) for x in manifest_members(s, watchlist.id)
         ]
     rows = s.execute(
-        select(m.Subject.reference, m.WatchlistEntry.category, m.ReferenceImage.captured_on)
+        select(
+            m.Subject.reference,
+            m.WatchlistEntry.category,
+            m.ReferenceImage.captured_on,
+            m.WatchlistEntry.reason,
+        )
         .join(m.Subject, m.Subject.id == m.WatchlistEntry.subject_id)
         .join(m.ReferenceImage, m.ReferenceImage.id == m.WatchlistEntry.reference_image_id)
         .where(m.WatchlistEntry.watchlist_id == watchlist.id)
         .order_by(m.Subject.reference, m.ReferenceImage.id)
     ).all()
-    reasons = reasons_by_reference(s, {ref for ref, _, _ in rows})
-    return [BriefMember(r, cat, captured, reasons.get(r)) for r, cat, captured in rows]
+    # The reason on the entry is what the officer authorises; the subject's current one only
+    # stands in for entries compiled before entries carried a reason.
+    current = reasons_by_reference(s, {ref for ref, _, _, reason in rows if reason is None})
+    return [
+        BriefMember(r, cat, captured, ReasonWanted(reason).label if reason else current.get(r))
+        for r, cat, captured, reason in rows
+    ]
 
 
 def _evidence_files(settings: Settings) -> list[tuple[Path, dict[str, Any]]]:

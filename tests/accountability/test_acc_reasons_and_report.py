@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from openlfr.domain.reasons import ReasonWanted
 from openlfr.errors import RuleViolation
 from openlfr.reports import aggregate, to_html, to_json
+from openlfr.service.authorisation_brief import authorisation_brief
 from openlfr.service.deployments import authorise_deployment
 from openlfr.service.enrolment import ImageSpec, enrol_subject
 from openlfr.service.reasons_wanted import record_reason
@@ -92,6 +93,8 @@ def test_alerts_count_under_the_reason_on_their_watchlist_entry(open_ctx: OpenCt
         assert entry is not None and entry.reason == "failing_to_appear"
         record_reason(s, "sgt.review", entry.subject_id, ReasonWanted.RECALL_TO_PRISON)
     dep = draft(ctx, wl.id)
+    brief = authorisation_brief(ctx, dep, probe_urls=False)  # the officer sees the entry's reason
+    assert [x.reason_wanted for x in brief.members] == [ReasonWanted.FAILING_TO_APPEAR.label]
     authorise_deployment(ctx, dep, **SUPT, reasons="wanted")
     seed_alerts(ctx, dep, "PNC-E1", ["charged_or_cautioned"] * 6)
     shown = {r.reason: r.arrests for r in _report(ctx).accountability.by_reason}
