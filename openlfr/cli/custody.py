@@ -22,10 +22,29 @@ def import_(
     images: Path = typer.Option(..., "--images", help="Folder the image column is relative to."),
     rejects: Path | None = typer.Option(None, "--rejects", help="Write rejected rows here."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
-) -> None:
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, max=256,
+        help="Processes finding and embedding faces here (default: one per core).",
+    ),
+    engine: str = typer.Option(
+        "local", "--engine",
+        help="Where faces are found and embedded: local (this machine's cores) or ray (a Ray "
+        "cluster's nodes; the images are sent to them).",
+    ),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="The Ray head's HOST:PORT (with --engine ray)."
+    ),
+) -> None:  # fmt: skip
     """Import custody images (supervisor; R2-R4).
 
-    Each image is sealed and given its eligibility by the enrolment rules (R2-R4)."""
+    Each image is sealed and given its eligibility by the enrolment rules (R2-R4). Stopped or
+    killed part-way, the same command run again carries on where it stopped."""
+    from openlfr.engines.ray_engine import RayEngineError
+
+    if engine not in ("local", "ray"):
+        raise typer.BadParameter("expected local or ray", param_hint="--engine")
+    if ray_address and engine != "ray":
+        raise typer.BadParameter("only with --engine ray", param_hint="--ray-address")
     with acting("custody import") as (ctx, _):
         cols = (TextColumn("importing"), BarColumn(), TaskProgressColumn(),
                 TextColumn("{task.speed} rows/s"), TimeRemainingColumn())  # fmt: skip
@@ -33,10 +52,14 @@ def import_(
             task = bar.add_task("import", total=None)
             try:
                 result = import_custody(
-                    ctx, csv_file, images,
+                    ctx, csv_file, images, workers=workers, engine=engine,
+                    ray_address=ray_address,
                     progress=lambda done, total: bar.update(task, completed=done, total=total),
                 )  # fmt: skip
             except CustodyCsvError as exc:
+                console.print(f"error: {exc}; nothing was imported", highlight=False)
+                raise typer.Exit(2) from None
+            except RayEngineError as exc:
                 console.print(f"error: {exc}; nothing was imported", highlight=False)
                 raise typer.Exit(2) from None
     if rejects is not None:

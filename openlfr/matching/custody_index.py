@@ -349,7 +349,7 @@ class CustodyIndex:
             if len(segments) > MAX_SEGMENTS:
                 segments = [*segments[:1], self._merge(gen, segments[1:], d)]
         prev_ids = self._gallery._labels if self._gallery is not None else np.empty(0, np.int32)
-        ordered = bool(meta["sorted"]) and (len(prev_ids) == 0 or ids.min() > int(prev_ids.max()))
+        ordered = bool(meta["sorted"]) and (len(prev_ids) == 0 or bool(ids.min() > prev_ids.max()))
         ordered = ordered and bool(np.all(np.diff(ids) > 0))
         mark = max(int(meta["watermark"]), int(ids.max()))
         meta.update(count=n, generation=gen, grid=grid.as_dict(), segments=segments)

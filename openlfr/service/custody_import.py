@@ -13,34 +13,36 @@ from __future__ import annotations
 import csv
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import cv2
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from openlfr.domain import ImageFacts, assess_image, parse_outcome
+from openlfr.engines.ray_embed import EmbedResult
 from openlfr.errors import ImageRejected, OpenLFRError, StoreFull
+from openlfr.matching.custody_index import CustodyIndex
 from openlfr.service.context import AppContext
+from openlfr.service.custody_faces import FaceEngine, choose_engine
 from openlfr.service.custody_index_sync import (
+    embedder_name,
     mark_indexed,
     open_custody_index,
     sync_custody_index,
 )
-from openlfr.store import AuditAction, append_audit
+from openlfr.store import AuditAction, blob_context
+from openlfr.store.audit_bulk import AuditDraft, append_audit_many
 from openlfr.store.integrity import keyed_image_digest
 from openlfr.store.models_custody import CustodyImage
-from openlfr.vision.align import align_face
-from openlfr.vision.images import find_single_face, read_image
 
 COLUMNS = ("custody_id", "person_ref", "image", "captured", "age_at_capture", "case_outcome")
 #: Custody images are taken under PACE 1984 s.64A; the CSV holds no per-row basis (R2).
 LAWFUL_BASIS = "PACE 1984 s.64A custody image (custody import)"
-BATCH = 32
+#: Rows per transaction: each costs a few fsyncs (database, index), so not one per row.
+BATCH = 64
 
 
 class CustodyCsvError(OpenLFRError):
@@ -133,24 +135,22 @@ def _parse(raw: dict[str, str]) -> CustodyRow:
     return CustodyRow(int(raw["_line"]), cid, person, raw["image"].strip(), captured, age, outcome)
 
 
-def _face(ctx: AppContext, folder: Path, row: CustodyRow) -> tuple[bytes, np.ndarray]:
-    """(JPEG bytes, aligned crop) of the row's one face; ImageRejected otherwise."""
+def _inside(folder: Path, row: CustodyRow) -> Path:
+    """The row's image file; ImageRejected when its path leaves the images folder."""
     path = (folder / row.image).resolve()
     if not row.image or not path.is_relative_to(folder.resolve()):
         raise ImageRejected(row.image, "image path must lie inside the images folder")
-    image = read_image(path)
-    face = find_single_face(image, ctx.detector, row.image)
-    crop = align_face(face.image, face.detections.landmarks[0])
-    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
-    if not ok:  # pragma: no cover - a decoded image always re-encodes
-        raise ImageRejected(row.image, "could not re-encode the image")
-    return jpeg.tobytes(), crop
+    return path
 
 
 def import_custody(
     ctx: AppContext, csv_path: Path, images: Path, *, reason: str = "custody estate import",
-    progress: Callable[[int, int], None] | None = None, threads: int = 2,
+    progress: Callable[[int, int], None] | None = None, workers: int | None = None,
+    engine: str | FaceEngine = "local", ray_address: str | None = None,
 ) -> ImportResult:  # fmt: skip
+    """Imports the CSV's rows not yet held. ``engine``: where faces are found and embedded
+    ("local": every core here; "ray": a Ray cluster, at ``ray_address`` or settings.ray's;
+    or a FaceEngine)."""
     start = time.perf_counter()
     raws = read_custody_csv(csv_path)  # CustodyCsvError before any write
     result = ImportResult(rows=len(raws))
@@ -162,76 +162,109 @@ def import_custody(
             result.rejects.append((int(raw["_line"]), raw.get("custody_id", ""), str(exc)))
     with ctx.store.session() as s:
         held = set(s.scalars(select(CustodyImage.custody_id)).all())
-    todo = [r for r in rows if r.custody_id not in held]
-    result.skipped_existing = len(rows) - len(todo)
-    done = result.skipped_existing + len(result.rejects)
+    todo: list[tuple[CustodyRow, Path]] = []
+    for r in rows:
+        if r.custody_id in held:
+            result.skipped_existing += 1
+            continue
+        try:
+            todo.append((r, _inside(images, r)))
+        except ImageRejected as exc:
+            result.rejects.append((r.line, r.custody_id, exc.reason))
+    done = result.rows - len(todo)
     index = open_custody_index(ctx)
     sync_custody_index(ctx)  # rows a stopped import committed but did not index go in now
-    with ThreadPoolExecutor(threads) as pool:
-        for a in range(0, len(todo), BATCH):
-            batch = todo[a : a + BATCH]
-
-            def one(r: CustodyRow) -> tuple[bytes, np.ndarray] | str:
-                try:
-                    return _face(ctx, images, r)
-                except ImageRejected as exc:
-                    return exc.reason
-
-            faces = list(pool.map(one, batch))
-            good = [(r, f) for r, f in zip(batch, faces, strict=True) if not isinstance(f, str)]
-            for r, f in zip(batch, faces, strict=True):
-                if isinstance(f, str):
-                    result.rejects.append((r.line, r.custody_id, f))
-            crops = [f[1] for _, f in good]
-            vectors: list[np.ndarray] = (
-                list(ctx.embedder.embed_batch(crops).vectors) if good else []
-            )
-            try:
-                _write(ctx, index, good, vectors, reason, result)
-            except (OSError, SQLAlchemyError, StoreFull) as exc:
-                # The batch's transaction rolled back; earlier batches are committed and a
-                # row committed but not yet indexed is picked up by the next index sync.
-                raise CustodyStorageError(
-                    f"import stopped at CSV line {batch[0].line}: could not write ({exc}); "
-                    f"{result.imported} images imported before it are kept; free space "
-                    "and run the same import again to resume"
-                ) from None
-            done += len(batch)
-            if progress:
-                progress(done, result.rows)
+    faces = (
+        choose_engine(ctx, len(todo), workers=workers, engine=engine, ray_address=ray_address)
+        if isinstance(engine, str)
+        else engine
+    )
+    try:
+        jobs = ((i, path, r.image) for i, (r, path) in enumerate(todo))
+        batch: list[tuple[CustodyRow, EmbedResult]] = []
+        for res in faces.embed(jobs):
+            batch.append((todo[res.index][0], res))
+            if len(batch) == BATCH or res.index == len(todo) - 1:
+                _store_batch(ctx, index, batch, reason, result)
+                done += len(batch)
+                batch = []
+                if progress:
+                    progress(done, result.rows)
+    finally:
+        if isinstance(engine, str):
+            faces.close()
     result.rejected = len(result.rejects)
     result.seconds = time.perf_counter() - start
     return result
 
 
-def _write(ctx, index, good, vectors, reason, result) -> None:  # type: ignore[no-untyped-def]
+def _store_batch(
+    ctx: AppContext, index: CustodyIndex, batch: list[tuple[CustodyRow, EmbedResult]],
+    reason: str, result: ImportResult,
+) -> None:  # fmt: skip
+    good = []
+    for r, res in batch:
+        if res.vector is None or res.image is None:
+            result.rejects.append((r.line, r.custody_id, res.reason or "no face found"))
+        else:
+            good.append((r, res.image, res.vector))
+    if not good:
+        return
+    try:
+        _write(ctx, index, good, reason, result)
+    except (OSError, SQLAlchemyError, StoreFull) as exc:
+        # The batch's transaction rolled back; earlier batches are committed and a row
+        # committed but not yet indexed is picked up by the next index sync.
+        raise CustodyStorageError(
+            f"import stopped at CSV line {batch[0][0].line}: could not write ({exc}); "
+            f"{result.imported} images imported before it are kept; free space "
+            "and run the same import again to resume"
+        ) from None
+
+
+def _write(
+    ctx: AppContext, index: CustodyIndex, good: list[tuple[CustodyRow, bytes, np.ndarray]],
+    reason: str, result: ImportResult,
+) -> None:  # fmt: skip
     eligible: list[tuple[int, np.ndarray]] = []
+    today = date.today()
     with ctx.store.session() as s:  # one transaction per batch: all of it, or none
-        for (r, (jpeg, _)), vec in zip(good, vectors, strict=True):
+        made = []
+        for r, jpeg, vec in good:
             facts = ImageFacts(source_ref=r.custody_id, lawful_basis=LAWFUL_BASIS,
                                case_outcome=parse_outcome(r.outcome), captured_on=r.captured,
                                age_at_capture=r.age)  # fmt: skip
-            decision = assess_image(facts, today=date.today(), policy=ctx.settings.governance)
+            decision = assess_image(facts, today=today, policy=ctx.settings.governance)
             row = CustodyImage(
                 custody_id=r.custody_id, person_ref=r.person_ref, case_outcome=r.outcome,
                 captured_on=r.captured, age_at_capture=r.age, eligible=decision.eligible,
                 eligibility_rule=decision.rule, eligibility_reason=decision.reason,
-                image_sha256=keyed_image_digest(s, jpeg), embedding_model=ctx.embedder.name,
-                imported_by=ctx.actor,
+                image_sha256=keyed_image_digest(s, jpeg), embedding_model=embedder_name(ctx),
+                imported_by=ctx.actor, image_blob=b"", embedding_blob=b"",
             )  # fmt: skip
-            vec32 = np.asarray(vec, np.float32)
-            ctx.store.seal(s, row, image_blob=jpeg, embedding_blob=vec32.tobytes())
-            append_audit(
-                s, actor=ctx.actor, action=AuditAction.COLLECTION, event="custody_image_imported",
-                object_type="custody_image", object_id=row.id, justification=reason,
-                detail={"eligible": decision.eligible, "rule": decision.rule,
-                        "custody_id": r.custody_id},
-            )  # fmt: skip
+            made.append((row, r, jpeg, np.asarray(vec, np.float32), decision))
+        # One INSERT of the batch for its ids, then each row sealed under its id.
+        s.add_all([m[0] for m in made])
+        s.flush()
+        drafts = []
+        cipher = ctx.store.cipher
+        for row, r, jpeg, vec32, decision in made:
+            # `Store.seal` for rows that have their ids, with one flush for the whole batch.
+            for column, data in (("image_blob", jpeg), ("embedding_blob", vec32.tobytes())):
+                where = blob_context(CustodyImage.__tablename__, column, row.id)
+                setattr(row, column, cipher.encrypt(data, context=where))
+            drafts.append(AuditDraft(
+                AuditAction.COLLECTION, "custody_image_imported", "custody_image", str(row.id),
+                reason, {"eligible": decision.eligible, "rule": decision.rule,
+                         "custody_id": r.custody_id},
+            ))  # fmt: skip
             if decision.eligible:
                 eligible.append((row.id, vec32))
             result.imported += 1
             result.eligible += int(decision.eligible)
             result.ineligible += int(not decision.eligible)
+        s.flush()
+        append_audit_many(s, actor=ctx.actor, drafts=drafts)
     if eligible:  # after the commit: the table is the record, the index follows it
         ids = np.asarray([i for i, _ in eligible], np.int64)
         index.add(ids, np.stack([v for _, v in eligible]))

@@ -25,6 +25,13 @@ def index_folder(ctx: AppContext) -> str:
     return str(ctx.settings.store.data_dir / "custody-index")
 
 
+def embedder_name(ctx: AppContext) -> str:
+    """The embedding model's name, without loading the model when it is not loaded yet (an
+    import on worker processes never needs it here); the backend's name is the model's."""
+    loaded = ctx._embedder
+    return loaded.name if loaded is not None else ctx.settings.vision.embedder
+
+
 def open_custody_index(ctx: AppContext) -> CustodyIndex:
     """This store's custody index, opened once per process (it reloads itself on change)."""
     folder = index_folder(ctx)
@@ -32,7 +39,7 @@ def open_custody_index(ctx: AppContext) -> CustodyIndex:
         if folder not in _cache:
             from pathlib import Path
 
-            _cache[folder] = CustodyIndex.open(Path(folder), model=ctx.embedder.name)
+            _cache[folder] = CustodyIndex.open(Path(folder), model=embedder_name(ctx))
         return _cache[folder]
 
 

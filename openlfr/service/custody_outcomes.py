@@ -68,8 +68,8 @@ def apply_custody_outcomes(
     rows: list[tuple[int, str, str, datetime | None, datetime | None]] = []
     for chunk in _chunks(refs):
         rows += [
-            (r[0], r[1], r[2], r[3], r[4])
-            for r in s.execute(
+            (i, c, o, w, e)
+            for i, c, o, w, e in s.execute(
                 select(
                     CustodyImage.id,
                     CustodyImage.custody_id,
@@ -85,11 +85,14 @@ def apply_custody_outcomes(
     withdrawn: list[int] = []
     received = received_at.isoformat()
     tail = f": {reason}" if reason else ""
+    r11 = cite("R11")
+    # A million-row export holds a handful of distinct outcomes: parse each once.
+    outcomes = {o: parse_outcome(o) for o in {r[2] for r in rows}}
     for image_id, custody_id, stored, withdrawn_at, erased_at in rows:
         change = changes[first[custody_id]]
         result = results[first[custody_id]]
         result.custody_images += 1
-        old = parse_outcome(stored)
+        old = outcomes[stored]
         if old == change.outcome:
             continue
         withdraw = (
@@ -107,7 +110,7 @@ def apply_custody_outcomes(
             result.custody_withdrawn += 1
             detail |= {"rule": "R11", "outcome_received_at": received}
             why = (
-                f"R11 ({cite('R11')}): case {custody_id} ended in '{change.outcome.label}'{when}: "
+                f"R11 ({r11}): case {custody_id} ended in '{change.outcome.label}'{when}: "
                 "custody image withdrawn from every search at once and flagged for deletion "
                 f"after the review period (R18){tail}"
             )
