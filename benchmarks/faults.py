@@ -1,17 +1,23 @@
-"""Fault figures (issue 9 item 6), printed as a table: what survives a kill -9, a full disk and
-a database locked past the busy timeout, on a real SQLite store.
+"""Fault and load figures (issue 9 item 6), printed as one table: the real processes killed,
+the store filled and locked, PostgreSQL restarted, the alert feed loaded.
 
-    .venv/bin/python benchmarks/faults.py            # 50 kills
-    .venv/bin/python benchmarks/faults.py --quick    # 10 kills
+    nice -n 10 .venv/bin/python benchmarks/faults.py            # 50 runner kills, ~25 min
+    nice -n 10 .venv/bin/python benchmarks/faults.py --quick    # 5 runner kills, ~8 min
 
-kill -9: a child process writes alerts the way the alert sink does (the sealed alert row and
-its audit entry in one transaction) and prints each id once committed; it is SIGKILLed at a
-random moment, N times on one store. Lost = ids the child reported committed that are not in
-the store; after every kill the store must reopen and the audit chain verify.
-Disk full: the file is capped with SQLite's max_page_count; the write must fail as StoreFull
-with nothing of it kept. Locked: another connection holds the write lock past the busy timeout
-(shortened to 1 s here); the write must fail with a clear error, nothing kept, and succeed once
-the lock is gone.
+Runner kills: a real `openlfr deployment run` (two cameras playing the shared clips of two
+enrolled people) SIGKILLed at a random moment of its life, N times, each on a fresh authorised
+deployment; a second reader polls the store for the run's alerts and sightings until the signal.
+Lost = rows it saw that are gone after the reopen; `openlfr audit verify` must pass after each.
+Serve kills: `openlfr serve` SIGKILLed while an operator adjudicates alerts and a supervisor
+enrols (POST /api/subjects); lost = answers of 200 whose change is not in the store; no upload
+may be left in the server's TMPDIR. PostgreSQL: a private cluster (Debian's binaries, a free
+loopback port; never the developer's) restarted (fast shutdown) under a real-time run.
+Alert feed: C browsers on /ws/alerts while a child writes alerts at R/s the way the alert sink
+does; latency = raised_at to the client's receipt. 40 MP: four concurrent enrolments of a
+39.9-megapixel photo (JPEG and PNG), server RSS, with the decoder as it is and as it was.
+Writer kills: a child writing alerts like the sink, SIGKILLed N times. Disk full: the file is
+capped with SQLite's max_page_count; the write must fail as StoreFull with nothing of it kept.
+Locked: another connection holds the write lock past the busy timeout (shortened to 1 s).
 """
 
 from __future__ import annotations
@@ -27,6 +33,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from faults_kills import pg_restart, runner_kills, serve_kills
+from faults_load import alert_feed, big_uploads, seed_feed
+from faults_pg import private_pg
+from faults_setup import build_world
 from sqlalchemy import func, select
 
 from openlfr.config import StoreSettings
@@ -188,24 +198,84 @@ def locked(data: Path, ids: tuple[int, int, int, int]) -> dict[str, object]:
     return {"error": error or "NONE", "waited s": round(waited, 2), "rows kept": after != before}
 
 
+class Rows(list[tuple[str, dict[str, object]]]):
+    """The table's rows; each is also printed (stderr) as it comes, for a long run's progress."""
+
+    def append(self, row: tuple[str, dict[str, object]]) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {row[0]}: {row[1]}", file=sys.stderr, flush=True)
+        super().append(row)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--kills", type=int, default=50)
-    ap.add_argument("--quick", action="store_true", help="10 kills instead of 50")
+    ap.add_argument("--kills", type=int, default=50, help="kills of a real runner")
+    ap.add_argument("--serve-kills", type=int, default=50)
+    ap.add_argument("--pg-restarts", type=int, default=3)
+    ap.add_argument("--clients", type=int, default=200)
+    ap.add_argument("--accounts", type=int, default=200, help="operator accounts behind them")
+    ap.add_argument("--rate", type=float, default=50.0, help="alerts per second")
+    ap.add_argument("--seconds", type=float, default=20.0, help="of alerts on the feed")
+    ap.add_argument("--poll-s", default="0.5,0.1", help="alert poll intervals to try")
+    ap.add_argument("--only", default="", help="comma list: writer,runner,serve,pg,feed,40mp,store")
+    ap.add_argument("--quick", action="store_true", help="5 runner kills, 5 serve kills, 1 PG")
     args = ap.parse_args()
-    n = 10 if args.quick else args.kills
+    if args.quick:
+        args.kills, args.serve_kills, args.pg_restarts, args.seconds = 5, 5, 1, 10.0
+    only = set(filter(None, args.only.split(",")))
+    want = lambda k: not only or k in only  # noqa: E731
+    rows = Rows()
     with tempfile.TemporaryDirectory(prefix="openlfr-faults-") as tmp:
-        data = Path(tmp) / "data"
-        store = open_store(StoreSettings(data_dir=data))
-        ids = seed(store)
-        store.dispose()
-        rows = [("kill -9 of an alert writer", kills(data, ids, n)),
-                ("disk full during an alert write", disk_full(data, ids)),
-                ("database locked past busy timeout", locked(data, ids))]  # fmt: skip
-    print(f"{'fault':<36} result")
-    print("-" * 100)
+        data = Path(tmp) / "store" / "data"
+        if want("writer") or want("store"):
+            plain = Path(tmp) / "plain" / "data"
+            store = open_store(StoreSettings(data_dir=plain))
+            ids = seed(store)
+            store.dispose()
+            if want("writer"):
+                rows.append(("kill -9 of an alert writer", kills(plain, ids, args.kills)))
+            if want("store"):
+                rows.append(("disk full during an alert write", disk_full(plain, ids)))
+                rows.append(("database locked past busy timeout", locked(plain, ids)))
+        if not only or only - {"writer", "store", "pg"}:
+            world = build_world(StoreSettings(data_dir=data), Path(tmp))
+            if want("runner"):
+                rows.append(("kill -9 of `deployment run`", runner_kills(world, args.kills)))
+            if want("serve"):
+                rows.append(("kill -9 of `serve` (posting)", serve_kills(world, args.serve_kills)))
+            if want("feed"):
+                ids = seed_feed(world)
+                for poll in (float(x) for x in args.poll_s.split(",")):
+                    fig = alert_feed(
+                        world,
+                        ids,
+                        clients=args.clients,
+                        accounts=args.accounts,
+                        rate=args.rate,
+                        seconds=args.seconds,
+                        poll_s=poll,
+                    )
+                    rows.append((f"/ws/alerts, poll {poll:g} s", fig))
+            if want("40mp"):
+                for full in (True, False):
+                    rows.append(
+                        ("4 concurrent 40 MP uploads", big_uploads(world, full_decode=full))
+                    )
+        if want("pg"):
+            with private_pg() as (url, restart):
+                pg_world = build_world(
+                    StoreSettings(data_dir=Path(tmp) / "pgstore" / "data", database_url=url),
+                    Path(tmp),
+                )
+                rows.append(
+                    (
+                        "PostgreSQL restarted mid-run",
+                        pg_restart(pg_world, restart, args.pg_restarts),
+                    )
+                )
+    print(f"{'fault / load':<36} result")
+    print("-" * 110)
     for name, result in rows:
-        print(f"{name:<36} " + ", ".join(f"{k}: {v}" for k, v in result.items()))
+        print(f"{name:<36} " + ", ".join(f"{k.strip()}: {v}" for k, v in result.items()))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from openlfr.api.live import AlertHub
 from openlfr.api.security import SecurityHeaders
 from openlfr.api.state import ServiceState
+from openlfr.api.uploads import DEFAULT_MULTIPART_BYTES, UploadLimit
 from openlfr.config import Settings
 from openlfr.errors import OpenLFRError, RuleViolation
 from openlfr.service.accounts import AccountError
@@ -146,6 +147,9 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     )
     app.state.svc = svc
     _install_handlers(app)
+    # Inside SecurityHeaders, so that its 411/413 carry the headers too.
+    limits = routes_enrol.UPLOAD_LIMITS
+    app.add_middleware(UploadLimit, limits=limits, default=DEFAULT_MULTIPART_BYTES)
     app.add_middleware(SecurityHeaders, hsts=settings.web.secure_cookies)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # pages_review before pages_deploy: its /deployments/{id}/authorise etc. must be matched

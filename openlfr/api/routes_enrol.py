@@ -35,6 +35,9 @@ MAX_IMAGE_BYTES = 20 * MIB
 MAX_IMAGES = 6
 # The images at their limit plus room for the text fields and multipart framing.
 MAX_BODY_BYTES = MAX_IMAGES * MAX_IMAGE_BYTES + MIB
+#: What the upload middleware (api.uploads) allows the two enrolment forms, before any is read.
+_ENROL_LIMIT = (MAX_BODY_BYTES, f"at most {MAX_IMAGES} images of {MAX_IMAGE_BYTES // MIB} MiB each")
+UPLOAD_LIMITS = {"/api/subjects": _ENROL_LIMIT, "/enrol": _ENROL_LIMIT}
 DEFAULT_BASIS = "PACE Code D; DPA 2018 s35 (law enforcement processing)"
 FACT_FIELDS = ("source_ref", "lawful_basis", "case_outcome", "captured_on", "age_at_capture",
                "under18_reason", "exceptional_reason")  # fmt: skip

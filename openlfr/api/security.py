@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-import time
 import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+
+from openlfr.service.sessions import LoginLimits, login_locks, record_login_failure
+from openlfr.store import Store
 
 log = logging.getLogger("openlfr.security")
 
@@ -102,20 +102,14 @@ class SecurityHeaders:
 class LoginLimiter:
     """Failed log-ins counted per account name and per client address in a sliding window.
 
-    In memory: one server process is the supported shape of the operator service; several
-    processes behind a balancer would each count separately (a multiple of the limit).
-    """
+    The counts live in the store (service.sessions), so every server process on one store -
+    several uvicorn workers, or `openlfr serve` on two machines sharing PostgreSQL - sees the
+    same count; a limit held in each process's memory would give an attacker one limit per
+    process."""
 
-    def __init__(self, per_account: int, per_ip: int, window_s: float) -> None:
-        self.per_account, self.per_ip, self.window = per_account, per_ip, window_s
-        self._fails: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._fails.setdefault(key, deque())
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        return q
+    def __init__(self, store: Store, per_account: int, per_ip: int, window_s: float) -> None:
+        self.store = store
+        self.limits = LoginLimits(per_account, per_ip, window_s)
 
     def retry_after(self, username: str, ip: str) -> float | None:
         """Seconds to wait when either limit is reached, else None."""
@@ -124,20 +118,7 @@ class LoginLimiter:
 
     def locks(self, username: str, ip: str) -> dict[str, float]:
         """The limits reached ("account", "address") with the seconds each has left."""
-        now = time.monotonic()
-        with self._lock:
-            out = {}
-            for what, key, limit in (
-                ("account", f"u:{username.strip().lower()}", self.per_account),
-                ("address", f"ip:{ip}", self.per_ip),
-            ):
-                q = self._recent(key, now)
-                if len(q) >= limit:
-                    out[what] = q[len(q) - limit] + self.window - now
-            return out
+        return login_locks(self.store, username, ip, self.limits)
 
     def failed(self, username: str, ip: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            self._recent(f"u:{username.strip().lower()}", now).append(now)
-            self._recent(f"ip:{ip}", now).append(now)
+        record_login_failure(self.store, username, ip, self.limits)

@@ -48,7 +48,7 @@ class ServiceState:
             store=store,
             metrics=ServiceMetrics(),
             limiter=LoginLimiter(
-                web.login_max_failures, web.login_max_failures_per_ip, web.login_window_s
+                store, web.login_max_failures, web.login_max_failures_per_ip, web.login_window_s
             ),
             base=AppContext(settings=settings, store=store, actor="operator-service"),
         )

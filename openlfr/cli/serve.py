@@ -42,7 +42,8 @@ def serve(
     if removed := remove_stale_uploads():
         console.print(f"removed {removed} upload folder(s) left by an earlier, killed server")
     console.print(f"openlfr operator service on http://{web.host}:{web.port}/ (Ctrl-C stops)")
-    # One process: the live feed, the log-in limiter and in-process runs live in its memory.
+    # One process: the live feed and in-process runs live in its memory (the log-in limiter
+    # counts in the store, so it holds across processes).
     # Forwarded headers only from the proxies named in settings (uvicorn would otherwise
     # believe any X-Forwarded-For sent from loopback, so a local client could pick its address).
     uvicorn.run(

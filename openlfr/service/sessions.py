@@ -8,12 +8,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from openlfr.store import Store
 from openlfr.store.models import utcnow
-from openlfr.store.models_accounts import Account, Role, SessionKind, WebSession
+from openlfr.store.models_accounts import Account, LoginFailure, Role, SessionKind, WebSession
 
 
 @dataclass(frozen=True)
@@ -93,3 +93,67 @@ def revoke_session(store: Store, token: str) -> None:
 def end_sessions(s: Session, account_id: int) -> None:
     """Deletes every session and token of an account, inside the caller's transaction."""
     s.execute(delete(WebSession).where(WebSession.account_id == account_id))
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """Failed log-ins allowed within ``window_s``: per account name, and per client address."""
+
+    per_account: int
+    per_ip: int
+    window_s: float
+
+
+def _login_keys(username: str, ip: str) -> list[tuple[str, str]]:
+    return [
+        ("account", hashlib.sha256(f"u:{username.strip().lower()}".encode()).hexdigest()),
+        ("address", hashlib.sha256(f"ip:{ip}".encode()).hexdigest()),
+    ]
+
+
+def login_locks(store: Store, username: str, ip: str, limits: LoginLimits) -> dict[str, float]:
+    """The limits reached ("account", "address") with the seconds each has left.
+
+    Read from the store, not from a process's memory: several server processes (uvicorn
+    workers, a second `openlfr serve`) on one store share one count, so adding processes does
+    not multiply the guesses an attacker gets."""
+    now = utcnow()
+    since = now - timedelta(seconds=limits.window_s)
+    out: dict[str, float] = {}
+    with store.session() as s:
+        for (what, key), limit in zip(
+            _login_keys(username, ip), (limits.per_account, limits.per_ip), strict=True
+        ):
+            recent = list(
+                s.scalars(
+                    select(LoginFailure.failed_at)
+                    .where(LoginFailure.key_sha256 == key, LoginFailure.failed_at > since)
+                    .order_by(LoginFailure.failed_at.desc())
+                    .limit(limit)
+                )
+            )
+            if len(recent) >= limit:
+                left = (recent[-1] - since).total_seconds()
+                out[what] = max(left, 0.001)
+    return out
+
+
+def record_login_failure(store: Store, username: str, ip: str, limits: LoginLimits) -> None:
+    """Counts one failed log-in against the name and the address, for every process."""
+    now = utcnow()
+    with store.session() as s:
+        # Swept here, on the write that adds rows: a flood of failures keeps at most one
+        # window's worth, never an unbounded table.
+        s.execute(
+            delete(LoginFailure).where(
+                LoginFailure.failed_at <= now - timedelta(seconds=limits.window_s)
+            )
+        )
+        s.add_all(
+            LoginFailure(key_sha256=key, failed_at=now) for _, key in _login_keys(username, ip)
+        )
+
+
+def login_failures_kept(store: Store) -> int:
+    with store.session() as s:
+        return int(s.scalar(select(func.count()).select_from(LoginFailure)) or 0)

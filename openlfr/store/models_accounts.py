@@ -143,3 +143,16 @@ class AccountGrant(Base):
     decided_by: Mapped[str | None] = mapped_column(String(128))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class LoginFailure(Base):
+    """A failed log-in, counted against an account name and a client address by every server
+    process on this store (service.sessions.login_locks). Only a SHA-256 of each is
+    kept: a password typed into the name field must not land in the database. Rows older than
+    the window are swept by the write that adds new ones."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

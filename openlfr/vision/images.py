@@ -6,7 +6,9 @@ enrolments can report each bad file and go on with the rest.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import math
 import os
 import stat
 import warnings
@@ -46,16 +48,23 @@ def read_image_bytes(data: bytes, name: str) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+            img: Image.Image = Image.open(io.BytesIO(data))
             w, h = img.size
             if w * h > MAX_IMAGE_PIXELS:
                 raise ImageRejected(
                     name, f"image is {w}x{h} pixels, over the {MAX_IMAGE_PIXELS:,} pixel limit"
                 )
             if max(w, h) > MAX_DECODED_SIDE:
-                scale = MAX_DECODED_SIDE / max(w, h)
-                img.draft("RGB", (max(1, int(w * scale)), max(1, int(h * scale))))
+                # A JPEG decodes at 1/2, 1/4 or 1/8 of its size directly: ask for the smallest
+                # such scale that fits (draft never goes below the size asked for).
+                k = next((k for k in (2, 4, 8) if max(w, h) / k <= MAX_DECODED_SIDE), 8)
+                img.draft("RGB", (max(1, w // k), max(1, h // k)))
             img.load()  # a truncated file fails here, not later
+            if max(img.size) > MAX_DECODED_SIDE:
+                # Not a JPEG: decoded in full, so shrink it now, before the conversions below
+                # each copy it (four full copies of a 40 MP picture were ~0.5 GB per upload).
+                with contextlib.suppress(ValueError):  # a mode reduce() lacks: reduced later
+                    img = img.reduce(math.ceil(max(img.size) / MAX_DECODED_SIDE))
     except ImageRejected:
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
