@@ -112,6 +112,31 @@ def rss_mb() -> float:
     return 0.0
 
 
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds so far of this process's threads, by role: the inference stage's workers,
+    the cameras' readers (decoding), their loops (conversion, hand-off), and threads Python
+    does not know (OpenCV's and FFmpeg's own pools). Per role, so that a loaded machine, which
+    changes how much CPU the process gets, changes the figure per frame much less."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        name = names.get(int(task.name), "native pool")
+        role = (
+            "stage" if name.startswith("openlfr-inference")
+            else "decode" if name.startswith("openlfr-camera")
+            else "loop" if name.startswith("bench-loop")
+            else "native pool" if name == "native pool"
+            else "other"
+        )  # fmt: skip
+        out[role] = out.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 class _Control:
     def __init__(self, gallery: Any, until: float) -> None:
         self._gallery, self._until = gallery, until
@@ -173,14 +198,18 @@ def run_cameras(paths: list[Path], seconds: float, models: Any = None) -> dict[s
         )
         loops.append(loop)
         sinks.append(sink)
-        threads.append(threading.Thread(target=loop.run, daemon=True))
+        threads.append(threading.Thread(target=loop.run, name=f"bench-loop-{i}", daemon=True))
+    load_before = os.getloadavg()[0]
     cpu0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
     for t in threads:
         t.start()
     peak = 0.0
+    roles0 = thread_cpu()
     while time.monotonic() < t0 + seconds:
         time.sleep(0.5)
         peak = max(peak, rss_mb())
+    roles1 = thread_cpu()
+    roles = {k: v - roles0.get(k, 0.0) for k, v in roles1.items()}
     for r in control.runners:
         r.stop(timeout=2.0)
     for t in threads:
@@ -211,6 +240,9 @@ def run_cameras(paths: list[Path], seconds: float, models: Any = None) -> dict[s
         batches=stage.batches,
         stage_frames=stage.frames,
         load=os.getloadavg(),
+        load_before=load_before,
+        roles=roles,
+        decoded=sum(c.frames + c.skipped + c.dropped for c in (lp.counters() for lp in loops)),
     )
 
 
@@ -221,7 +253,13 @@ def run_ray(paths: list[Path], seconds: float, address: str | None) -> dict[str,
     if address:
         ray.init(address=address, namespace="openlfr-bench", log_to_driver=False)
     else:
-        ray.init(include_dashboard=False, object_store_memory=100_000_000, log_to_driver=False)
+        # address="local": a private cluster even where another one runs on this machine.
+        ray.init(
+            address="local",
+            include_dashboard=False,
+            object_store_memory=100_000_000,
+            log_to_driver=False,
+        )
     try:
         sys_path = [str(REPO / "benchmarks"), str(REPO)]
 
@@ -254,8 +292,21 @@ def summarise(n: int, res: dict[str, Any], seconds: float) -> dict[str, Any]:
     def pct(p: float) -> float | None:
         return lat[min(len(lat) - 1, int(p * len(lat)))] if lat else None
 
+    frames = sum(c["frames"] for c in cams)
+    cpu_s = res["cpu_pct"] / 100 * res["wall"] if res.get("cpu_pct") is not None else None
     return dict(
         n=n,
+        # CPU per analysed frame, decoding included: what load on a shared machine changes
+        # least (fps does not: it is whatever CPU the others leave).
+        cpu_ms_frame=cpu_s / frames * 1000 if cpu_s is not None and frames else None,
+        # ms of CPU by role: stage, loop, native pool and other per analysed frame; decode per
+        # decoded frame. A paced camera costs 25 decodes and analysis_fps analyses a second.
+        roles_ms={
+            k: v / (res["decoded"] if k == "decode" else frames) * 1000
+            for k, v in res.get("roles", {}).items()
+            if frames and res.get("decoded")
+        },
+        load_before=res.get("load_before"),
         fps_min=min(fps),
         fps_median=statistics.median(fps),
         frames=sum(c["frames"] for c in cams),
@@ -358,8 +409,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"## cameras: {a.seconds:g} s per N, 1280x720 paced 25 fps, analysis_fps 10, "
           f"cpus {os.cpu_count()}")  # fmt: skip
     head = ["N", "fps/camera min", "median", "skipped", "dropped", "p50 s", "p95 s", "RSS MB",
-            "MB/extra camera", "CPU %", "recall per identity", "false alerts",
-            "load 1m"]  # fmt: skip
+            "MB/extra camera", "CPU %", "CPU ms/analysed frame", "recall per identity",
+            "false alerts", "load 1m before/after"]  # fmt: skip
     _row(*head)
     _row(*["---"] * len(head))
     for r in rows:
@@ -367,7 +418,19 @@ def main(argv: list[str] | None = None) -> int:
         recall = ", ".join(f"{k.split('_')[1]} {v:.2f}" for k, v in r["recall"].items())
         _row(r["n"], f"{r['fps_min']:.1f}", f"{r['fps_median']:.1f}", r["skipped"], r["dropped"],
              _fmt(r["p50"]), _fmt(r["p95"]), _fmt(r["rss"], ".0f"), _fmt(extra, ".0f"),
-             _fmt(r["cpu"], ".0f"), recall, r["false_alerts"], f"{r['load']:.2f}")  # fmt: skip
+             _fmt(r["cpu"], ".0f"), _fmt(r["cpu_ms_frame"], ".1f"), recall, r["false_alerts"],
+             f"{_fmt(r['load_before'])}/{r['load']:.2f}")  # fmt: skip
+    print("\nCPU by role (ms per analysed frame; decode per decoded frame) and the cameras at "
+          "analysis_fps that the measured costs would fit on the cores of this machine if it "
+          "were not shared (25 decodes + analysis_fps analyses per camera-second):\n")  # fmt: skip
+    roles = ["stage", "loop", "native pool", "other", "decode"]
+    _row("N", *roles, "est. cameras")
+    _row(*["---"] * (len(roles) + 2))
+    for r in rows:
+        ms = r["roles_ms"]
+        per_cam = 25 * ms.get("decode", 0.0) + 10 * sum(v for k, v in ms.items() if k != "decode")
+        est = (os.cpu_count() or 1) * 1000 / per_cam if per_cam else None
+        _row(r["n"], *(_fmt(ms.get(k), ".1f") for k in roles), _fmt(est, ".1f"))
     if a.ray_n:
         local = next((r for r in rows if r["n"] == a.ray_n), None) or sub(a.ray_n, "in-process")
         ray_row = sub(a.ray_n, "ray")

@@ -7,20 +7,33 @@ embeds all of them in ONE batched forward pass before each camera decides. One m
 instead of one per camera saves memory, and the batched forward costs less per face. While a
 camera waits its reader keeps decoding into its bounded queue, which drops the oldest frame
 (counted) when analysis falls behind a live feed.
+
+Detection is most of the work (~13 ms a 720p frame on one core) and gains nothing from
+batching (benchmarks/cameras.py --detect-batching). `workers` > 1 runs that many such threads,
+one batch each at a time, and `cv_threads` sets OpenCV's own pool while the stage runs (1: the
+workers are the parallelism). By default one worker and OpenCV as configured: on the shared
+2-core machine where this was measured, two single-threaded workers analysed fewer frames than
+one worker with OpenCV's pool (issue 10 notes). The detector and embedder keep one model per
+thread, and a camera has at most one frame in the stage, so no camera's state is ever used by
+two workers at once.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 
 from openlfr.pipeline.alerts import Alert
 from openlfr.pipeline.analysis import CameraAnalysis, Pending
 from openlfr.vision.protocols import Detector, Embedder
 from openlfr.vision.types import Frame
+
+log = logging.getLogger(__name__)
 
 #: How long the stage waits for the other cameras once one frame is waiting: a fraction of a
 #: frame at 10 analysed fps, long enough for cameras freed by the last batch to ask again.
@@ -75,35 +88,59 @@ class _Request:
 
 
 class InferenceStage:
-    """Serves `analyse` calls from many camera threads with one thread and batched models.
+    """Serves `analyse` calls from many camera threads with `workers` threads and batched
+    models (workers beyond one start only as cameras attach), each calling OpenCV with
+    `cv_threads` threads (None: as configured by vision.threads).
 
     `attach`/`detach` say how many cameras may ask, so the stage stops lingering as soon as
     all of them have. Statistics (`batches`, `frames`) show how well batching worked."""
 
     def __init__(
-        self, detector: Detector, embedder: Embedder, *, linger_s: float = LINGER_S
+        self,
+        detector: Detector,
+        embedder: Embedder,
+        *,
+        linger_s: float = LINGER_S,
+        workers: int = 1,
+        cv_threads: int | None = None,
     ) -> None:
         self._detector, self._embedder, self._linger = detector, embedder, linger_s
+        self.workers = max(1, int(workers))
+        self._cv_threads = cv_threads  # None: leave OpenCV's setting as it is
         self._cond = threading.Condition()
         self._queue: list[_Request] = []
         self._cameras = 0
+        self._busy = 0  # cameras whose frame a worker is analysing now
         self._closed = False
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self.batches = 0
         self.frames = 0
+        self.largest_batch = 0
 
     def start(self) -> InferenceStage:
+        """Starts a worker; `attach` adds more, up to one per camera (a worker with no camera
+        of its own to serve would only hold a second copy of the models)."""
         with self._cond:
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._loop, name="openlfr-inference", daemon=True
-                )
-                self._thread.start()
+            self._grow()
         return self
+
+    def _grow(self) -> None:
+        # Called with the lock held.
+        if not self._threads and self._cv_threads is not None:
+            # Process-wide: the stage's workers are this process's parallelism now.
+            cv2.setNumThreads(self._cv_threads)
+        while len(self._threads) < min(self.workers, max(1, self._cameras)):
+            thread = threading.Thread(
+                target=self._loop, name=f"openlfr-inference-{len(self._threads)}", daemon=True
+            )
+            self._threads.append(thread)
+            thread.start()
 
     def attach(self) -> None:
         with self._cond:
             self._cameras += 1
+            if self._threads and not self._closed:
+                self._grow()
 
     def detach(self) -> None:
         with self._cond:
@@ -124,28 +161,51 @@ class InferenceStage:
             raise req.result
         return req.result
 
+    def _warm(self) -> None:
+        """Loads this worker's own models now (they are per thread), not on a camera's first
+        frame: the first alerts of a run would otherwise wait for it."""
+        try:
+            self._detector.detect(np.zeros((64, 64, 3), np.uint8))
+            self._embedder.embed_batch([np.zeros((112, 112, 3), np.uint8)])
+        except Exception as exc:  # a real frame will raise it again, to its camera
+            log.warning("inference worker warm-up failed: %s", exc)
+
     def _loop(self) -> None:
+        self._warm()
         while True:
             with self._cond:
                 while not self._queue and not self._closed:
                     self._cond.wait()
                 if not self._queue:
                     return
+                # With several workers each takes its share of the cameras, so that they
+                # analyse side by side instead of one worker holding every camera's frame.
+                share = max(1, -(-self._cameras // self.workers))
+                # Cameras whose frame another worker holds cannot ask before it is done.
+                want = min(share, self._cameras - self._busy)
                 deadline = time.monotonic() + self._linger
-                while len(self._queue) < self._cameras and not self._closed:
+                while len(self._queue) < want and not self._closed:
                     left = deadline - time.monotonic()
                     if left <= 0:
                         break
                     self._cond.wait(left)
-                batch, self._queue = self._queue, []
+                if not self._queue:  # another worker took them while this one lingered
+                    continue
+                batch, self._queue = self._queue[:share], self._queue[share:]
+                if self._queue:
+                    self._cond.notify_all()  # the rest are another worker's
+                self._busy += len(batch)
+                self.batches += 1
+                self.frames += len(batch)
+                self.largest_batch = max(self.largest_batch, len(batch))
             try:
                 results = analyse_batch(
                     self._detector, self._embedder, [(r.analysis, r.frame) for r in batch]
                 )
             except BaseException as exc:  # never leave a camera waiting forever
                 results = [exc] * len(batch)
-            self.batches += 1
-            self.frames += len(batch)
+            with self._cond:
+                self._busy -= len(batch)
             for req, result in zip(batch, results):
                 req.result = result
                 req.done.set()
@@ -155,6 +215,6 @@ class InferenceStage:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(10.0)
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(10.0)

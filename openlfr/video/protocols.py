@@ -9,6 +9,22 @@ from openlfr.vision.types import Frame
 
 
 @runtime_checkable
+class DecodedFrame(Protocol):
+    """A picture as decoded, converted to a `Frame` only when it is to be analysed."""
+
+    @property
+    def camera_id(self) -> str: ...
+
+    @property
+    def index(self) -> int: ...
+
+    @property
+    def timestamp(self) -> float: ...
+
+    def to_frame(self) -> Frame: ...
+
+
+@runtime_checkable
 class FrameSource(Protocol):
     """A camera or a file: yields frames until it ends (file) or is closed (live).
 
@@ -53,3 +69,13 @@ class FrameSource(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class DecodingSource(FrameSource, Protocol):
+    """A source that can also yield pictures before their conversion to BGR (`decoded()`),
+    so that the runner converts only the frames that pass its rate gate and its queue."""
+
+    def decoded(self) -> Iterator[DecodedFrame | Frame]:
+        """Pictures to convert, or frames already converted (a wrapper of a plain source)."""
+        ...

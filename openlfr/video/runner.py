@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Literal
 
 from openlfr.config import VideoSettings
-from openlfr.video.protocols import FrameSource
+from openlfr.video.protocols import DecodedFrame, DecodingSource, FrameSource
 from openlfr.vision.types import Frame
 
 log = logging.getLogger("openlfr.video")
@@ -99,7 +99,9 @@ class CameraRunner:
         self._gate = RateGate(settings.analysis_fps if paced else 0.0)
         self._skipping_nonref = False
         self.error: BaseException | None = None
-        self._queue: deque[Frame] = deque()
+        # Pictures wait here unconverted: only the ones delivered are turned into BGR arrays
+        # (on the consumer's thread), never those skipped by the gate or dropped when behind.
+        self._queue: deque[Frame | DecodedFrame] = deque()
         self._cond = threading.Condition()
         self._stopping = False
         self._ended = False
@@ -127,7 +129,8 @@ class CameraRunner:
         return self
 
     def _read_loop(self) -> None:
-        frames = self.source.frames()
+        source = self.source
+        frames = source.decoded() if isinstance(source, DecodingSource) else source.frames()
         try:
             for frame in frames:
                 with self._cond:
@@ -141,6 +144,14 @@ class CameraRunner:
                     if not self._gate.keep(frame.timestamp):
                         self._skipped += 1
                         continue
+                if not self.drop_when_behind and not isinstance(frame, Frame):
+                    # Every frame kept here will be delivered: convert it now, on this thread,
+                    # beside the analysis of the one before (a dropping runner converts on
+                    # delivery instead, so that frames it drops are never converted).
+                    frame = frame.to_frame()
+                with self._cond:
+                    if self._stopping:
+                        break
                     full = len(self._queue) >= self.capacity
                     if full != self._skipping_nonref and self.drop_when_behind:
                         self._skipping_nonref = full
@@ -180,10 +191,16 @@ class CameraRunner:
                     self._cond.wait()
                 if self._stopping or not self._queue:
                     return
-                frame = self._queue.popleft()
+                item = self._queue.popleft()
                 self._delivered += 1
                 # Wakes a file reader blocked on a full queue.
                 self._cond.notify_all()
+            try:
+                frame = item if isinstance(item, Frame) else item.to_frame()
+            except Exception as exc:  # as if the reader had failed on it: kept, not raised
+                self.error = exc
+                log.exception("[%s] frame conversion failed", self.camera_id)
+                return
             yield frame
 
     def stop(self, timeout: float | None = 5.0) -> None:

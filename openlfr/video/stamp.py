@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 
-from openlfr.video.protocols import FrameSource
+from openlfr.video.protocols import DecodedFrame, DecodingSource, FrameSource
 from openlfr.vision.types import Frame
 
 
@@ -29,7 +29,7 @@ class CaptureTimes:
         self._order: deque[int] = deque()
         self._lock = threading.Lock()
 
-    def note(self, frame: Frame, *, live: bool) -> None:
+    def note(self, frame: Frame | DecodedFrame, *, live: bool) -> None:
         at = frame.timestamp if live else time.time()
         with self._lock:
             if frame.index not in self._times:
@@ -83,6 +83,20 @@ class StampedSource:
         finally:
             # Closing the inner generator here keeps its cleanup on the reader thread.
             close = getattr(frames, "close", None)
+            if callable(close):
+                close()
+
+    def decoded(self) -> Iterator[Frame | DecodedFrame]:
+        """The wrapped source's pictures before conversion where it offers them, else its
+        frames; stamped alike, as they leave the source."""
+        inner = self.source
+        pictures = inner.decoded() if isinstance(inner, DecodingSource) else inner.frames()
+        try:
+            for picture in pictures:
+                self.times.note(picture, live=self.live)
+                yield picture
+        finally:
+            close = getattr(pictures, "close", None)
             if callable(close):
                 close()
 

@@ -77,7 +77,8 @@ def test_cameras_batched_together_decide_as_each_alone(models: tuple[Detector, E
         pc = pipe.finish()
         alone[cam] = (sink.alerts, (pc.frames, pc.faces, pc.tracks, pc.embedded))
 
-    stage = InferenceStage(*models).start()
+    # Two workers whatever the machine: cameras split between them must decide alike too.
+    stage = InferenceStage(*models, workers=2).start()
     sinks = {cam: ListSink() for cam in paths}
     loops = {
         cam: CameraLoop(
@@ -97,7 +98,7 @@ def test_cameras_batched_together_decide_as_each_alone(models: tuple[Detector, E
         t.join(300)
     stage.close()
     # Frames of different cameras really went through one forward pass together.
-    assert stage.frames == 3 * 200 and stage.batches < stage.frames * 0.8
+    assert stage.frames == 3 * 200 and stage.largest_batch > 1
     for cam, loop in loops.items():
         alerts, counts = alone[cam]
         c = loop.counters()
