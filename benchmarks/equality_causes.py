@@ -10,6 +10,14 @@ mean per group, FNIR per tertile per group, and F's FNIR standardised to M's mix
 the share of the F-M gap a factor's distribution accounts for. Misses are also split into "wrong
 person ranked first" and "mate first but below the threshold". Gallery image age cannot be
 measured on LFW (no capture dates).
+
+    python benchmarks/equality_causes.py --fixes [tight1.1 sharpen ...]
+
+Cause-level fixes, none keyed on a group (openlfr.evaluation.crops): a tighter crop (less
+forehead, hair and background in what SFace sees) and sharpening of soft crops only. Each is
+applied to every image (probe, gallery and cohort alike, as it would be live), scored with
+cohort z-norm, leave-one-out non-mated searches added, and per-group FNIR/FPIR with bootstrap
+CIs at each half's threshold at FPIR 0.1%: on TUNE (where a fix would be chosen) and REPORT.
 """
 
 from __future__ import annotations
@@ -25,10 +33,10 @@ DATA = REPO.parent / "shared" / "data"
 sys.path.insert(0, str(REPO))
 
 from openlfr.config import VisionSettings  # noqa: E402
+from openlfr.evaluation import crops, group_rates, metrics  # noqa: E402
 from openlfr.evaluation import face_factors as ff  # noqa: E402
 from openlfr.evaluation import improvements as imp  # noqa: E402
 from openlfr.evaluation import levers as lv  # noqa: E402
-from openlfr.evaluation import metrics  # noqa: E402
 from openlfr.evaluation.identify import build_set, read_groups  # noqa: E402
 
 
@@ -59,16 +67,53 @@ def outcomes(data: object, feats: imp.Features, scoring: str) -> tuple:
     return tuple(np.concatenate(x) for x in (rows_m, mates, score_m, r1, score_n))
 
 
+def fixes(data: object, paths: list[Path], variants: list[str], groups: dict[str, str]) -> None:
+    vision = VisionSettings()
+    feats = imp.image_features(paths, vision)
+    sets = {"none (SFace's own crop)": (feats.plain, feats.ok)}
+    sets.update({v: crops.variant_vectors(paths, vision, v) for v in variants})
+    print("| fix | half | TPIR @ FPIR 0.1% | FNIR F (95% CI) | FNIR M (95% CI) | FNIR ratio "
+          "F/M (95% CI) | FPIR F | FPIR M |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
+    for name, (vecs, ok) in sets.items():
+        for half in (lv.TUNE, lv.REPORT):
+            h = lv.half_split(data, half, ok)  # type: ignore[arg-type]
+            g, c = h.split.gallery, h.cohort
+            sc = lv.Scorer(vecs, vecs[g], lv.cohort_znorm(vecs[g], vecs[c]))
+            o = lv.run(h, sc, ok, leave_one_out=True)
+            pg = group_rates.per_group(h, o, ok, groups, 500, True)
+            t = pg["threshold"]
+            tpir = float(np.mean(o.mated_rank1 & (o.mated_score >= t)))
+            cells = []
+            for grp in ("F", "M"):
+                e = pg["groups"][grp]
+                lo, hi = e["ci95"]["fnir"]
+                cells.append(f"{e['fnir_at_threshold']:.1%} ({lo:.1%}-{hi:.1%})")
+            cmp = pg["fnir_comparison"] or {}
+            ratio = cmp.get("ratio")
+            rci = cmp.get("ratio_ci95") or (float("nan"), float("nan"))
+            f_fp, m_fp = (pg["groups"][k]["fpir_at_threshold"] for k in ("F", "M"))
+            worse = cmp.get("worse", "?")
+            r = f"{ratio:.2f} {worse} worse ({rci[0]:.2f}-{rci[1]:.2f})" if ratio else "n/a"
+            print(f"| {name} | {lv.HALF_NAMES[half].split()[0]} | {tpir:.2%} | {cells[0]} | "
+                  f"{cells[1]} | {r} | {f_fp:.2%} | {m_fp:.2%} |", flush=True)  # fmt: skip
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", type=Path, default=DATA / "lfw" / "images")
     ap.add_argument("--identities", type=Path, default=DATA / "lfw" / "identities.csv")
     ap.add_argument("--scoring", choices=("raw", "znorm"), default="raw")
+    ap.add_argument("--fixes", nargs="*", metavar="VARIANT", help="crop variants to measure "
+                    "(tight<zoom>, sharpen); none given: tight1.1 sharpen")  # fmt: skip
     args = ap.parse_args()
     vision = VisionSettings()
     data = build_set(args.root)
     flat = data.gallery + data.mated + data.nonmated
     paths = [p for _, p in flat]
+    if args.fixes is not None:
+        groups = read_groups(args.identities, "gender_from_name")
+        fixes(data, paths, args.fixes or ["tight1.1", "sharpen"], groups)
+        return 0
     feats = imp.image_features(paths, vision)
     fac = ff.image_factors(paths, vision)
     groups = read_groups(args.identities, "gender_from_name")

@@ -28,6 +28,7 @@ from openlfr.config import Settings
 from openlfr.errors import OpenLFRError
 from openlfr.evaluation import calibration as cal
 from openlfr.evaluation.embedding_cache import embed_files
+from openlfr.evaluation.templates import enrolment_templates
 from openlfr.evaluation.video import IMAGE_SUFFIXES
 
 DEFAULT_ROOT = Path("../shared/data/lfw/images")
@@ -106,6 +107,8 @@ def evidence(
         names,
         cohort=cal.cohort_for(settings),
         min_std=settings.scoring.min_std,
+        # Templates as enrolment builds them (settings.scoring.enrol_augment, issue 12).
+        templates=enrolment_templates(paths, vision, settings.scoring, first, use_cache=use_cache),
     )
     if data.mate_scores.size == 0:
         raise CalibrationInputError(f"{root}: no usable mated image (faces not found)")
@@ -121,6 +124,7 @@ def evidence(
         vision.embedder
         + ("+flip" if vision.flip_tta else "")
         + ("+znorm" if settings.scoring.normalisation == "znorm" else "")
+        + ("" if settings.scoring.enrol_augment == "none" else "+" + settings.scoring.enrol_augment)
     )
     floors = dict(settings.governance.threshold_floors)
     current = floors.get(vision.embedder)

@@ -248,18 +248,25 @@ def scores_from_vectors(
     *,
     cohort: np.ndarray | None = None,
     min_std: float = 0.02,
+    templates: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> CalibrationSet:
     """Every usable image is a probe; `is_template` marks each identity's first image.
 
     With `cohort` (settings.scoring.normalisation == "znorm", see `cohort_for`), every score is
     the template's cohort z-score, exactly as `NormalisedGallery` scores live, so the threshold
-    found is on the scale the deployment compares with."""
+    found is on the scale the deployment compares with. With `templates` ((N, dim) vectors, ok:
+    `evaluation.templates.enrolment_templates`), the template rows are scored as enrolment
+    builds them (augmented); every image is still a probe with its plain embedding, as live."""
     ids_arr = np.asarray(ids, dtype=object)
     tmask = is_template & ok
+    t_vecs = vectors
+    if templates is not None:
+        t_vecs, t_ok = templates
+        tmask = tmask & t_ok
     t_ids = ids_arr[tmask]
-    sims = vectors[ok] @ vectors[tmask].T
+    sims = vectors[ok] @ t_vecs[tmask].T
     if cohort is not None:
-        sims = znormalise(sims, vectors[tmask], cohort, min_std)
+        sims = znormalise(sims, t_vecs[tmask], cohort, min_std)
     p_ids = ids_arr[ok]
     own = p_ids[:, None] == t_ids[None, :]
     rows = [sims[i][~own[i]] for i in range(len(p_ids))]

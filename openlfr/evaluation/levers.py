@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from openlfr.config import VisionSettings
@@ -25,6 +24,7 @@ from openlfr.evaluation import metrics
 from openlfr.evaluation.embedding_cache import EmbeddingCache, file_key, model_key
 from openlfr.evaluation.identify import IdentifySet
 from openlfr.evaluation.improvements import DIM, Outcome, Split
+from openlfr.matching.templates import rotate_crop
 from openlfr.vision.align import align_face
 from openlfr.vision.factory import build_detector
 from openlfr.vision.images import find_single_face, read_image
@@ -77,30 +77,80 @@ def gallery_znorm(templates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.nanmean(g, axis=1), np.maximum(np.nanstd(g, axis=1), 0.02)
 
 
+def probe_stats(
+    probes: np.ndarray, cohort: np.ndarray, min_std: float = 0.02
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per PROBE (mu, sd) of its cosines to the cohort (the probe side of symmetric s-norm)."""
+    c = (probes @ cohort.T).astype(np.float64)
+    return c.mean(axis=1), np.maximum(c.std(axis=1), min_std)
+
+
 @dataclass(frozen=True)
 class Scorer:
     """How one variant scores: probe vectors, templates, per-template (mu, sd) or None, and an
-    optional second model (vectors, templates, mu, sd, weight) summed as w * its z-score."""
+    optional second model (vectors, templates, mu, sd, weight) summed as w * its z-score.
+
+    `probe_cohort` (s-norm): each score becomes the mean of its template-side z-score and its
+    probe-side z-score against that cohort; `second_weight_by_quality` (quality-aware fusion):
+    (quality cut, weight below, weight at or above) replaces the second model's fixed weight by
+    one chosen by the probe's quality score."""
 
     probes: np.ndarray
     templates: np.ndarray
     norm: tuple[np.ndarray, np.ndarray] | None = None
     second: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float] | None = None
+    probe_cohort: tuple[np.ndarray, np.ndarray | None] | None = None  # (sface, second) cohorts
+    second_weight_by_quality: tuple[np.ndarray, float, float, float] | None = None
 
 
-def run(h: Half, sc: Scorer, ok: np.ndarray, second_ok: np.ndarray | None = None) -> Outcome:
+def scores(h: Half, sc: Scorer, rows: np.ndarray, second_ok: np.ndarray | None) -> np.ndarray:
+    """(len(rows), gallery) decision scores of the probes `rows` under scorer `sc`."""
+    raw = (sc.probes[rows] @ sc.templates.T).astype(np.float64)
+    s = raw if sc.norm is None else (raw - sc.norm[0][None, :]) / sc.norm[1][None, :]
+    if sc.probe_cohort is not None:  # s-norm: mean of the two z-scores
+        mu, sd = probe_stats(sc.probes[rows], sc.probe_cohort[0])
+        s = 0.5 * s + 0.5 * (raw - mu[:, None]) / sd[:, None]
+    if sc.second is not None and second_ok is not None:
+        dv, dt, dmu, dsd, w = sc.second
+        draw = (dv[rows] @ dt.T).astype(np.float64)
+        d = (draw - dmu[None, :]) / dsd[None, :]
+        if sc.probe_cohort is not None and sc.probe_cohort[1] is not None:
+            mu, sd = probe_stats(dv[rows], sc.probe_cohort[1])
+            d = 0.5 * d + 0.5 * (draw - mu[:, None]) / sd[:, None]
+        weight = np.full(len(rows), w)
+        if sc.second_weight_by_quality is not None:
+            qual, cut, lo, hi = sc.second_weight_by_quality
+            weight = np.where(qual[rows] < cut, lo, hi)
+        both = second_ok[rows][:, None] & second_ok[h.split.gallery][None, :]
+        fused = s + weight[:, None] * np.where(both, d, 0.0)  # no second face: SFace alone
+        # Divided by the spread a sum of two unit-variance z-scores has, so that probes fused
+        # with different weights (quality-aware), or with SFace alone where dlib found no face,
+        # share one impostor scale and one threshold.
+        s = np.where(both, fused / np.sqrt(1.0 + weight[:, None] ** 2), s)
+    return s
+
+
+def run(
+    h: Half,
+    sc: Scorer,
+    ok: np.ndarray,
+    second_ok: np.ndarray | None = None,
+    *,
+    leave_one_out: bool = False,
+) -> Outcome:
+    """Top-1 outcome of every mated and non-mated search of the half.
+
+    leave_one_out: each mated probe is ALSO a non-mated search against the gallery without its
+    own entry (as if that person were not enrolled), appended after the true non-mated ones;
+    `nonmated_identities` names them. Two to three times as many non-mated searches make FPIR
+    0.1% measurable on a half (it needs >= 1,000)."""
     g_ok = ok[h.split.gallery]
 
-    def top1(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        s = (sc.probes[rows] @ sc.templates.T).astype(np.float64)
-        if sc.norm is not None:
-            s = (s - sc.norm[0][None, :]) / sc.norm[1][None, :]
-        if sc.second is not None and second_ok is not None:
-            dv, dt, dmu, dsd, w = sc.second
-            d = (dv[rows] @ dt.T - dmu[None, :]) / dsd[None, :]
-            both = second_ok[rows][:, None] & second_ok[h.split.gallery][None, :]
-            s = s + w * np.where(both, d, 0.0)  # no second face: SFace alone decides
+    def top1(rows: np.ndarray, drop: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        s = scores(h, sc, rows, second_ok)
         s[:, ~g_ok] = -np.inf
+        if drop is not None:
+            s[np.arange(len(rows)), drop] = -np.inf
         best = np.argmax(s, axis=1)
         score = s[np.arange(len(rows)), best]
         score[~ok[rows]] = -np.inf
@@ -108,8 +158,21 @@ def run(h: Half, sc: Scorer, ok: np.ndarray, second_ok: np.ndarray | None = None
 
     ms, mb = top1(h.split.mated)
     ns, _ = top1(h.split.nonmated)
+    if leave_one_out:
+        keep = ok[h.split.mated]
+        ls, _ = top1(h.split.mated[keep], h.split.mate_index[keep])
+        ns = np.concatenate([ns, ls])
     hit = (mb == h.split.mate_index) & ok[h.split.mated]
     return Outcome(ms, hit, ns)
+
+
+def nonmated_identities(h: Half, ok: np.ndarray, leave_one_out: bool) -> list[str]:
+    """The identity of each non-mated search of `run(..., leave_one_out=...)`, in order."""
+    out = [str(i) for i in h.ids[h.split.nonmated]]
+    if leave_one_out:
+        m = h.split.mated[ok[h.split.mated]]
+        out += [str(i) for i in h.ids[m]]
+    return out
 
 
 def _tpir(o: Outcome, m_rows: np.ndarray, n_rows: np.ndarray, rate: float) -> float:
@@ -117,22 +180,37 @@ def _tpir(o: Outcome, m_rows: np.ndarray, n_rows: np.ndarray, rate: float) -> fl
     return float(np.mean(o.mated_rank1[m_rows] & (o.mated_score[m_rows] >= t)))
 
 
+def _groups_of(ids: Sequence[str]) -> list[np.ndarray]:
+    names, inv = np.unique(np.asarray(ids, dtype=object).astype(str), return_inverse=True)
+    order = np.argsort(inv, kind="stable")
+    return np.split(order, np.cumsum(np.bincount(inv, minlength=names.size))[:-1])
+
+
 def summary_with_ci(
-    o: Outcome, mated_ids: Sequence[str], resamples: int = 1000, seed: int = 0
+    o: Outcome,
+    mated_ids: Sequence[str],
+    resamples: int = 1000,
+    seed: int = 0,
+    nonmated_ids: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """TPIR at FPIR 1e-2/1e-3/1e-4 and rank-1, with 95% bootstrap CIs resampling identities
-    (mated: a person's searches together; non-mated: one image per person)."""
+    (mated: a person's searches together; non-mated: likewise when `nonmated_ids` is given,
+    else one search per person)."""
     m_all = np.arange(o.mated_score.size)
     n_all = np.arange(o.nonmated_score.size)
-    names, inv = np.unique(np.asarray(mated_ids, dtype=object).astype(str), return_inverse=True)
-    per_id = [np.flatnonzero(inv == k) for k in range(names.size)]
+    per_id = _groups_of(mated_ids)
+    per_nid = _groups_of(nonmated_ids) if nonmated_ids is not None else None
     rng = np.random.default_rng(seed)
     boots: dict[str, list[float]] = {"rank1": []}
     for r in metrics.RATES:
         boots[metrics.rate_key(r)] = []
     for _ in range(resamples):
-        mrows = np.concatenate([per_id[k] for k in rng.integers(0, names.size, names.size)])
-        nrows = rng.integers(0, n_all.size, n_all.size)
+        mrows = np.concatenate([per_id[k] for k in rng.integers(0, len(per_id), len(per_id))])
+        if per_nid is None:
+            nrows = rng.integers(0, n_all.size, n_all.size)
+        else:
+            pick = rng.integers(0, len(per_nid), len(per_nid))
+            nrows = np.concatenate([per_nid[k] for k in pick])
         boots["rank1"].append(float(np.mean(o.mated_rank1[mrows])))
         for r in metrics.RATES:
             boots[metrics.rate_key(r)].append(_tpir(o, mrows, nrows, r))
@@ -167,16 +245,8 @@ def rotated_features(
             try:
                 face = find_single_face(read_image(path), detector, str(path), several="central")
                 crop = align_face(face.image, face.detections.landmarks[0])
-                hgt, wid = crop.shape[:2]
-                crops = [
-                    cv2.warpAffine(
-                        crop,
-                        cv2.getRotationMatrix2D((wid / 2, hgt / 2), a, 1.0),
-                        (wid, hgt),
-                        borderMode=cv2.BORDER_REFLECT,
-                    )
-                    for a in angles
-                ]
+                # The very rotation live enrolment applies (matching.templates).
+                crops = [rotate_crop(crop, a) for a in angles]
                 vec = emb.embed_aligned(crops).vectors.reshape(-1).astype(np.float32)
             except ImageRejected:
                 vec = None

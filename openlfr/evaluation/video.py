@@ -155,4 +155,3 @@ def _run(
 def _floor(ctx: AppContext) -> float:
     floor = ctx.settings.governance.threshold_floor(ctx.settings.vision.embedder)
     return -1.0 if floor is None else floor
-

@@ -11,6 +11,12 @@ falls as evidence accumulates:
 
 So one frontal large view is decided exactly as before, while a three-quarter or small face
 needs more views (or a clearer match) before it alerts. Pure functions: no state, no I/O.
+
+Units: the extras are added to the threshold and compared with the gallery's score, so they are
+in the threshold's units. Under scoring.normalisation='znorm' that is the cosine-like z scale
+(matching.normalised: mu0 + sd0 * z), on which `openlfr calibrate` also finds the threshold; an
+extra of 0.05 there is 0.05 / sd0 cohort standard deviations for EVERY entry, whatever its raw
+cosine spread (tests/matching/test_evidence_scale.py checks this in CameraAnalysis.decide).
 """
 
 from __future__ import annotations

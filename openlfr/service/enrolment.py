@@ -29,6 +29,7 @@ from openlfr.domain.reasons import ReasonWanted, check_reason_fits
 from openlfr.domain.text import clean_text
 from openlfr.errors import ImageRejected, OpenLFRError, RuleViolation
 from openlfr.service.context import AppContext
+from openlfr.service.gallery_scoring import enrolment_vector
 from openlfr.service.reasons_wanted import record_reason
 from openlfr.store import AuditAction, append_audit
 from openlfr.store.integrity import bind, keyed_image_digest
@@ -222,7 +223,7 @@ def _store_image(
     name = str(spec.path)
     image = read_image(spec.path) if spec.data is None else read_image_bytes(spec.data, name)
     face = find_single_face(image, ctx.detector, name, several=several)
-    vector = ctx.embedder.embed(face.image, face.detections.landmarks).vectors[0]
+    vector = enrolment_vector(ctx, face.image, face.detections.landmarks)  # settings.scoring
     ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
     if not ok:  # pragma: no cover - a decoded image always re-encodes
         raise OpenLFRError(f"{name}: could not re-encode the image")

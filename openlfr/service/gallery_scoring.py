@@ -1,17 +1,21 @@
-"""Wrapping a loaded watchlist gallery in the configured score normalisation (issue 12).
+"""A watchlist's templates and scores as settings.scoring says (issue 12).
 
+`enrolment_vector` makes the template enrolment seals (augmented when enrol_augment is set);
 `load_gallery` builds the exact index; `wrap_gallery` turns its scores into what the threshold
-is calibrated on (settings.scoring). No store access and no audit here: the cohort is a file of
-faces of people on no watchlist, and nothing about a probe passes through.
+is calibrated on. No store access and no audit here: the cohort is a file of faces of people on
+no watchlist, and the enrolment image is only read, in memory, by the caller's embedder.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from openlfr.evaluation.cohort import load_cohort
 from openlfr.matching.normalised import NormalisedGallery
 from openlfr.matching.protocols import GalleryIndex
+from openlfr.matching.templates import augmented_template
 from openlfr.service.context import AppContext
 
 
@@ -30,3 +34,15 @@ def wrap_gallery(ctx: AppContext, gallery: GalleryIndex, entries: Sequence[objec
         scoring.cohort_path, ctx.embedder.name, ctx.embedder.dim, scoring.cohort_min
     )
     return NormalisedGallery.from_cohort(gallery, cohort, len(entries), scoring.min_std)
+
+
+def enrolment_vector(ctx: AppContext, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """The template of the one face (landmarks (1, 5, 2) or (5, 2)) in `image`, held in memory:
+    its embedding, or with scoring.enrol_augment the mean of its augmented views."""
+    scoring = ctx.settings.scoring
+    lm = np.asarray(landmarks, np.float32).reshape(-1, 5, 2)[:1]
+    if scoring.enrol_augment == "none":
+        return ctx.embedder.embed(image, lm).vectors[0]
+    return augmented_template(
+        ctx.embedder, image, lm[0], scoring.enrol_augment, scoring.augment_degrees
+    )

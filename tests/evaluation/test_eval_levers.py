@@ -72,3 +72,63 @@ def test_tertiles_and_crop_factors() -> None:
     assert 0.0 < edges < 1.0 and var > 0 and 0 < bright < 255
     flat = np.full_like(crop, 128)
     assert ff.crop_factors(flat) == (0.0, 0.0, 128.0)
+
+
+def _toy_half() -> tuple[lv.Half, np.ndarray, np.ndarray]:
+    """A TUNE half of 6 enrolled people (2 probes each), 5 one-image people and a cohort of
+    8 people of the other half; random unit vectors, probes near their own template."""
+    from pathlib import Path
+
+    from openlfr.evaluation.identify import IdentifySet
+    from openlfr.vision.sface import normalise
+
+    names = [f"person{i}" for i in range(200)]
+    tune = [n for n in names if lv.half_of(n) == lv.TUNE]
+    other = [n for n in names if lv.half_of(n) == lv.REPORT][:8]
+    enrolled, single = tune[:6], tune[6:11]
+    data = IdentifySet(
+        gallery=[(n, Path(f"{n}/0.jpg")) for n in enrolled + other],
+        mated=[(n, Path(f"{n}/{k}.jpg")) for n in enrolled for k in (1, 2)],
+        nonmated=[(n, Path(f"{n}/0.jpg")) for n in single],
+    )
+    rng = np.random.default_rng(7)
+    base = {n: rng.normal(size=32) for n in enrolled + other + single}
+    flat = data.gallery + data.mated + data.nonmated
+    vecs = normalise(np.stack([base[n] + 0.6 * rng.normal(size=32) for n, _ in flat]))
+    ok = np.ones(len(flat), bool)
+    return lv.half_split(data, lv.TUNE, ok), vecs, ok
+
+
+def test_leave_one_out_nonmated_searches() -> None:
+    h, v, ok = _toy_half()
+    sc = lv.Scorer(v, v[h.split.gallery], lv.cohort_znorm(v[h.split.gallery], v[h.cohort]))
+    plain = lv.run(h, sc, ok)
+    loo = lv.run(h, sc, ok, leave_one_out=True)
+    n_true, n_mated = h.split.nonmated.size, h.split.mated.size
+    assert plain.nonmated_score.size == n_true
+    assert loo.nonmated_score.size == n_true + n_mated
+    assert np.array_equal(loo.nonmated_score[:n_true], plain.nonmated_score)
+    assert np.array_equal(loo.mated_score, plain.mated_score)
+    # Each extra search is the probe's best score over every entry but its own.
+    s = lv.scores(h, sc, h.split.mated, None)
+    s[np.arange(n_mated), h.split.mate_index] = -np.inf
+    assert np.allclose(loo.nonmated_score[n_true:], s.max(axis=1))
+    ids = lv.nonmated_identities(h, ok, True)
+    assert len(ids) == n_true + n_mated and ids[n_true:] == [str(i) for i in h.ids[h.split.mated]]
+    summary = lv.summary_with_ci(loo, ids[n_true:], 50, nonmated_ids=ids)
+    assert summary["nonmated"] == n_true + n_mated
+
+
+def test_snorm_is_the_mean_of_template_and_probe_z_scores() -> None:
+    h, v, _ = _toy_half()
+    g, c, rows = h.split.gallery, h.cohort, h.split.mated
+    mu_t, sd_t = lv.cohort_znorm(v[g], v[c])
+    sc = lv.Scorer(v, v[g], (mu_t, sd_t), probe_cohort=(v[c], None))
+    raw = v[rows] @ v[g].T
+    cp = v[rows] @ v[c].T
+    t = (raw - cp.mean(1, keepdims=True)) / np.maximum(cp.std(1, keepdims=True), 0.02)
+    z = (raw - mu_t) / sd_t
+    assert np.allclose(lv.scores(h, sc, rows, None), (z + t) / 2, atol=1e-4)
+    assert not np.allclose(
+        lv.scores(h, lv.Scorer(v, v[g], (mu_t, sd_t)), rows, None), (z + t) / 2, atol=1e-4
+    )

@@ -1,0 +1,63 @@
+"""Per-group FNIR/FPIR of one half's outcome at its operating threshold (issue 12 item 2).
+
+The threshold is the half's own at FPIR 0.1% (the operating point the benchmarks report), the
+same for every group: nothing is keyed on a group. Groups come from an identities CSV column
+(gender_from_name on LFW: a NOISY proxy inferred from first names, not self-reported).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from openlfr.evaluation import levers as lv
+from openlfr.evaluation import metrics
+from openlfr.evaluation.identify import Searches, _by_group
+from openlfr.evaluation.improvements import Outcome
+
+OPERATING_FPIR = 0.001
+
+
+def per_group(
+    h: lv.Half,
+    o: Outcome,
+    ok: np.ndarray,
+    groups: dict[str, str],
+    resamples: int,
+    leave_one_out: bool,
+    column: str = "gender_from_name",
+) -> dict[str, Any]:
+    """Rates with bootstrap CIs per group, the FNIR/FPIR comparisons and eval identify's
+    verdict, plus each group's mean per-identity FNIR (a few people missed on every image
+    weigh less there)."""
+    s = Searches(
+        [str(i) for i in h.ids[h.split.mated]],
+        np.where(np.isfinite(o.mated_score), o.mated_score, -1e9),
+        o.mated_rank1,
+        lv.nonmated_identities(h, ok, leave_one_out),
+        np.where(np.isfinite(o.nonmated_score), o.nonmated_score, -1e9),
+        {},
+        {},
+    )
+    t = metrics.threshold_at_rate(s.nonmated_score, OPERATING_FPIR)
+    by, eq, _ = _by_group(s, groups, column, t, OPERATING_FPIR, resamples)
+    keep = ("fnir_at_threshold", "fpir_at_threshold", "ci95", "counts", "identities")
+    fnir = [c for c in eq["comparisons"] if c["metric"] == "fnir"]
+    fpir = [c for c in eq["comparisons"] if c["metric"] == "fpir"]
+    miss = s.misses(t)
+    mids = np.array(s.mated_ids, dtype=object)
+    per_id: dict[str, float] = {}
+    for g in by:
+        sel = np.array([groups.get(i, "unknown") == g for i in s.mated_ids])
+        if sel.any():
+            _names, inv = np.unique(mids[sel].astype(str), return_inverse=True)
+            per_id[g] = float(np.mean(np.bincount(inv, weights=miss[sel]) / np.bincount(inv)))
+    return {
+        "threshold": t,
+        "fnir_per_identity_mean": per_id,
+        "groups": {g: {k: v[k] for k in keep} for g, v in by.items()},
+        "fnir_comparison": fnir[0] if fnir else None,
+        "fpir_comparison": fpir[0] if fpir else None,
+        "verdict": eq["verdict"],
+    }
