@@ -54,6 +54,19 @@ def models() -> tuple[Detector, Embedder]:
     return build_detector(vision), build_embedder(vision)
 
 
+@pytest.fixture(scope="module")
+def private_eval_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The evaluation embedding cache in a temporary folder shared by one module's tests, so a
+    test measures its own embeddings, never a developer's warm cache."""
+    from openlfr.evaluation import embedding_cache
+
+    mp = pytest.MonkeyPatch()
+    cache = tmp_path_factory.mktemp("eval-cache")
+    mp.setattr(embedding_cache, "default_cache_dir", lambda: cache)
+    yield cache
+    mp.undo()
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     """The store backend: sqlite or postgresql (select one with -m postgres / -m "not postgres")."""

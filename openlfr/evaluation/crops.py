@@ -25,10 +25,10 @@ import numpy as np
 
 from openlfr.config import VisionSettings
 from openlfr.errors import ImageRejected
-from openlfr.evaluation.embedding_cache import EmbeddingCache, file_key, model_key
+from openlfr.evaluation.embedding_cache import EmbeddingCache, model_key
+from openlfr.evaluation.face_rows import face_rows
 from openlfr.vision.align import TEMPLATE_112
-from openlfr.vision.factory import build_detector
-from openlfr.vision.images import find_single_face, read_image
+from openlfr.vision.images import SingleFace
 from openlfr.vision.quality import sharpness
 from openlfr.vision.sface import SFaceEmbedder
 
@@ -75,25 +75,10 @@ def variant_vectors(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(N, 128) SFace vectors of each image's central face under `variant`, and ok."""
     cache = EmbeddingCache(model_key(vision) + f"|sface-crop[{variant}]", DIM)
-    detector = None
     emb = SFaceEmbedder(flip=False)
-    out = np.zeros((len(paths), DIM), np.float32)
-    ok = np.zeros(len(paths), bool)
-    for i, path in enumerate(paths):
-        key = file_key(path)
-        found, vec = cache.get(key)
-        if not found:
-            detector = detector or build_detector(vision)
-            try:
-                face = find_single_face(read_image(path), detector, str(path), several="central")
-                crop = variant_crop(face.image, face.detections.landmarks[0], variant)
-                vec = emb.embed_batch([crop]).vectors[0]
-            except ImageRejected:
-                vec = None
-            cache.put(key, vec)
-            if (i + 1) % 500 == 0:
-                cache.save()
-        if vec is not None:
-            out[i], ok[i] = vec, True
-    cache.save()
-    return out, ok
+
+    def row(face: SingleFace) -> np.ndarray:
+        crop = variant_crop(face.image, face.detections.landmarks[0], variant)
+        return emb.embed_batch([crop]).vectors[0]
+
+    return face_rows(paths, vision, cache, row)

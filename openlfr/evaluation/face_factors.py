@@ -19,11 +19,10 @@ import cv2
 import numpy as np
 
 from openlfr.config import VisionSettings
-from openlfr.errors import ImageRejected
-from openlfr.evaluation.embedding_cache import EmbeddingCache, file_key, model_key
+from openlfr.evaluation.embedding_cache import EmbeddingCache, model_key
+from openlfr.evaluation.face_rows import face_rows
 from openlfr.vision.align import align_face
-from openlfr.vision.factory import build_detector
-from openlfr.vision.images import find_single_face, read_image
+from openlfr.vision.images import SingleFace
 from openlfr.vision.quality import pose_asymmetry, sharpness
 
 FACTORS = (
@@ -50,39 +49,26 @@ def crop_factors(aligned_bgr: np.ndarray) -> tuple[float, float, float]:
 def image_factors(paths: Sequence[Path], vision: VisionSettings) -> np.ndarray:
     """(N, len(FACTORS)) float64; cached with the evaluation embeddings (numbers, no images)."""
     cache = EmbeddingCache(model_key(vision) + "|factors-v1", len(FACTORS))
-    detector = None
-    out = np.full((len(paths), len(FACTORS)), np.nan)
-    for i, path in enumerate(paths):
-        key = file_key(path)
-        found, vec = cache.get(key)
-        if not found:
-            detector = detector or build_detector(vision)
-            try:
-                face = find_single_face(read_image(path), detector, str(path), several="central")
-                lm = face.detections.landmarks[0]
-                crop = align_face(face.image, lm)
-                edges, var, bright = crop_factors(crop)
-                vec = np.array(
-                    [
-                        float(face.detections.sizes[0]),
-                        float(face.detections.scores[0]),
-                        sharpness(crop),
-                        abs(pose_asymmetry(lm)),
-                        edges,
-                        var,
-                        bright,
-                    ],
-                    np.float32,
-                )
-            except ImageRejected:
-                vec = None
-            cache.put(key, vec)
-            if (i + 1) % 500 == 0:
-                cache.save()
-        if vec is not None:
-            out[i] = vec
-    cache.save()
-    return out
+
+    def row(face: SingleFace) -> np.ndarray:
+        lm = face.detections.landmarks[0]
+        crop = align_face(face.image, lm)
+        edges, var, bright = crop_factors(crop)
+        return np.array(
+            [
+                float(face.detections.sizes[0]),
+                float(face.detections.scores[0]),
+                sharpness(crop),
+                abs(pose_asymmetry(lm)),
+                edges,
+                var,
+                bright,
+            ],
+            np.float32,
+        )
+
+    out, _ = face_rows(paths, vision, cache, row, fill=np.nan)
+    return out.astype(np.float64)
 
 
 def tertiles(values: np.ndarray) -> np.ndarray:

@@ -29,19 +29,17 @@ import cv2
 import numpy as np
 
 from openlfr.config import QualitySettings, VisionSettings
-from openlfr.errors import ImageRejected
 from openlfr.evaluation import metrics
 from openlfr.evaluation.embedding_cache import (
     EmbeddingCache,
     ProgressFn,
     embed_files,
-    file_key,
     model_key,
 )
+from openlfr.evaluation.face_rows import face_rows
 from openlfr.evaluation.identify import IdentifySet
 from openlfr.vision.align import align_face
-from openlfr.vision.factory import build_detector
-from openlfr.vision.images import find_single_face, read_image
+from openlfr.vision.images import SingleFace
 from openlfr.vision.quality import assess
 from openlfr.vision.sface import SFaceEmbedder, normalise
 
@@ -75,36 +73,22 @@ def image_features(
     cache = EmbeddingCache(
         model_key(vision) + "|sface-plain+mirror+quality", 2 * DIM + 1, cache_dir
     )
-    detector = None
     emb = SFaceEmbedder(flip=False)
-    rows = np.zeros((len(paths), 2 * DIM + 1), np.float32)
-    ok = np.zeros(len(paths), bool)
-    for i, path in enumerate(paths):
-        key = file_key(path)
-        found, vec = cache.get(key)
-        if not found:
-            detector = detector or build_detector(vision)
-            try:
-                face = find_single_face(read_image(path), detector, str(path), several="central")
-                lm = face.detections.landmarks[0]
-                crop = align_face(face.image, lm)
-                v = emb.embed_aligned([crop, cv2.flip(crop, 1)]).vectors
-                q = assess(
-                    float(face.detections.sizes[0]),
-                    float(face.detections.scores[0]),
-                    lm,
-                    crop,
-                    QualitySettings(),
-                ).score
-                vec = np.concatenate([v[0], v[1], [q]]).astype(np.float32)
-            except ImageRejected:
-                vec = None
-            cache.put(key, vec)
-        if vec is not None:
-            rows[i], ok[i] = vec, True
-        if progress is not None:
-            progress(i + 1, len(paths))
-    cache.save()
+
+    def row(face: SingleFace) -> np.ndarray:
+        lm = face.detections.landmarks[0]
+        crop = align_face(face.image, lm)
+        v = emb.embed_aligned([crop, cv2.flip(crop, 1)]).vectors
+        q = assess(
+            float(face.detections.sizes[0]),
+            float(face.detections.scores[0]),
+            lm,
+            crop,
+            QualitySettings(),
+        ).score
+        return np.concatenate([v[0], v[1], [q]]).astype(np.float32)
+
+    rows, ok = face_rows(paths, vision, cache, row, progress=progress)
     return Features(rows[:, :DIM], rows[:, DIM : 2 * DIM], rows[:, 2 * DIM], ok)
 
 

@@ -19,15 +19,14 @@ from typing import Any
 import numpy as np
 
 from openlfr.config import VisionSettings
-from openlfr.errors import ImageRejected
 from openlfr.evaluation import metrics
-from openlfr.evaluation.embedding_cache import EmbeddingCache, file_key, model_key
+from openlfr.evaluation.embedding_cache import EmbeddingCache, model_key
+from openlfr.evaluation.face_rows import face_rows
 from openlfr.evaluation.identify import IdentifySet
 from openlfr.evaluation.improvements import DIM, Outcome, Split
 from openlfr.matching.templates import rotate_crop
 from openlfr.vision.align import align_face
-from openlfr.vision.factory import build_detector
-from openlfr.vision.images import find_single_face, read_image
+from openlfr.vision.images import SingleFace
 from openlfr.vision.sface import SFaceEmbedder, normalise
 
 TUNE, REPORT = 0, 1
@@ -234,26 +233,14 @@ def rotated_features(
     tag = ",".join(f"{a:g}" for a in angles)
     cache = EmbeddingCache(model_key(vision) + f"|sface-rot[{tag}]", len(angles) * DIM)
     emb = SFaceEmbedder(flip=False)
-    detector = None
-    out = np.zeros((len(paths), len(angles) * DIM), np.float32)
-    ok = np.zeros(len(paths), bool)
-    for i, path in enumerate(paths):
-        key = file_key(path)
-        found, vec = cache.get(key)
-        if not found:
-            detector = detector or build_detector(vision)
-            try:
-                face = find_single_face(read_image(path), detector, str(path), several="central")
-                crop = align_face(face.image, face.detections.landmarks[0])
-                # The very rotation live enrolment applies (matching.templates).
-                crops = [rotate_crop(crop, a) for a in angles]
-                vec = emb.embed_aligned(crops).vectors.reshape(-1).astype(np.float32)
-            except ImageRejected:
-                vec = None
-            cache.put(key, vec)
-        if vec is not None:
-            out[i], ok[i] = vec, True
-    cache.save()
+
+    def row(face: SingleFace) -> np.ndarray:
+        crop = align_face(face.image, face.detections.landmarks[0])
+        # The very rotation live enrolment applies (matching.templates).
+        crops = [rotate_crop(crop, a) for a in angles]
+        return emb.embed_aligned(crops).vectors.reshape(-1).astype(np.float32)
+
+    out, ok = face_rows(paths, vision, cache, row)
     return out.reshape(len(paths), len(angles), DIM), ok
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,6 @@ from typer.testing import CliRunner
 
 from openlfr.cli import app
 from openlfr.evaluation import calibration as cal
-from openlfr.evaluation import embedding_cache
 
 runner = CliRunner()
 
@@ -23,6 +21,9 @@ runner = CliRunner()
 IMP = cal.ImpostorScores.from_rows(
     [np.array([0.9, 0.1, 0.5]), np.array([0.4, 0.2, 0.3])], ["a", "b"]
 )
+
+
+pytestmark = pytest.mark.usefixtures("private_eval_cache")
 
 
 @pytest.mark.parametrize(
@@ -80,15 +81,6 @@ def test_expected_tpir_by_hand() -> None:
     assert cal.expected_tpir(mates, IMP, 1, 0.5) == pytest.approx(0.5)  # only 0.7 reaches t
     # N = 2: one other entry, drawn from 3; A survives unless it is the 0.9 one: 2/3.
     assert cal.expected_tpir(mates, IMP, 2, 0.4) == pytest.approx((2 / 3 + 1) / 2)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    mp = pytest.MonkeyPatch()
-    cache = tmp_path_factory.mktemp("eval-cache")
-    mp.setattr(embedding_cache, "default_cache_dir", lambda: cache)
-    yield cache
-    mp.undo()
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,20 +18,14 @@ from openlfr.evaluation import embedding_cache
 LFW = SHARED_DATA / "lfw"
 RATE_KEYS = {"0.01", "0.001", "0.0001"}
 
-pytestmark = pytest.mark.skipif(
-    not (LFW / "identities.csv").is_file(),
-    reason=needs("shared data", f"{LFW / 'identities.csv'}"),
-)
+pytestmark = [
+    pytest.mark.usefixtures("private_eval_cache"),
+    pytest.mark.skipif(
+        not (LFW / "identities.csv").is_file(),
+        reason=needs("shared data", f"{LFW / 'identities.csv'}"),
+    ),
+]
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    mp = pytest.MonkeyPatch()
-    cache = tmp_path_factory.mktemp("eval-cache")
-    mp.setattr(embedding_cache, "default_cache_dir", lambda: cache)
-    yield cache
-    mp.undo()
 
 
 def _flat(text: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -21,20 +20,13 @@ LFW = SHARED_DATA / "lfw"
 KEYS = {"pairs", "failures_to_enrol", "accuracy", "auc", "tar_at_far", "thresholds"}
 RATE_KEYS = {"0.01", "0.001", "0.0001"}
 
-pytestmark = pytest.mark.skipif(
-    not (LFW / "pairs.csv").is_file(), reason=needs("shared data", f"{LFW / 'pairs.csv'}")
-)
+pytestmark = [
+    pytest.mark.usefixtures("private_eval_cache"),
+    pytest.mark.skipif(
+        not (LFW / "pairs.csv").is_file(), reason=needs("shared data", f"{LFW / 'pairs.csv'}")
+    ),
+]
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """The evaluation cache goes to a temporary folder, shared by this module's runs."""
-    mp = pytest.MonkeyPatch()
-    cache = tmp_path_factory.mktemp("eval-cache")
-    mp.setattr(embedding_cache, "default_cache_dir", lambda: cache)
-    yield
-    mp.undo()
 
 
 def _flat(text: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,14 +17,7 @@ from openlfr.evaluation.metrics import MIN_GROUP_IDENTITIES, too_small_to_judge
 from openlfr.matching.gallery import NumpyGallery
 from openlfr.matching.normalised import NormalisedGallery
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    mp = pytest.MonkeyPatch()
-    cache = tmp_path_factory.mktemp("eval-cache")
-    mp.setattr(embedding_cache, "default_cache_dir", lambda: cache)
-    yield cache
-    mp.undo()
+pytestmark = pytest.mark.usefixtures("private_eval_cache")
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,6 @@ does not, and the raw gallery at the same threshold decides both alike.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -33,13 +31,7 @@ from openlfr.vision.types import Frame
 N_GALLERY, N_COHORT = 12, 30
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    mp = pytest.MonkeyPatch()
-    cache = tmp_path_factory.mktemp("eval-cache")
-    mp.setattr(embedding_cache, "default_cache_dir", lambda: cache)
-    yield cache
-    mp.undo()
+pytestmark = pytest.mark.usefixtures("private_eval_cache")
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,14 +19,7 @@ from openlfr.matching.protocols import GalleryIndex
 from openlfr.service.context import AppContext
 from openlfr.service.gallery_scoring import wrap_gallery
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    mp = pytest.MonkeyPatch()
-    cache = tmp_path_factory.mktemp("eval-cache")
-    mp.setattr(embedding_cache, "default_cache_dir", lambda: cache)
-    yield cache
-    mp.undo()
+pytestmark = pytest.mark.usefixtures("private_eval_cache")
 
 
 @pytest.fixture(scope="module")
