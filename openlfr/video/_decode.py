@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Generator
 from typing import Any
 
 import av
@@ -120,3 +121,12 @@ class Decoded:
     def to_frame(self) -> Frame:
         picture, reformatter = self._picture, self._reformatter
         return to_frame(picture, self.camera_id, self.index, self.timestamp, reformatter)
+
+
+def as_frames(pictures: Generator[Decoded, None, None]) -> Generator[Frame, None, None]:
+    """Every decoded picture converted, for callers that analyse each one."""
+    try:
+        for picture in pictures:
+            yield picture.to_frame()
+    finally:
+        pictures.close()  # on the consuming thread: it closes the container

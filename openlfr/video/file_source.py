@@ -17,6 +17,7 @@ from openlfr.video._decode import (
     AV_ERRORS,
     OPEN_ERRORS,
     Decoded,
+    as_frames,
     describe,
     open_input,
     set_skip_nonref,
@@ -75,12 +76,7 @@ class FileSource:
             raise SourceError(f"{self.path}: cannot open as video ({describe(exc)})") from None
 
     def frames(self) -> Generator[Frame, None, None]:
-        pictures = self.decoded()
-        try:
-            for picture in pictures:
-                yield picture.to_frame()
-        finally:
-            pictures.close()  # on this thread: it closes the container
+        return as_frames(self.decoded())
 
     def decoded(self) -> Generator[Decoded, None, None]:
         """The pictures as decoded, each converted to a Frame only if the caller asks."""

@@ -17,6 +17,7 @@ from openlfr.video._decode import (
     AV_ERRORS,
     OPEN_ERRORS,
     Decoded,
+    as_frames,
     describe,
     open_input,
     redact,
@@ -121,12 +122,7 @@ class LiveSource:
                 log.exception("[%s] on_event callback failed", self.camera_id)
 
     def frames(self) -> Generator[Frame, None, None]:
-        pictures = self.decoded()
-        try:
-            for picture in pictures:
-                yield picture.to_frame()
-        finally:
-            pictures.close()  # on this thread: it closes the container
+        return as_frames(self.decoded())
 
     def decoded(self) -> Generator[Decoded, None, None]:
         """The pictures as decoded (stamped at decode), each converted only if asked."""
