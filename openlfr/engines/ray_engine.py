@@ -29,6 +29,10 @@ log = logging.getLogger("openlfr.engines.ray")
 
 #: How often the driver looks at its cameras and repeats a stop (seconds).
 POLL_S = 0.5
+#: Times a camera is placed again when Ray's soft affinity put it on another node than asked,
+#: and the wait before each (the asked node's raylet may not yet be in the scheduler's view).
+PLACE_TRIES = 5
+PLACE_RETRY_S = 1.0
 _SUMMED = (
     "frames",
     "skipped",
@@ -193,6 +197,17 @@ class RayEngine:
 
     # -- running -----------------------------------------------------------------------------
 
+    def _misplaced(self, where: str, asked: str, tries: int) -> bool:
+        """A camera Ray put elsewhere than the node it was asked for, while that node is still
+        live: placed again (up to PLACE_TRIES times), so cameras really spread over the nodes
+        and a lost node takes only its share. After that it stays where it is (logged)."""
+        if where == asked:
+            return False
+        if tries < PLACE_TRIES and asked in self.live_nodes():
+            return True
+        log.warning("camera kept on node %s, not %s as asked", where[:12], asked[:12])
+        return False
+
     def run(self, jobs: list[CameraJob], control: RunControl) -> list[CameraReport]:
         if not jobs:
             return []
@@ -204,28 +219,30 @@ class RayEngine:
         remote_cls = ray.remote(CameraActor)
         name = self.settings.worker_resource
         resources = {name: self.settings.worker_resource_per_camera} if name else {}
-        actors = []
         self.restarts = {job.camera_name: 0 for job in jobs}
         self.placement, self.moved = {}, {}
-        for i, job in enumerate(jobs):
-            node = nodes[i % len(nodes)]
-            actors.append(
-                remote_cls.options(
-                    num_cpus=self.settings.camera_cpus,
-                    resources=resources,
-                    max_restarts=self.max_restarts,
-                    max_task_retries=0,  # the engine resubmits `run` itself, and counts it
-                    max_concurrency=2,  # `stop` must get in while `run` is going
-                    scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=node, soft=True),
-                ).remote(job)
-            )
+        asked = [nodes[i % len(nodes)] for i in range(len(jobs))]
+        replaced = [0] * len(jobs)
+
+        def place(i: int) -> Any:
+            job = jobs[i]
             log.info(
                 "deployment %s: camera %s (%s) asked for node %s",
                 job.deployment_id,
                 job.camera_name,
                 redact(job.source),
-                node[:12],
+                asked[i][:12],
             )
+            return remote_cls.options(
+                num_cpus=self.settings.camera_cpus,
+                resources=resources,
+                max_restarts=self.max_restarts,
+                max_task_retries=0,  # the engine resubmits `run` itself, and counts it
+                max_concurrency=2,  # `stop` must get in while `run` is going
+                scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=asked[i], soft=True),
+            ).remote(job)
+
+        actors = [place(i) for i in range(len(jobs))]
         attempts: list[list[CameraReport]] = [[] for _ in jobs]
         # ref -> (camera, "run" | "ping"). After a loss the actor is pinged until Ray has
         # rebuilt it (calls fail fast while the cluster has not yet declared the node dead),
@@ -235,9 +252,10 @@ class RayEngine:
             actor.node_id.remote(): (i, "ping") for i, actor in enumerate(actors)
         }
         retry: dict[int, float] = {}  # camera -> when to ping it again
+        respawn: dict[int, float] = {}  # camera -> when to place it again (it landed astray)
         next_stop = 0.0
         try:
-            while pending or retry:
+            while pending or retry or respawn:
                 ready, _ = ray.wait(list(pending), num_returns=1, timeout=POLL_S)
                 now = time.monotonic()
                 if control.stop.is_set() and now >= next_stop:
@@ -245,6 +263,11 @@ class RayEngine:
                     next_stop = now + 2.0
                     for i, _kind in set(pending.values()):
                         actors[i].stop.remote()
+                for i, due in list(respawn.items()):
+                    if control.stop.is_set() or now >= due:
+                        del respawn[i]
+                        actors[i] = place(i)
+                        pending[actors[i].node_id.remote()] = (i, "ping")
                 for i, due in list(retry.items()):
                     if control.stop.is_set():
                         del retry[i]
@@ -289,6 +312,13 @@ class RayEngine:
                         continue
                     if kind == "ping":  # up (or rebuilt): it says where; the camera runs there
                         if self.restarts[job.camera_name] == 0:
+                            if self._misplaced(str(result), asked[i], replaced[i]):
+                                # Soft affinity fell back while the node was live (its raylet
+                                # not yet in the scheduler's view): ask again, a moment later.
+                                replaced[i] += 1
+                                ray.kill(actors[i], no_restart=True)
+                                respawn[i] = now + PLACE_RETRY_S
+                                continue
                             self.placement[job.camera_name] = str(result)
                         else:
                             self.moved.setdefault(job.camera_name, []).append(str(result))
