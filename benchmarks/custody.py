@@ -16,17 +16,36 @@ Measured 2026-12-02 on the shared 2-core machine (other sessions' load noted; sq
 | import, same, before this change (threads + serial embedding, warm cache) | 61.8 images/s | |
 | import, 281 images, 2 workers (pool start ~2 s included) | 60.2 images/s | |
 | import CPU per image, all processes | 27-32 ms | |
-| case-outcome CSV, 1M rows, 500k withdrawn, 1M audit rows | 65.7 s, chain verifies | <= 60 s |
-| remove 10,000 vectors from the live index (10M) | 0.034 s | <= 1 s |
-| search 1M, median / p95 (load ~0.5) | 7.7 / 9.4 ms, 50/50 = brute, 1.28x raw | <= 10 ms |
-| search 10M, median / p95 (load ~0.5) | 112 / 161 ms, 50/50 = brute, 1.28x raw | <= 100 ms |
+| reconcile 1M outcome rows, 500k withdrawn, 1M audit (load 1.3-2.5) | 42.9 s, chain ok | <= 60 s |
+| same, paired: now (load 5.1-5.7) / before (load 3.1-5.0) | 49.4 s / 58.9 s | |
+| remove 10,000 vectors from the live index (10M) | 0.049 s | <= 1 s |
+| search 1M, median / p95 (load 1.6-1.8) | 7.54 / 12.2 ms, 50/50 = brute, 1.28x | <= 10 ms |
+| search 10M, median / p95 (load 4.9-6.1) | 116 / 177 ms, 50/50 = brute, 1.28x | <= 100 ms |
+| same, a second run (load 2.1-2.7) | 136 / 158 ms, 50/50 = brute, 1.28x | |
+| search 10M, before, same command (load 3.9-6.8) | 151 / 330 ms, 50/50, 1.28x | |
+| search 10M, one built index, 2 paired runs now / before (load 1.7-1.9) | 97, 84 / 135, 121 ms | |
+| search 1M / 10M before, earlier session (load ~0.5) | 7.7 / 112 ms | |
 | real faces (360 gallery, 1,437 probes) | rank-1 98.1 %, rank-20 99.8 %, 0 NFA | 97 %, 99 % |
 
 Under load 8-12 the same runs gave 13-18 images/s, 278 ms at 10M and 20.5 ms at 1M: figures
-from this machine are lower bounds. At 10M ~65 ms of a search is the int8 first pass (1.28 GB of
-codes streamed per probe, memory-bound); the rest is the exact widening pass, which every probe
-needs at 10M (the proven bound leaves more rows above the threshold); more first-pass
-candidates do not remove it (tried 256-16,384: same results, no faster).
+from this machine are lower bounds. At 10M most of a search is the int8 first pass (1.28 GB of
+codes streamed per probe). Two changes took it from 120-135 to 84-97 ms at load ~1.8: the codes
+are read into memory as 64 MiB column blocks instead of mapped (4 KiB pages: 95-146 ms against
+80-103 ms for the pass alone), and the blocks go to whichever of two single-threaded scorers is
+free, where one two-thread call waited for the half on a core another process held
+(matching/custody_scan.py). The exact widening pass (~7,000 rows at 10M) sorts only the rows
+at or above the k-th score already found (5.1 -> 2.0 ms). Tried and dropped: scanning only
+the blocks whose maximum reaches the threshold (19 ms against 5 ms for one compare: a
+quarter of the blocks reach it) and signed x signed MatMulInteger to drop the offset pass
+(25x slower in onnxruntime); a prepacked constant code matrix failed to bind at a first try
+and was not pursued. Not tried, by estimate: 4-bit or 64-d first passes (a 4-bit grid step is
+17x the int8 one, whose proven bound is already 0.10 at a k-th score of 0.38 here, and these
+vectors have no 64-d subspace: the widening would take most of the gallery).
+
+Reconciliation: audit rows go in as tuples by the driver's executemany (SQLite; COPY on
+PostgreSQL as before), their hashes built field by field (tests/store/test_audit_bulk_fast.py
+holds them to `compute_row_hash`), and the estate is read and updated by Core statements,
+without the ORM's per-row work.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """Fault and load figures (issue 9 item 6), printed as one table: the real processes killed,
 the store filled and locked, PostgreSQL restarted, the alert feed loaded.
 
-    nice -n 10 .venv/bin/python benchmarks/faults.py            # 50 runner kills, ~25 min
+    nice -n 10 .venv/bin/python benchmarks/faults.py            # everything, ~20 min
     nice -n 10 .venv/bin/python benchmarks/faults.py --quick    # 5 runner kills, ~8 min
+    nice -n 10 .venv/bin/python benchmarks/faults.py --only runner   # 50 kills, ~7 min
+    nice -n 10 .venv/bin/python benchmarks/faults.py --only feed     # ~1.5 min
 
 Runner kills: a real `openlfr deployment run` (two cameras playing the shared clips of two
 enrolled people) SIGKILLed at a random moment of its life, N times, each on a fresh authorised
@@ -12,9 +14,12 @@ Serve kills: `openlfr serve` SIGKILLed while an operator adjudicates alerts and 
 enrols (POST /api/subjects); lost = answers of 200 whose change is not in the store; no upload
 may be left in the server's TMPDIR. PostgreSQL: a private cluster (Debian's binaries, a free
 loopback port; never the developer's) restarted (fast shutdown) under a real-time run.
-Alert feed: C browsers on /ws/alerts while a child writes alerts at R/s the way the alert sink
-does; latency = raised_at to the client's receipt. 40 MP: four concurrent enrolments of a
-39.9-megapixel photo (JPEG and PNG), server RSS, with the decoder as it is and as it was.
+Alert feed: C browsers on /ws/alerts (asyncio websockets clients in --client-procs processes
+of their own, faults_feed_clients.py) while a child writes alerts at R/s the way the alert sink
+does; latency = the alert's commit (the writer's clock) to each socket's receipt; lost = pushes
+due to connected sockets that never came; closed = sockets the server dropped (4408: too slow).
+40 MP: four concurrent enrolments of a 39.9-megapixel photo (JPEG and PNG), server RSS, with
+the decoder as it is and as it was.
 Writer kills: a child writing alerts like the sink, SIGKILLed N times. Disk full: the file is
 capped with SQLite's max_page_count; the write must fail as StoreFull with nothing of it kept.
 Locked: another connection holds the write lock past the busy timeout (shortened to 1 s).
@@ -216,6 +221,7 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=50.0, help="alerts per second")
     ap.add_argument("--seconds", type=float, default=20.0, help="of alerts on the feed")
     ap.add_argument("--poll-s", default="0.5,0.1", help="alert poll intervals to try")
+    ap.add_argument("--client-procs", type=int, default=4, help="processes the clients run in")
     ap.add_argument("--only", default="", help="comma list: writer,runner,serve,pg,feed,40mp,store")
     ap.add_argument("--quick", action="store_true", help="5 runner kills, 5 serve kills, 1 PG")
     args = ap.parse_args()
@@ -253,6 +259,7 @@ def main() -> None:
                         rate=args.rate,
                         seconds=args.seconds,
                         poll_s=poll,
+                        procs=args.client_procs,
                     )
                     rows.append((f"/ws/alerts, poll {poll:g} s", fig))
             if want("40mp"):

@@ -8,6 +8,7 @@ was acknowledged. After every kill the store is reopened and `openlfr audit veri
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import subprocess
@@ -235,6 +236,8 @@ def pg_restart(world: World, pg_restart_cmd: list[str], rounds: int) -> dict[str
             proc.kill()
             out = proc.communicate()[0] or ""
         why = next((ln.strip() for ln in reversed(out.splitlines()) if "rror" in ln), "")
+        if logs := os.environ.get("OPENLFR_FAULTS_LOGS"):  # each run's output, to read after
+            Path(logs, f"pg-run-{i}.log").write_text(out)
         store = open_store(world.settings)
         after = committed(store, dep)
         with store.session() as s:

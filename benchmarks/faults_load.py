@@ -3,22 +3,19 @@ clients, and the server's memory under concurrent 40-megapixel uploads."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import secrets
 import signal
-import statistics
 import subprocess
 import sys
 import threading
 import time
-from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import cv2
 import httpx
-import websockets
 from faults_setup import LFW, REPO, World, new_deployment, rss_mb, start_serve
 
 from openlfr.service.accounts import create_account
@@ -47,8 +44,8 @@ while time.monotonic() - start < seconds:
         store.seal(s, a, probe_crop_blob=b"\xff\xd8crop" * 50)
         append_audit(s, actor="system:faults", action=AuditAction.COLLECTION,
                      object_type="alert", object_id=a.id, justification="alert raised")
+    print(a.id, time.time(), flush=True)  # committed: the push latency counts from here
     time.sleep(max(0.0, start + i / rate - time.monotonic()))
-print(i, flush=True)
 """
 
 
@@ -82,51 +79,51 @@ def _sessions(world: World, n: int, accounts: int) -> list[str]:
     return tokens
 
 
-async def _client(url: str, origin: str, cookie: str, out: dict[str, Any]) -> None:
-    try:
-        async with websockets.connect(
-            url,
-            origin=origin,  # type: ignore[arg-type]
-            additional_headers={"Cookie": cookie},
-            open_timeout=60,
-            max_queue=None,
-        ) as ws:
-            out["connected"] += 1
-            async for raw in ws:
-                now = time.time()
-                msg = json.loads(raw)
-                if msg.get("type") == "alert":
-                    raised = datetime.fromisoformat(msg["alert"]["raised_at"]).timestamp()
-                    out["latency"].append(now - raised)
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:
-        out["errors"].append(type(exc).__name__)
+CLIENTS = Path(__file__).with_name("faults_feed_clients.py")
 
 
-async def _feed(
-    base: str, cookies: list[str], seconds: float, writer: list[str], env: dict[str, str], pid: int
+def _feed(
+    base: str,
+    cookies: list[str],
+    procs: int,
+    seconds: float,
+    writer: list[str],
+    env: dict[str, str],
+    pid: int,
 ) -> dict[str, Any]:
-    out: dict[str, Any] = {"connected": 0, "latency": [], "errors": []}
+    """The clients in ``procs`` processes of their own; the writer in another."""
     url = base.replace("http://", "ws://") + "/ws/alerts"
-    tasks = [asyncio.create_task(_client(url, base, f"openlfr_session={c}", out)) for c in cookies]
-    deadline = time.monotonic() + 90
-    while out["connected"] + len(out["errors"]) < len(cookies) and time.monotonic() < deadline:
-        await asyncio.sleep(0.2)
+    workers = []
+    for k in range(procs):
+        w = subprocess.Popen(
+            [sys.executable, str(CLIENTS), url, base],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(REPO),
+        )  # fmt: skip
+        assert w.stdin is not None and w.stdout is not None
+        w.stdin.write(json.dumps(cookies[k::procs]) + "\n")
+        w.stdin.flush()
+        workers.append(w)
+    for w in workers:
+        assert w.stdout is not None and w.stdout.readline().strip() == "ready"
     rss: list[float] = [rss_mb(pid)]
-    proc = await asyncio.create_subprocess_exec(
-        *writer, env=env, cwd=str(REPO), stdout=asyncio.subprocess.PIPE
-    )
+    proc = subprocess.Popen(writer, env=env, cwd=str(REPO), stdout=subprocess.PIPE, text=True)
     end = time.monotonic() + seconds + 3
     while time.monotonic() < end:
-        await asyncio.sleep(0.5)
+        time.sleep(0.5)
         rss.append(rss_mb(pid))
-    written = int((await proc.communicate())[0] or b"0")
-    await asyncio.sleep(2)  # the last poll's pushes
-    for t in tasks:
-        t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    out.update(written=written, rss=rss)
+    commits = {
+        int(i): float(t) for i, t in (ln.split() for ln in proc.communicate()[0].splitlines())
+    }
+    time.sleep(2)  # the last poll's pushes
+    out: dict[str, Any] = {"connected": 0, "errors": [], "closes": {}, "receipts": []}
+    for w in workers:
+        got = json.loads(w.communicate("stop\n", timeout=120)[0].splitlines()[-1])
+        out["connected"] += got["connected"]
+        out["errors"] += got["errors"]
+        out["receipts"] += got["receipts"]
+        for code, n in got["closes"].items():
+            out["closes"][code] = out["closes"].get(code, 0) + n
+    out.update(commits=commits, rss=rss)
     return out
 
 
@@ -139,8 +136,10 @@ def alert_feed(
     rate: float,
     seconds: float,
     poll_s: float | None,
+    procs: int = 4,
 ) -> dict[str, object]:
-    """``clients`` browsers on /ws/alerts while alerts are written at ``rate`` per second."""
+    """``clients`` browsers on /ws/alerts (in ``procs`` processes) while alerts are written
+    at ``rate`` per second; latency from each alert's commit to each socket's receipt."""
     cookies = _sessions(world, clients, accounts)
     extra = {"OPENLFR_WEB__ALERT_POLL_S": str(poll_s)} if poll_s else {}
     proc, base = start_serve(world, world.tmp / "feed-tmp", extra=extra)
@@ -154,27 +153,33 @@ def alert_feed(
             str(rate),
             str(seconds),
         ]
-        got = asyncio.run(_feed(base, cookies, seconds, writer, world.env(), proc.pid))
+        got = _feed(base, cookies, procs, seconds, writer, world.env(), proc.pid)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
-    lat = sorted(got["latency"])
-    expected = got["written"] * got["connected"]
+    commits: dict[int, float] = got["commits"]
+    lat: list[float] = []
+    for receipts in got["receipts"]:
+        seen = {i: t for i, t in receipts if i in commits}
+        lat += [t - commits[i] for i, t in seen.items()]
+    lat.sort()
+    expected = len(commits) * got["connected"]
 
     def pct(q: float) -> float:
         return round(1000 * lat[min(len(lat) - 1, int(q * len(lat)))], 1) if lat else float("nan")
 
     return {
-        "clients": f"{got['connected']}/{clients} on {accounts} accounts",
-        "alerts": f"{got['written']} at {rate:g}/s",
+        "clients": f"{got['connected']}/{clients} on {accounts} accounts, {procs} procs",
+        "alerts": f"{len(commits)} at {rate:g}/s",
         "poll s": poll_s or 0.5,
         "pushes": f"{len(lat)}/{expected}",
+        "lost": expected - len(lat),
         "p50 ms": pct(0.5),
         "p95 ms": pct(0.95),
         "max ms": pct(1.0),
         "errors": len(got["errors"]),
+        "closed": got["closes"] or 0,
         "server RSS MB": f"{got['rss'][0]:.0f} -> peak {max(got['rss']):.0f}",
-        "mean ms": round(1000 * statistics.fmean(lat), 1) if lat else None,
     }
 
 

@@ -7,6 +7,11 @@ never share the CPU: openlfr and the baseline on the 640x360 talking-head clip w
 watchlist (one person deliberately not enrolled), openlfr on crowd_1080p.mp4 against 500 LFW
 identities (nobody there is enrolled), and the baseline on the first --crowd-frames frames of it.
 Prints a table and writes OUT/video_pipeline.md and OUT/video_pipeline.json.
+
+`video_profile.py` splits the same clip's time into stages. Latest (2026-12-02, 2 shared cores,
+load ~1; benchmarks/README.md): talking heads 193 fps vs the baseline's 6.98, 27.7x, recall 4/4,
+0 false alerts; 67 fps (9.7x) before the re-check fix and keyframe detection
+(pipeline/detect_scale.py).
 """
 
 from __future__ import annotations

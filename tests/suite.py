@@ -74,3 +74,17 @@ def pytest_runtest_makereport(
             report.outcome = "failed"
             report.longrepr = f"CI=true, so a missing requirement fails, not skips: {reason}"
     return report
+
+
+def frame_at(video: Path, seconds: float, out: Path) -> Path:
+    """Saves the first frame at or after `seconds` of `video` as a JPEG (PyAV): a reference
+    image taken from footage a test's camera does not play."""
+    import av
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(video)) as container:
+        for frame in container.decode(video=0):
+            if frame.time is not None and frame.time >= seconds:
+                frame.to_image().save(out, quality=95)
+                return out
+    raise AssertionError(f"{video} has no frame at {seconds} s")

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from fastapi import HTTPException, Request
+from starlette.datastructures import UploadFile
 from starlette.requests import HTTPConnection
 
 from openlfr.api.state import ServiceState
@@ -94,6 +95,36 @@ def require(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
         return principal
 
     return dependency
+
+
+def require_upload(
+    max_bytes: int, made_of: str, *roles: Role
+) -> Callable[[Request], Awaitable[Principal]]:
+    """`require` for a route that takes files: the body's stated length is checked first, from
+    the headers, since the CSRF check would otherwise read (and hold) the whole body. The
+    upload middleware does the same for multipart bodies; this covers any other kind."""
+    inner = require(*roles)
+
+    async def dependency(request: Request) -> Principal:
+        length = request.headers.get("content-length", "")
+        if not length.isdigit():
+            raise HTTPException(411, "an upload must state its length (Content-Length)")
+        if int(length) > max_bytes:
+            raise HTTPException(
+                413, f"upload of {int(length) / 2**20:.0f} MiB is over the {max_bytes // 2**20} "
+                f"MiB limit ({made_of}): nothing was enrolled or kept",
+            )  # fmt: skip
+        return await inner(request)
+
+    return dependency
+
+
+async def read_upload(item: object, max_bytes: int) -> tuple[str, bytes] | None:
+    """A form value that is a chosen file: its name and at most ``max_bytes + 1`` of its bytes
+    (one past the limit, so that the service can tell an oversized file and refuse it)."""
+    if not isinstance(item, UploadFile) or not (item.filename or item.size):
+        return None
+    return item.filename or "", await item.read(max_bytes + 1)
 
 
 def lock_message(locks: dict[str, float], max_failures: int) -> str:

@@ -7,14 +7,14 @@ import asyncio
 from dataclasses import asdict
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, Request, WebSocket
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from openlfr.api.deps import principal_of, refuse, require, state_of
+from openlfr.api.deps import COOKIE, principal_of, refuse, require, state_of
 from openlfr.api.params import Reason, RowId
 from openlfr.service.alerts import adjudicate, alert_images, list_alerts, record_outcome
-from openlfr.service.sessions import Principal
+from openlfr.service.sessions import Principal, token_digest
 from openlfr.service.views import deployment_names
 from openlfr.store.models_accounts import Role, SessionKind
 
@@ -22,7 +22,6 @@ router = APIRouter(tags=["operator"])
 OPERATOR = require(Role.OPERATOR)
 RUNNERS = require(Role.OPERATOR, Role.SUPERVISOR)
 MONITOR = require(Role.ADMIN, Role.AUDITOR)
-RECHECK_S = 2.0  # how often an open alert feed checks that its session still stands
 
 
 class Decision(BaseModel):
@@ -165,35 +164,5 @@ async def ws_alerts(ws: WebSocket) -> None:
     svc = state_of(ws)
     assert svc.hub is not None
     await ws.accept()
-    key, queue = svc.hub.subscribe(who.username)
-    receiver: asyncio.Task[str] | None = None
-    try:
-        await ws.send_json({"type": "health", "cameras": svc.hub.health})
-        receiver = asyncio.create_task(ws.receive_text())
-        getter: asyncio.Task[dict[str, Any]] | None = None
-        recheck = asyncio.get_running_loop().time() + RECHECK_S
-        while True:
-            getter = getter or asyncio.create_task(queue.get())
-            done, _ = await asyncio.wait(
-                {getter, receiver}, timeout=RECHECK_S, return_when=asyncio.FIRST_COMPLETED
-            )
-            if receiver in done:  # the client speaks only to close
-                getter.cancel()
-                break
-            if asyncio.get_running_loop().time() >= recheck:
-                # An account disabled, a password reset or a log-out ends the feed too, not
-                # only new requests: the session is looked up again every few seconds.
-                recheck = asyncio.get_running_loop().time() + RECHECK_S
-                if await asyncio.to_thread(principal_of, ws) is None:
-                    getter.cancel()
-                    await ws.close(code=4401)
-                    break
-            if getter in done:
-                await ws.send_json(getter.result())
-                getter = None
-    except (WebSocketDisconnect, RuntimeError):
-        pass
-    finally:
-        svc.hub.unsubscribe(key)
-        if receiver is not None:
-            receiver.cancel()
+    # One poller (the hub) serves every socket; it re-checks this session as it goes.
+    await svc.hub.serve(ws, who.username, token_digest(ws.cookies.get(COOKIE, "")))

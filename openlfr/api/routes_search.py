@@ -13,75 +13,40 @@ import asyncio
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData
 
-from openlfr.api.deps import require, state_of
-from openlfr.service.retro_search import LEADS_NOTICE, retrospective_search, view_candidate
+from openlfr.api.deps import read_upload, require, require_upload, state_of
+from openlfr.service.retro_search import LEADS_NOTICE, view_candidate
+from openlfr.service.retro_search_form import (
+    MAX_PROBE_BYTES,
+    MAX_SEARCH_BODY_BYTES,
+    SearchFormError,
+    SearchRequest,
+    run_search,
+    search_request,
+)
 from openlfr.service.sessions import Principal
 from openlfr.store.models_accounts import Role
 
 router = APIRouter(tags=["search"])
-MIB = 2**20
-#: A probe is one photograph; the limit is checked from Content-Length before the body is read.
-MAX_PROBE_BYTES = 20 * MIB
 _INVESTIGATOR = require(Role.INVESTIGATOR)
+_UPLOAD_INVESTIGATOR = require_upload(MAX_SEARCH_BODY_BYTES, "one probe image", Role.INVESTIGATOR)
 NOTICE_HEADER = "X-OpenLFR-Notice"
 SEARCH_ID_HEADER = "X-OpenLFR-Search-Id"
 
 
-async def upload_investigator(request: Request) -> Principal:
-    length = request.headers.get("content-length", "")
-    if not length.isdigit():
-        raise HTTPException(411, "an upload must state its length (Content-Length)")
-    if int(length) > MAX_PROBE_BYTES + MIB:
-        raise HTTPException(413, f"a probe image may be at most {MAX_PROBE_BYTES // MIB} MiB")
-    return await _INVESTIGATOR(request)
-
-
-def _int(value: object, name: str, default: int | None) -> int | None:
-    if value is None or value == "":
-        return default
-    text = str(value).strip()
-    if not text.lstrip("-").isdigit() or len(text) > 6:
-        raise HTTPException(422, f"{name} must be a whole number")
-    return int(text)
-
-
-async def read_search_form(request: Request) -> tuple[bytes, str, str, int, int | None, str]:
-    """The form's fields, checked for shape; the rules themselves are the service's."""
-    form = await request.form()
-    upload = form.get("image")
-    if not isinstance(upload, UploadFile):
-        raise HTTPException(422, "image: a probe image file is required")
-    data = await upload.read(MAX_PROBE_BYTES + 1)
-    if len(data) > MAX_PROBE_BYTES:
-        raise HTTPException(413, f"a probe image may be at most {MAX_PROBE_BYTES // MIB} MiB")
-    top = _int(form.get("top"), "top", 20)
-    assert top is not None
-    return (
-        data,
-        str(form.get("case_ref") or ""),
-        str(form.get("reason") or ""),
-        top,
-        _int(form.get("face"), "face", None),
-        upload.filename or "probe",
-    )
+async def _request(form: FormData) -> SearchRequest:
+    try:
+        return search_request(form, await read_upload(form.get("image"), MAX_PROBE_BYTES))
+    except SearchFormError as exc:
+        raise HTTPException(exc.status, str(exc)) from exc
 
 
 @router.post("/api/search")
-async def search(request: Request, who: Principal = Depends(upload_investigator)) -> Response:
-    data, case_ref, reason, top, face, name = await read_search_form(request)
+async def search(request: Request, who: Principal = Depends(_UPLOAD_INVESTIGATOR)) -> Response:
+    req = await _request(await request.form())
     ctx = state_of(request).context(who.username, models=True)
-    result = await asyncio.to_thread(
-        retrospective_search,
-        ctx,
-        data,
-        case_ref=case_ref,
-        reason=reason,
-        top=top,
-        face=face,
-        name=name,
-    )
+    result = await asyncio.to_thread(run_search, ctx, req)
     headers = {NOTICE_HEADER: LEADS_NOTICE, SEARCH_ID_HEADER: str(result.audit_id)}
     return JSONResponse(result.as_json(), headers=headers)
 

@@ -245,24 +245,36 @@ class CompactGallery:
                     return s, lab, "first"  # every row that can reach kth was re-ranked
                 wider = np.flatnonzero(y >= t)
                 if 2 * len(wider) < len(y):
-                    s, lab, _ = self._rerank(probe, wider, k)
+                    # The k labels found score >= kth, so a row below it cannot enter the top
+                    # k: the sort is spared them (less the re-rank's own rounding, as the
+                    # same row may round differently in another product).
+                    s, lab, _ = self._rerank(probe, wider, k, floor=kth - self._rounding(probe))
                     return s, lab, "widened"
                 break
             r *= 4  # fewer than k labels among the leaders
         s, lab, _ = self._rerank(probe, None, k)
         return s, lab, "exhaustive"
 
+    def _rounding(self, probe: np.ndarray) -> float:
+        """Bound on the fp32 rounding of one exact re-rank score (as in `quantise`'s eps)."""
+        qnorm = float(np.linalg.norm(probe.astype(np.float64)))
+        return 4.0 * (self.dim + 2) * _U * qnorm * self._max_norm + 1e-9
+
     def _rerank(
-        self, probe: np.ndarray, rows: np.ndarray | None, k: int
+        self, probe: np.ndarray, rows: np.ndarray | None, k: int, floor: float = -np.inf
     ) -> tuple[np.ndarray, np.ndarray, float]:
         """Exact fp32 scores of `rows` (None: all), best per label, ties broken by row as an
         exhaustive stable sort would; returns (scores (k,), labels (k,), k-th label score or
-        -inf)."""
+        -inf). Rows scoring below ``floor`` are dropped before the sort: the caller proves
+        k labels score at least that."""
         if rows is None:
             rows = np.arange(len(self), dtype=np.int64)
             exact = self._vectors @ probe
         else:
             exact = self._vectors[rows] @ probe
+        if floor > -np.inf:
+            keep = np.flatnonzero(exact >= floor)
+            rows, exact = rows[keep], exact[keep]
         order = np.lexsort((rows, -exact))
         order = order[self._labels[rows[order]] >= 0]  # as NumpyGallery: label -1 never matches
         labs = self._labels[rows[order]]

@@ -5,7 +5,8 @@ Layout of the folder (one per store; the service keeps it in step with ``custody
 - ``vectors.f32`` (N x D float32), ``ids.i32`` (N row ids), ``alive.u8`` (N flags): append-only
   files, memory-mapped. A slot is never reused; a removal zeroes its alive flag in place.
 - ``seg-<gen>.codes`` (D x n int8) and ``seg-<gen>.off`` (n int32): the int8 codes of
-  `matching.compact` for consecutive slots, in a few segments so that an import appends a
+  `matching.compact` for consecutive slots (read into memory as blocks that threads take in
+  turn, `matching.custody_scan`), in a few segments so that an import appends a
   segment instead of re-encoding the estate. Every segment shares one grid (mid, step); its
   measured error bounds only ever grow, so the first pass stays a proven bound and the search
   stays exact (`CompactGallery`'s first pass and re-rank, unchanged).
@@ -35,7 +36,7 @@ import numpy as np
 from openlfr.errors import FrameShapeError, OpenLFRError
 from openlfr.matching.compact import CompactGallery
 from openlfr.matching.custody_grid import Grid
-from openlfr.matching.int8_kernel import Int8Scorer
+from openlfr.matching.custody_scan import Segments, read_blocks
 
 #: While the index is at most this big an add re-derives the grid and re-encodes everything
 #: (tens of ms): the grid of a small first import would be a poor fit for the estate.
@@ -72,38 +73,12 @@ def _append(path: Path, keep: int, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
-class _Segments:
-    """Quacks like `Int8Scorer` over all segments: one first-pass row across the whole index."""
-
-    def __init__(self, scorers: list[Int8Scorer], offset: np.ndarray) -> None:
-        self.scorers = scorers
-        self.offset = offset  # all slots, in memory: removals poison it
-
-    def nbytes(self) -> int:
-        return sum(s.codes.nbytes for s in self.scorers) + self.offset.nbytes
-
-    def scores(self, probes: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        m = np.atleast_2d(probes).shape[0]
-        if out is None:
-            out = np.empty((m, len(self.offset)), np.int32)
-        a = 0
-        for scorer in self.scorers:
-            b = a + scorer.codes.shape[1]
-            view = out[:, a:b]
-            if view.flags.c_contiguous:  # one probe: write straight into the row
-                scorer.scores(probes, out=view)
-            else:
-                view[:] = scorer.scores(probes)
-            a = b
-        return out
-
-
 class _Gallery(CompactGallery):
     """`CompactGallery`'s exact search over the memory-mapped slots, honouring the alive flags."""
 
     def __init__(
         self, vectors: np.ndarray, ids: np.ndarray, alive: np.ndarray, grid: Grid,
-        scorer: _Segments, threads: int,
+        scorer: Segments, threads: int,
     ) -> None:  # fmt: skip
         # Deliberately not super().__init__: that would copy the vectors and re-encode them.
         self._vectors, self._labels, self._alive = vectors, ids, alive
@@ -134,11 +109,11 @@ class _Gallery(CompactGallery):
         self._scorer.offset[slots] = _POISON
 
     def _rerank(
-        self, probe: np.ndarray, rows: np.ndarray | None, k: int
+        self, probe: np.ndarray, rows: np.ndarray | None, k: int, floor: float = -np.inf
     ) -> tuple[np.ndarray, np.ndarray, float]:
         # The eligibility filter: a removed slot is never scored, whoever removed it.
         rows = np.flatnonzero(self._alive) if rows is None else rows[self._alive[rows] != 0]
-        return super()._rerank(probe, rows, k)
+        return super()._rerank(probe, rows, k, floor)
 
 
 class CustodyIndex:
@@ -151,6 +126,7 @@ class CustodyIndex:
         self._stamp: int | None = None
         self._gallery: _Gallery | None = None
         self._alive_count = 0
+        self._codes: dict[str, list[np.ndarray]] = {}  # segment file -> its code blocks
 
     @classmethod
     def open(cls, folder: Path, *, model: str, threads: int = 2) -> CustodyIndex:
@@ -197,6 +173,7 @@ class CustodyIndex:
     def _load(self, stamp: int | None) -> None:
         if stamp is None:
             self._meta, self._stamp, self._gallery, self._alive_count = {}, None, None, 0
+            self._codes = {}
             return
         try:
             meta = json.loads(self._meta_path.read_text(encoding="utf-8"))
@@ -217,17 +194,27 @@ class CustodyIndex:
         vectors = np.memmap(self.folder / "vectors.f32", np.float32, "r", shape=(n, d))
         ids = np.memmap(self.folder / "ids.i32", np.int32, "r", shape=(n,))
         alive = np.memmap(self.folder / "alive.u8", np.uint8, "r+", shape=(n,))
-        scorers, offsets = [], []
+        blocks: list[np.ndarray] = []
+        offsets = []
+        codes_now: dict[str, list[np.ndarray]] = {}
         for seg in meta["segments"]:
             size = int(seg["n"])
-            codes = np.memmap(self.folder / f"{seg['file']}.codes", np.int8, "r", shape=(d, size))
+            if seg["file"] not in self._codes:  # segments never change once written
+                try:
+                    self._codes[seg["file"]] = read_blocks(
+                        self.folder / f"{seg['file']}.codes", d, size
+                    )
+                except (OSError, ValueError) as exc:
+                    raise CustodyIndexError(f"custody index {self.folder}: {exc}") from None
+            codes_now[seg["file"]] = self._codes[seg["file"]]
+            blocks += codes_now[seg["file"]]
             offsets.append(np.fromfile(self.folder / f"{seg['file']}.off", np.int32, size))
-            scorers.append(Int8Scorer(codes, offsets[-1], self.threads))
+        self._codes = codes_now
         offset = np.concatenate(offsets)
         offset[alive == 0] = _POISON
         grid = Grid.from_dict(meta["grid"])
         self._gallery = _Gallery(
-            vectors, ids, alive, grid, _Segments(scorers, offset), self.threads
+            vectors, ids, alive, grid, Segments(blocks, offset, self.threads), self.threads
         )
         self._alive_count = int(np.count_nonzero(alive))
 
@@ -237,7 +224,7 @@ class CustodyIndex:
         g = self._gallery
         if g is None:
             return 0
-        seg: _Segments = g._scorer  # type: ignore[assignment]
+        seg: Segments = g._scorer  # type: ignore[assignment]
         return int(g._vectors.nbytes + g._labels.nbytes + g._alive.nbytes + seg.nbytes()
                    + 4 * self.count)  # fmt: skip
 

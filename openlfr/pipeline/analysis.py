@@ -18,10 +18,12 @@ from openlfr.config import Settings
 from openlfr.matching.decision import decide
 from openlfr.matching.protocols import GalleryIndex
 from openlfr.pipeline.alerts import Alert
+from openlfr.pipeline.detect_scale import DetectionScale
 from openlfr.pipeline.evidence import required_score, view_weight
 from openlfr.pipeline.tracks import TrackState, View
 from openlfr.tracking import FaceTracker, Tracker
 from openlfr.vision.align import align_face
+from openlfr.vision.protocols import Detector
 from openlfr.vision.quality import assess, landmark_gate, pose_asymmetry
 from openlfr.vision.types import FaceDetections, Frame
 
@@ -78,6 +80,7 @@ class CameraAnalysis:
         self._next_track_id = 1
         self.counters = PipelineCounters()
         self.finished_tracks: dict[int, tuple[int, int]] = {}  # id -> (first, last) frames
+        self.scale = DetectionScale(settings.vision)
 
     def replace_gallery(self, gallery: GalleryIndex) -> None:
         """Search ``gallery`` from the next frame on (R11: images withdrawn while a deployment
@@ -88,6 +91,12 @@ class CameraAnalysis:
     def searching(self) -> bool:
         """Whether anything can match: an empty gallery needs no embedding at all."""
         return len(self._gallery) > 0
+
+    def detect(self, detector: Detector, frame: Frame) -> FaceDetections:
+        """This frame's faces, at the size this camera's faces allow (pipeline/detect_scale)."""
+        dets = detector.detect(frame.image, max_side=self.scale.side(frame.image))
+        self.scale.observe(dets.sizes)
+        return dets
 
     def prepare(self, frame: Frame, dets: FaceDetections) -> list[Pending]:
         """Tracks this frame's faces and picks the views worth embedding."""
@@ -127,12 +136,15 @@ class CameraAnalysis:
         alerts = []
         for p, vec in zip(pending, vectors):
             state = p.state
-            if not state.same_person(vec, self._s.tracking):
+            if not state.same_person(vec, self._s.tracking) or self._someone_else(state, p, vec):
                 state.last_frame = max(state.first_frame, frame.index - 1)
                 self._forget(state.tracker_id)
                 state = self._new_track(state.tracker_id, frame.index)
             elif state.alerted:
-                continue  # a re-check that found the same person: nothing new to decide
+                # A re-check that found the same person: nothing new to decide, and the next
+                # check is due `recheck_frames` from now, not on the next frame.
+                state.last_embed_frame = frame.index
+                continue
             state.add_view(View(vec, p.quality, frame.index, p.weight), p.crop, self._s.tracking)
             scores, labels = self._gallery.search(state.fused()[None, :], self._s.matching.top_k)
             # The sequential decision: turned/small views need more of them or a clearer match.
@@ -160,6 +172,18 @@ class CameraAnalysis:
                 self.counters.alerts += 1
         self._expire(frame.index)
         return alerts
+
+    def _someone_else(self, state: TrackState, p: Pending, vec: np.ndarray) -> bool:
+        """A re-check of an alerted track whose view, on its own, clearly matches another
+        watchlist subject: the box was handed over. The cosine to the fused vector alone can
+        miss this (two people's SFace views can score just above `split_similarity`), and a
+        re-check comes only once per `recheck_frames`, so it must not be wasted."""
+        if not state.alerted:
+            return False
+        scores, labels = self._gallery.search(vec[None, :], self._s.matching.top_k)
+        needed = required_score(self.threshold, p.weight, self._s.matching, self._s.evidence)
+        d = decide(scores[0], labels[0], needed)
+        return d.matched and d.label not in state.alerted
 
     def _new_track(self, tracker_id: int, frame_index: int) -> TrackState:
         state = TrackState(self._next_track_id, frame_index, frame_index, tracker_id=tracker_id)

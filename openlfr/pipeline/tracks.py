@@ -39,7 +39,8 @@ class TrackState:
         """Embed this view? The first usable view always; then spaced or clearly better ones.
 
         Keeping at most `max_embeddings_per_track` views bounds the work per person, and once
-        the track has alerted there is nothing left to decide, so no more faces are embedded.
+        the track has alerted there is nothing left to decide: one view per `recheck_frames`
+        only checks that the box still follows the same person (CameraAnalysis.decide).
         """
         gap = frame_index - self.last_embed_frame
         if self.alerted:

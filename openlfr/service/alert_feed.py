@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from openlfr.service.context import utcnow
-from openlfr.store import AlertStatus, AuditAction, DeploymentStatus, Store, append_audit
+from openlfr.store import AlertStatus, AuditAction, DeploymentStatus, Store
 from openlfr.store import models as m
+from openlfr.store.audit_bulk import AuditDraft, append_audit_many
 from openlfr.store.models_sightings import AlertSighting
 
 
@@ -91,21 +92,38 @@ def new_alerts(store: Store, after_id: int, users: list[str], limit: int = 200) 
             for a, *_ in rows
             if a.frame_at is not None  # None: raised before capture times were stored
         ]
-        if payloads:
-            for user in users:
-                append_audit(
-                    s,
+        if payloads and users:
+            # One chained batch for every operator (not an append each): with many operators
+            # connected the feed's poll would otherwise spend its time audit-appending.
+            drafts = [
+                AuditDraft(
+                    AuditAction.CONSULTATION,
+                    "alert_pushed",
+                    "alert",
+                    ids,
+                    "live alert queue on the operator page",
                     actor=user,
-                    action=AuditAction.CONSULTATION,
-                    event="alert_pushed",
-                    object_type="alert",
-                    object_id=",".join(str(p["id"]) for p in payloads[:50]),
-                    justification="live alert queue on the operator page",
                 )
+                for ids in id_lists([p["id"] for p in payloads])
+                for user in users
+            ]
+            append_audit_many(s, actor=users[0], drafts=drafts)
         pending = s.scalar(
             select(func.count(m.Alert.id)).where(m.Alert.status == AlertStatus.PENDING.value)
         )
         return NewAlerts(payloads, delays, faces, int(pending or 0))
+
+
+def id_lists(ids: list[int], width: int = 128) -> list[str]:
+    """``ids`` comma-joined in as many pieces as the audit's object id column (``width``) needs:
+    every pushed alert is named, none cut off."""
+    out, cur = [], ""
+    for i in map(str, ids):
+        if cur and len(cur) + 1 + len(i) > width:
+            out.append(cur)
+            cur = ""
+        cur = f"{cur},{i}" if cur else i
+    return [*out, cur] if cur else out
 
 
 def _sighting_counts(s: Any, alert_ids: list[int]) -> dict[int, int]:

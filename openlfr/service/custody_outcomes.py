@@ -65,20 +65,16 @@ def apply_custody_outcomes(
     for i, change in enumerate(changes):
         first.setdefault(change.source_ref, i)  # a repeated row (same outcome) counts once
     refs = list(first)
-    rows: list[tuple[int, str, str, datetime | None, datetime | None]] = []
+    # Core statements on the session's connection (its transaction): the ORM's per-row
+    # loading of a million tuples costs more than the query. Pending ORM changes go first.
+    s.flush()
+    conn = s.connection()
+    live = CustodyImage.withdrawn_at.is_(None) & CustodyImage.erased_at.is_(None)
+    cols = (CustodyImage.id, CustodyImage.custody_id, CustodyImage.case_outcome, live)
+    rows: list[Any] = []  # (image id, custody id, stored outcome, held: not withdrawn or erased)
     for chunk in _chunks(refs):
-        rows += [
-            (i, c, o, w, e)
-            for i, c, o, w, e in s.execute(
-                select(
-                    CustodyImage.id,
-                    CustodyImage.custody_id,
-                    CustodyImage.case_outcome,
-                    CustodyImage.withdrawn_at,
-                    CustodyImage.erased_at,
-                ).where(among(CustodyImage.custody_id, chunk, s))
-            )
-        ]
+        found = conn.execute(select(*cols).where(among(CustodyImage.custody_id, chunk, s)))
+        rows += found.all()
     # (new outcome, withdraw?) -> image ids: one UPDATE per group and chunk.
     groups: dict[tuple[str, bool], list[int]] = {}
     drafts: list[AuditDraft] = []
@@ -88,18 +84,14 @@ def apply_custody_outcomes(
     r11 = cite("R11")
     # A million-row export holds a handful of distinct outcomes: parse each once.
     outcomes = {o: parse_outcome(o) for o in {r[2] for r in rows}}
-    for image_id, custody_id, stored, withdrawn_at, erased_at in rows:
+    for image_id, custody_id, stored, held in rows:
         change = changes[first[custody_id]]
         result = results[first[custody_id]]
         result.custody_images += 1
         old = outcomes[stored]
         if old == change.outcome:
             continue
-        withdraw = (
-            outcome_withdraws_images(old, change.outcome)
-            and withdrawn_at is None
-            and erased_at is None
-        )
+        withdraw = bool(held) and outcome_withdraws_images(old, change.outcome)
         groups.setdefault((change.outcome.value, withdraw), []).append(image_id)
         when = f" on {change.decided_on.isoformat()}" if change.decided_on else ""
         detail: dict[str, object] = {"from": old.value, "to": change.outcome.value}
@@ -135,11 +127,8 @@ def apply_custody_outcomes(
         if withdraw:
             values |= {"withdrawn_at": now, "flagged_for_deletion_at": now, "eligible": False}
         for chunk_ids in _chunks(ids):
-            s.execute(
-                update(CustodyImage)
-                .where(among(CustodyImage.id, chunk_ids, s))
-                .values(**values)
-                .execution_options(synchronize_session=False)
+            conn.execute(
+                update(CustodyImage).where(among(CustodyImage.id, chunk_ids, s)).values(**values)
             )
     if drafts:
         append_audit_many(s, actor=actor, drafts=drafts, at=now)

@@ -117,7 +117,8 @@ def poll_run(ctx: AppContext, deployment_id: int) -> str | None:
     still going (a camera waiting for a silent source is alive too), then says who asked for a
     stop. "system" when the deployment is no longer live: recovery took this runner for lost
     (it was frozen past `video.runner_lost_after_s`), so it must not go on searching faces.
-    A failed beat is logged, never raised: a busy or full store must not end a live run."""
+    A failed beat or read is logged, never raised: a busy, full or briefly unreachable store
+    must not end a live run."""
     try:
         with ctx.store.session() as s:
             s.execute(
@@ -130,11 +131,17 @@ def poll_run(ctx: AppContext, deployment_id: int) -> str | None:
             )
     except Exception:
         log.warning("heartbeat of deployment %s not saved", deployment_id, exc_info=True)
-    with ctx.store.session() as s:
-        status = s.scalar(select(m.Deployment.status).where(m.Deployment.id == deployment_id))
-    if status is not None and status != DeploymentStatus.LIVE.value:
-        return "system"
-    return stop_requested_by(ctx, deployment_id)
+    try:
+        with ctx.store.session() as s:
+            status = s.scalar(select(m.Deployment.status).where(m.Deployment.id == deployment_id))
+        if status is not None and status != DeploymentStatus.LIVE.value:
+            return "system"
+        return stop_requested_by(ctx, deployment_id)
+    except Exception:
+        # Nor a failed read (PostgreSQL restarting): raised, it left the supervisor with its
+        # cameras still running and the deployment live; the next poll asks again.
+        log.warning("stop request of deployment %s not read", deployment_id, exc_info=True)
+        return None
 
 
 #: Camera end reasons that mean it was stopped on purpose, not that it failed.

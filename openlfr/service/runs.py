@@ -17,10 +17,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from openlfr.domain import deployment_may_run, watchlist_purge_due
 from openlfr.engines import CameraJob, CameraReport, Engine, InProcessEngine, RunControl
@@ -194,28 +196,32 @@ def run_deployment(
     summary.end_reason, summary.run_failed = describe_end(
         [(c.camera, c.frames, c.end_reason) for c in summary.cameras], live.stop_reason
     )
-    with ctx.store.session() as s:
-        s.execute(
-            update(m.Deployment)
-            .where(m.Deployment.id == deployment_id)
-            .values(
-                status=DeploymentStatus.ENDED.value,
-                ended_at=ended_at,
-                end_reason=summary.end_reason,
-                run_failed=summary.run_failed,
+
+    def end_run() -> None:
+        with ctx.store.session() as s:
+            s.execute(
+                update(m.Deployment)
+                .where(m.Deployment.id == deployment_id)
+                .values(
+                    status=DeploymentStatus.ENDED.value,
+                    ended_at=ended_at,
+                    end_reason=summary.end_reason,
+                    run_failed=summary.run_failed,
+                )
             )
-        )
-        if live.stop_reason is not None:  # the request was audited; so is its being carried out
-            append_audit(
-                s,
-                actor=live.stop_reason.removeprefix("stopped by "),
-                action=AuditAction.ALTERATION,
-                event="deployment_stopped",
-                object_type="deployment",
-                object_id=deployment_id,
-                justification=f"run ended: {live.stop_reason}",
-            )
-        write_checkpoint(s, f"deployment {deployment_id} ended")  # issue 9 (H3): signed head
+            if live.stop_reason is not None:  # the request was audited; so is its being carried out
+                append_audit(
+                    s,
+                    actor=live.stop_reason.removeprefix("stopped by "),
+                    action=AuditAction.ALTERATION,
+                    event="deployment_stopped",
+                    object_type="deployment",
+                    object_id=deployment_id,
+                    justification=f"run ended: {live.stop_reason}",
+                )
+            write_checkpoint(s, f"deployment {deployment_id} ended")  # issue 9 (H3): signed head
+
+    _until_stored(end_run, f"end of deployment {deployment_id}")
     # R9: the end fixes the watchlist's purge time; the purge run after it deletes it (this
     # one when the setting is 0 h, else a later run: the next deployment or `openlfr purge`).
     summary.watchlist_purge_due = watchlist_purge_due(ended_at, ctx.settings.governance)
@@ -245,3 +251,24 @@ def _supervise(
                 who = poll_run(ctx, deployment_id)  # and beats the heartbeat
                 if who is not None:
                     live.halt(f"stopped by {who}")
+
+
+#: How long a run's end is retried while the store is unreachable (a PostgreSQL restart or
+#: fail-over takes seconds); past it the error stands and the heartbeat's silence ends the run.
+END_PATIENCE_S = 120.0
+
+
+def _until_stored(write: Callable[[], None], what: str) -> None:
+    """``write``, retried while the database connection is lost: a run that lost its store
+    mid-way still ends cleanly (ended, with its reasons) once the store is back, instead of
+    dying with the deployment left live."""
+    deadline = time.monotonic() + END_PATIENCE_S
+    while True:
+        try:
+            write()
+            return
+        except OperationalError:
+            if time.monotonic() >= deadline:
+                raise
+            log.warning("store unreachable writing the %s; retrying", what, exc_info=True)
+            time.sleep(1.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -83,6 +84,27 @@ def resolve_token(store: Store, token: str, kind: SessionKind) -> Principal | No
             sess.csrf_token,
             kind,
         )
+
+
+def standing_roles(store: Store, digests: Collection[str], kind: SessionKind) -> dict[str, Role]:
+    """Of the sessions with these token digests, those that still stand (unexpired, account
+    enabled and approved), with the role each account has now: one query for every open feed,
+    as ``resolve_token`` checks each request."""
+    if not digests:
+        return {}
+    with store.session() as s:
+        rows = s.execute(
+            select(WebSession.token_sha256, Account.role)
+            .join(Account, Account.id == WebSession.account_id)
+            .where(
+                WebSession.token_sha256.in_(list(digests)),
+                WebSession.kind == kind.value,
+                WebSession.expires_at > utcnow(),
+                Account.disabled.is_(False),
+                Account.awaiting_approval.is_(False),
+            )
+        ).all()
+        return {str(d): Role(r) for d, r in rows}
 
 
 def revoke_session(store: Store, token: str) -> None:

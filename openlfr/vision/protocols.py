@@ -16,7 +16,11 @@ class Detector(Protocol):
 
     name: str
 
-    def detect(self, image: np.ndarray) -> FaceDetections: ...
+    def detect(self, image: np.ndarray, max_side: int | None = None) -> FaceDetections:
+        """Faces in `image`, in its own pixels. `max_side`: shrink the image so its long side
+        is at most this before detecting (None: the backend's configured size). The live
+        pipeline shrinks further between keyframes when every face it follows is large."""
+        ...
 
 
 @runtime_checkable

@@ -36,17 +36,27 @@ class YuNetDetector:
             self._local.size = (320, 320)
         return det
 
-    def detect(self, image: np.ndarray) -> FaceDetections:
+    def _interpolation(self, side: int, scale: float) -> int:
+        """Area averaging at the configured size, where the smallest faces must survive it.
+        Below that size the caller keeps every face it looks for large (pipeline/detect_scale):
+        bilinear is then ~8x cheaper and found the same faces with the same genuine scores on
+        the talking-head clips, up to a shrink of 3 (beyond that it would skip pixels)."""
+        if side < self._settings.detect_max_side and scale >= 1 / 3:
+            return cv2.INTER_LINEAR
+        return cv2.INTER_AREA
+
+    def detect(self, image: np.ndarray, max_side: int | None = None) -> FaceDetections:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise FrameShapeError(
                 f"YuNetDetector.detect: expected (H, W, 3) uint8, got {image.shape} {image.dtype}"
             )
         h, w = image.shape[:2]
-        scale = min(1.0, self._settings.detect_max_side / max(h, w))
+        side = self._settings.detect_max_side if max_side is None else max_side
+        scale = min(1.0, side / max(h, w))
         work = image
         if scale < 1.0:
             size = (max(1, round(w * scale)), max(1, round(h * scale)))
-            work = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+            work = cv2.resize(image, size, interpolation=self._interpolation(side, scale))
         det = self._detector()
         size = (work.shape[1], work.shape[0])
         if self._local.size != size:

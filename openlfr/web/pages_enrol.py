@@ -1,7 +1,7 @@
 """The supervisor's enrolment page: a subject, one or more images, each with its custody
 facts; the result shows each image's decision. Same rules and service as `openlfr enrol`
-(see openlfr.api.routes_enrol). The typed facts are shown again with the result, so that a
-refused image can be corrected without retyping the others."""
+(the use-case is service/enrol_uploads, shared with the API). The typed facts are shown again
+with the result, so that a refused image can be corrected without retyping the others."""
 
 from __future__ import annotations
 
@@ -10,19 +10,19 @@ import asyncio
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from openlfr.api.deps import require, state_of
-from openlfr.api.routes_enrol import (
+from openlfr.api.deps import read_upload, require, require_upload, state_of
+from openlfr.domain import CaseOutcome, WatchlistCategory
+from openlfr.errors import RuleViolation
+from openlfr.service.enrol_uploads import (
+    BODY_LIMIT_MADE_OF,
     DEFAULT_BASIS,
     FACT_FIELDS,
     MAX_BODY_BYTES,
     MAX_IMAGE_BYTES,
     MAX_IMAGES,
     enrol_uploads,
-    rows_from_form,
-    upload_supervisor,
+    upload_row,
 )
-from openlfr.domain import CaseOutcome, WatchlistCategory
-from openlfr.errors import RuleViolation
 from openlfr.service.sessions import Principal
 from openlfr.store.models_accounts import Role
 from openlfr.web.pages import page
@@ -43,6 +43,9 @@ def _render(
 
 
 SUPERVISOR = require(Role.SUPERVISOR)
+UPLOAD_SUPERVISOR = require_upload(MAX_BODY_BYTES, BODY_LIMIT_MADE_OF, Role.SUPERVISOR)
+#: Each form row's fields are named FIELD{slot}, its file image{slot}.
+SLOTS = [f"_{i}" for i in range(ROWS)]
 
 
 @router.get("/enrol", response_class=HTMLResponse)
@@ -51,10 +54,14 @@ def enrol_form(request: Request, who: Principal = Depends(SUPERVISOR)) -> HTMLRe
 
 
 @router.post("/enrol", response_class=HTMLResponse)
-async def enrol(request: Request, who: Principal = Depends(upload_supervisor)) -> HTMLResponse:
+async def enrol(request: Request, who: Principal = Depends(UPLOAD_SUPERVISOR)) -> HTMLResponse:
     form = await request.form()
     values = {k: str(v) for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
-    rows = await rows_from_form(form, [f"_{i}" for i in range(ROWS)])
+    rows = [
+        upload_row(form, slot, *upload)
+        for slot in SLOTS
+        if (upload := await read_upload(form.get(f"image{slot}"), MAX_IMAGE_BYTES))
+    ]
     ctx = state_of(request).context(who.username, models=True)
     try:
         decisions = await asyncio.to_thread(

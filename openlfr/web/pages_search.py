@@ -13,16 +13,23 @@ import base64
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from openlfr.api.deps import require, state_of
-from openlfr.api.routes_search import read_search_form, upload_investigator
+from openlfr.api.deps import read_upload, require, require_upload, state_of
 from openlfr.errors import ImageRejected, RuleViolation
-from openlfr.service.retro_search import LEADS_NOTICE, retrospective_search
+from openlfr.service.retro_search import LEADS_NOTICE
+from openlfr.service.retro_search_form import (
+    MAX_PROBE_BYTES,
+    MAX_SEARCH_BODY_BYTES,
+    SearchFormError,
+    run_search,
+    search_request,
+)
 from openlfr.service.sessions import Principal
 from openlfr.store.models_accounts import Role
 from openlfr.web.pages import page
 
 router = APIRouter(include_in_schema=False)
 _INVESTIGATOR = require(Role.INVESTIGATOR)
+_UPLOAD_INVESTIGATOR = require_upload(MAX_SEARCH_BODY_BYTES, "one probe image", Role.INVESTIGATOR)
 
 
 def _data_uri(data: bytes) -> str:
@@ -37,33 +44,22 @@ def search_form(request: Request, who: Principal = Depends(_INVESTIGATOR)) -> HT
 
 @router.post("/search", response_class=HTMLResponse)
 async def search_page(
-    request: Request, who: Principal = Depends(upload_investigator)
+    request: Request, who: Principal = Depends(_UPLOAD_INVESTIGATOR)
 ) -> HTMLResponse:
-    data, case_ref, reason, top, face, name = await read_search_form(request)
-    values = {"case_ref": case_ref, "reason": reason, "top": str(top), "face": str(face or "")}
-    ctx = state_of(request).context(who.username, models=True)
+    form = await request.form()
+    values = {k: str(form.get(k) or "") for k in ("case_ref", "reason", "top", "face")}
     try:
-        result = await asyncio.to_thread(
-            retrospective_search,
-            ctx,
-            data,
-            case_ref=case_ref,
-            reason=reason,
-            top=top,
-            face=face,
-            name=name,
-        )
-    except (ImageRejected, RuleViolation) as exc:
+        req = search_request(form, await read_upload(form.get("image"), MAX_PROBE_BYTES))
+        values = req.values()
+        ctx = state_of(request).context(who.username, models=True)
+        result = await asyncio.to_thread(run_search, ctx, req)
+    except (SearchFormError, ImageRejected, RuleViolation) as exc:  # what was typed stays
+        status = exc.status if isinstance(exc, SearchFormError) else 422
         return page(
-            request, "search.html", who, 422, notice=LEADS_NOTICE, values=values,
+            request, "search.html", who, status, notice=LEADS_NOTICE, values=values,
             result=None, error=str(exc),
         )  # fmt: skip
     return page(
-        request,
-        "search.html",
-        who,
-        notice=LEADS_NOTICE,
-        values=values,
-        result=result,
-        probe=_data_uri(data),
-    )
+        request, "search.html", who, notice=LEADS_NOTICE, values=values, result=result,
+        probe=_data_uri(req.data),
+    )  # fmt: skip

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from suite import SHARED_DATA
 
-from openlfr.api.routes_enrol import MAX_BODY_BYTES, MAX_IMAGE_BYTES
+from openlfr.service.enrol_uploads import MAX_BODY_BYTES, MAX_IMAGE_BYTES
 from openlfr.store import models as m
 from openlfr.store.models_accounts import ExceptionalRequest
 

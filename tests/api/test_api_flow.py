@@ -88,12 +88,12 @@ def test_new_alert_is_pushed_and_reviewed(
         assert ws.receive_json()["type"] == "health"
         alert_id = add_alert()  # as a separate `openlfr deployment run` process would
         deadline = time.monotonic() + 30
-        while True:  # (the seeded alert may come first: it too was raised after start-up)
+        pushed: dict[str, Any] = {}
+        while not pushed:  # (the seeded alert may come too: it was raised after start-up)
             msg = ws.receive_json()
-            if msg["type"] == "alert" and msg["alert"]["id"] == alert_id:
-                break
+            if msg["type"] == "alerts":
+                pushed = next((a for a in msg["alerts"] if a["id"] == alert_id), {})
             assert time.monotonic() < deadline
-    pushed = msg["alert"]
     assert (
         pushed["id"] == alert_id and pushed["category"] == "suspect" and pushed["camera"] == "cam1"
     )

@@ -11,7 +11,7 @@ import av
 import pytest
 from cli_support import ACCOUNTS, PASSWORD, Db
 from store_support import store_env
-from suite import SHARED_DATA
+from suite import SHARED_DATA, frame_at
 from typer.testing import CliRunner, Result
 
 from openlfr.cli import app
@@ -101,17 +101,6 @@ def login(
         assert f"logged in as {username} " in result.stdout
 
     return as_
-
-
-def frame_at(video: Path, seconds: float, out: Path) -> Path:
-    """Saves the first frame at or after `seconds` of `video` as a JPEG (PyAV)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(video)) as container:
-        for frame in container.decode(video=0):
-            if frame.time is not None and frame.time >= seconds:
-                frame.to_image().save(out, quality=95)
-                return out
-    raise AssertionError(f"{video} has no frame at {seconds} s")
 
 
 @pytest.fixture(scope="session")

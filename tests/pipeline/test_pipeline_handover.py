@@ -61,4 +61,11 @@ def test_a_hard_cut_between_two_people_gives_two_tracks_and_two_alerts(
     first, second = sink.alerts
     assert first.track_id != second.track_id
     assert second.first_frame >= 60 and first.frame_index < 60
-    assert pipe.finished_tracks[first.track_id][1] < 60 + settings.tracking.recheck_frames
+    # Caught at the first re-check after the cut, not by re-embedding every frame: an alerted
+    # track is looked at again once per `recheck_frames` (at most max_embeddings views each
+    # before its alert, then one per interval).
+    t = settings.tracking
+    assert pipe.finished_tracks[first.track_id][1] < 60 + t.recheck_frames
+    assert counters.embedded <= counters.tracks * t.max_embeddings_per_track + len(feed) // (
+        t.recheck_frames
+    )

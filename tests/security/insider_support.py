@@ -24,8 +24,13 @@ from openlfr.config import StoreSettings
 from openlfr.service.context import AppContext, utcnow
 from openlfr.service.deployments import DeploymentDraft, authorise_deployment, create_deployment
 from openlfr.service.enrolment import ImageSpec, enrol_subject
+from openlfr.store import AuditAction, Store, append_audit, open_store
+from openlfr.store.audit import compute_row_hash
+from openlfr.store.models import AuditEntry
 from openlfr.vision.protocols import Detector, Embedder
 
+#: The stores of these tests sign a checkpoint every this many audit rows (see conftest.py).
+CHECKPOINT_EVERY = 10
 LFW = SHARED_DATA / "lfw" / "images"
 CLIP = SHARED_DATA / "video" / "WDA_KatieHill_000.mp4"
 
@@ -60,6 +65,43 @@ def sql(settings: StoreSettings, *statements: str, **params: Any) -> list[Any]:
 def drop_triggers(settings: StoreSettings) -> None:
     dialect = "sqlite" if settings.database_url is None else "postgresql"
     sql(settings, *_DROP_TRIGGERS[dialect])
+
+
+def append_rows(store: Store, n: int) -> None:
+    """``n`` honest audit rows, each appended through openlfr in its own transaction."""
+    for i in range(n):
+        with store.session() as s:
+            append_audit(
+                s,
+                actor="pc.tester",
+                action=AuditAction.CONSULTATION,
+                object_type="thing",
+                object_id=i,
+                justification=f"reading {i}",
+            )
+
+
+def rechain_from(settings: StoreSettings, first: int) -> None:
+    """Recompute every hash from row ``first`` on and the head, as an insider with the code
+    (but not the keys) can."""
+    store = open_store(settings)
+    try:
+        with store.session() as s:
+            rows = list(s.query(AuditEntry).order_by(AuditEntry.id))
+    finally:
+        store.dispose()
+    prev = rows[first - 2].row_hash if first > 1 else "0" * 64
+    for row in rows[first - 1 :]:
+        fields = row.as_dict()
+        fields.pop("row_hash")
+        fields["prev_hash"] = prev
+        fields["at"] = row.at
+        new = compute_row_hash(**fields)
+        sql(settings, "UPDATE audit_log SET prev_hash = :p, row_hash = :h WHERE id = :id",
+            p=prev, h=new, id=row.id)  # fmt: skip
+        prev = new
+    sql(settings, "UPDATE audit_head SET last_hash = :h, last_id = :i WHERE id = 1",
+        h=prev, i=rows[-1].id)  # fmt: skip
 
 
 def cli(settings: StoreSettings, monkeypatch: pytest.MonkeyPatch, *args: str) -> Result:

@@ -3,30 +3,14 @@ re-chained by an insider is caught by `openlfr audit verify`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from insider_support import drop_triggers, sql, verify
+from insider_support import drop_triggers, rechain_from, sql, verify
 from sqlalchemy import select
 
 from openlfr.config import StoreSettings
-from openlfr.store import AuditAction, Store, open_store
+from openlfr.store import AuditAction, Store
 from openlfr.store.audit_bulk import AuditDraft, append_audit_many
 from openlfr.store.models_integrity import AuditCheckpoint
-
-EVERY = 10
-
-
-@pytest.fixture
-def settings(store_settings: StoreSettings) -> StoreSettings:
-    return store_settings.model_copy(update={"checkpoint_every": EVERY})
-
-
-@pytest.fixture
-def store(settings: StoreSettings) -> Iterator[Store]:
-    store = open_store(settings)
-    yield store
-    store.dispose()
 
 
 def _bulk(store: Store, n: int) -> None:
@@ -64,11 +48,9 @@ def test_a_bulk_row_rewritten_and_rechained_is_caught(
     store: Store, settings: StoreSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _bulk(store, 25)
-    from test_insider_audit import _rechain_from
-
     drop_triggers(settings)
     sql(settings, "UPDATE audit_log SET justification = 'nothing to see' WHERE id = 7")
-    _rechain_from(settings, 7)
+    rechain_from(settings, 7)
     result = verify(settings, monkeypatch)
     assert result.exit_code == 1, result.output
     assert "re-chained" in result.output, result.output

@@ -7,66 +7,31 @@ old hash-chain check alone passes several of these; `openlfr audit verify` must 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from insider_support import cli, drop_triggers, sql, verify
+from insider_support import (
+    CHECKPOINT_EVERY,
+    append_rows,
+    cli,
+    drop_triggers,
+    rechain_from,
+    sql,
+    verify,
+)
 
 from openlfr.config import StoreSettings
-from openlfr.store import AuditAction, Store, append_audit, open_store, verify_audit
-from openlfr.store.audit import compute_row_hash
+from openlfr.store import Store, open_store, verify_audit
 from openlfr.store.crypto import BlobKeyError
 from openlfr.store.integrity_keys import signing_key_path
-from openlfr.store.models import AuditEntry
 
-EVERY = 10
 ROWS = 35
 
 
 @pytest.fixture
-def settings(store_settings: StoreSettings) -> StoreSettings:
-    return store_settings.model_copy(update={"checkpoint_every": EVERY})
-
-
-@pytest.fixture
-def logged(settings: StoreSettings) -> Iterator[Store]:
-    store = open_store(settings)
-    for i in range(ROWS):
-        with store.session() as s:
-            append_audit(
-                s,
-                actor="pc.tester",
-                action=AuditAction.CONSULTATION,
-                object_type="thing",
-                object_id=i,
-                justification=f"reading {i}",
-            )
-    yield store
-    store.dispose()
-
-
-def _rechain_from(settings: StoreSettings, first: int) -> None:
-    """Recompute every hash from row ``first`` on and the head, as an insider with the code
-    (but not the keys) can."""
-    store = open_store(settings)
-    try:
-        with store.session() as s:
-            rows = list(s.query(AuditEntry).order_by(AuditEntry.id))
-    finally:
-        store.dispose()
-    prev = rows[first - 2].row_hash if first > 1 else "0" * 64
-    for row in rows[first - 1 :]:
-        fields = row.as_dict()
-        fields.pop("row_hash")
-        fields["prev_hash"] = prev
-        fields["at"] = row.at
-        new = compute_row_hash(**fields)
-        sql(settings, "UPDATE audit_log SET prev_hash = :p, row_hash = :h WHERE id = :id",
-            p=prev, h=new, id=row.id)  # fmt: skip
-        prev = new
-    sql(settings, "UPDATE audit_head SET last_hash = :h, last_id = :i WHERE id = 1",
-        h=prev, i=rows[-1].id)  # fmt: skip
+def logged(store: Store) -> Store:
+    append_rows(store, ROWS)
+    return store
 
 
 def test_an_untouched_log_verifies(
@@ -74,7 +39,10 @@ def test_an_untouched_log_verifies(
 ) -> None:
     result = verify(settings, monkeypatch)
     assert result.exit_code == 0, result.output
-    assert f"{ROWS} rows checked, {ROWS // EVERY} signed checkpoints checked" in result.output
+    assert (
+        f"{ROWS} rows checked, {ROWS // CHECKPOINT_EVERY} signed checkpoints checked"
+        in result.output
+    )
 
 
 def test_truncated_with_the_head_rewound_is_caught_by_a_checkpoint_and_by_the_anchor(
@@ -106,7 +74,7 @@ def test_a_middle_row_rewritten_and_rechained_is_caught(
     sql(settings, "UPDATE audit_log SET justification = 'nothing happened' WHERE id = 12")
     edited = verify(settings, monkeypatch)
     assert edited.exit_code == 1 and "row 12 was altered" in edited.output
-    _rechain_from(settings, 12)
+    rechain_from(settings, 12)
     with logged.session() as s:
         assert verify_audit(s).ok  # the chain alone is fooled
     result = verify(settings, monkeypatch)

@@ -4,47 +4,19 @@ shows is an anchor `openlfr audit verify --anchor` accepts (and that catches a c
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from insider_support import drop_triggers, sql, verify
+from insider_support import append_rows, drop_triggers, sql, verify
 
 from openlfr.config import StoreSettings
 from openlfr.reports.render import _env
 from openlfr.service.record_anchor import section
-from openlfr.store import AuditAction, Store, append_audit, open_store
+from openlfr.store import Store
 from openlfr.store import models as m
 from openlfr.store.models import utcnow
-
-EVERY = 10
-
-
-@pytest.fixture
-def settings(store_settings: StoreSettings) -> StoreSettings:
-    return store_settings.model_copy(update={"checkpoint_every": EVERY})
-
-
-@pytest.fixture
-def store(settings: StoreSettings) -> Iterator[Store]:
-    store = open_store(settings)
-    yield store
-    store.dispose()
-
-
-def _log(store: Store, n: int) -> None:
-    for i in range(n):
-        with store.session() as s:
-            append_audit(
-                s,
-                actor="pc.tester",
-                action=AuditAction.CONSULTATION,
-                object_type="thing",
-                object_id=i,
-                justification=f"reading {i}",
-            )
 
 
 def _section(store: Store, ended: m.Deployment) -> dict[str, object]:
@@ -59,7 +31,7 @@ def test_nothing_signed_yet_gives_no_section(store: Store) -> None:
 def test_the_record_shows_the_latest_signed_head_and_verify_accepts_it(
     store: Store, settings: StoreSettings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    _log(store, 25)
+    append_rows(store, 25)
     out = _section(store, m.Deployment(ended_at=utcnow() - timedelta(seconds=60)))
     got = out["audit_anchor"]
     assert isinstance(got, dict)
@@ -93,7 +65,7 @@ def test_the_record_shows_the_latest_signed_head_and_verify_accepts_it(
 
 
 def test_a_head_signed_before_the_end_is_flagged(store: Store) -> None:
-    _log(store, 10)
+    append_rows(store, 10)
     later = utcnow() + timedelta(hours=1)
     got = _section(store, m.Deployment(ended_at=later))["audit_anchor"]
     assert isinstance(got, dict) and got["covers_end"] is False

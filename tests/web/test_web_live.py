@@ -13,9 +13,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import av
 import pytest
-from suite import SHARED_DATA
+from suite import SHARED_DATA, frame_at
 
 from openlfr.api import create_app
 from openlfr.config import Settings, StoreSettings, VideoSettings
@@ -33,15 +32,6 @@ PASSWORD = "correct horse battery"
 pytestmark = pytest.mark.slow
 
 
-def _frame_at(seconds: float, out: Path) -> Path:
-    with av.open(str(CLIP)) as container:
-        for frame in container.decode(video=0):
-            if frame.time is not None and frame.time >= seconds:
-                frame.to_image().save(out, quality=95)
-                return out
-    raise AssertionError("no frame")
-
-
 @pytest.fixture(scope="module")
 def server(
     tmp_path_factory: pytest.TempPathFactory,
@@ -56,7 +46,7 @@ def server(
         update={"store": web_store, "video": VideoSettings(realtime=True)}
     )
     ctx = AppContext.open(settings, actor="sgt.setup")
-    ref = _frame_at(7.5, tmp / "katie.jpg")
+    ref = frame_at(CLIP, 7.5, tmp / "katie.jpg")
     spec = ImageSpec(ref, "CUST-7", "PACE s64A", "charged", date.today(), 30)
     assert enrol_subject(ctx, reference=SUBJECT_REF, display_name="K H", category="suspect",
                          images=[spec]).enrolled  # fmt: skip

