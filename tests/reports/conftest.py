@@ -11,7 +11,8 @@ run), one refused by the authorising officer and one withdrawn after authorisati
 
 What the camera shows is known exactly: one person walks past (one face track), on screen in
 ``FACE_FRAMES`` of its frames (``openlfr.demo.material._street_feed``: frames i of n = 150 with
-0.25 <= i/n < 0.9), and the detector finds the face in each of them.
+0.25 <= i/n < 0.9), and the detector, searching every frame at full size, finds the face in
+each of them.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from PIL import Image
 from store_support import PG_URL, pg_schema, store_env
 from suite import needs
 
-from openlfr.config import Settings, StoreSettings
+from openlfr.config import Settings, StoreSettings, VisionSettings
 from openlfr.demo.material import builtin_material
 from openlfr.service.alerts import adjudicate, list_alerts, record_outcome
 from openlfr.service.context import AppContext, utcnow
@@ -169,7 +170,10 @@ def scenario(
 ) -> Iterator[Scenario]:
     backend, store_settings = report_store
     work = store_settings.data_dir.parent
-    settings = Settings().model_copy(update={"store": store_settings})
+    # Every frame searched at full size: the report's detection counts are then known exactly
+    # (between keyframes a face that has just come on screen may be found a few frames late).
+    vision = VisionSettings(full_detect_every=1)
+    settings = Settings().model_copy(update={"store": store_settings, "vision": vision})
     ctx = AppContext.open(settings, actor=PERSONAL["actor"])
     ctx._detector, ctx._embedder = models  # the root session's, loaded once for the suite
     mat = builtin_material(work)
