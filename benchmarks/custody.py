@@ -19,8 +19,8 @@ Measured 2026-12-02 on the shared 2-core machine (other sessions' load noted; sq
 | reconcile 1M outcome rows, 500k withdrawn, 1M audit (load 1.3-2.5) | 42.9 s, chain ok | <= 60 s |
 | same, paired: now (load 5.1-5.7) / before (load 3.1-5.0) | 49.4 s / 58.9 s | |
 | remove 10,000 vectors from the live index (10M) | 0.049 s | <= 1 s |
-| search 1M, median / p95 (quiet machine, load 0.4) | 6.89 / 9.53 ms, 50/50 = brute, 1.28x | <= 10 ms |
-| search 10M, median / p95 (quiet machine, load 0.4) | 86.8 / 132.7 ms, 50/50 = brute, 1.28x | <= 100 ms |
+| search 1M, median / p95 (quiet, load 0.4) | 6.89 / 9.53 ms, 50/50 = brute, 1.28x | <= 10 ms |
+| search 10M, median / p95 (quiet, load 0.4) | 86.8 / 132.7 ms, 50/50 = brute, 1.28x | <= 100 |
 | search 1M, median / p95 (load 1.6-1.8) | 7.54 / 12.2 ms, 50/50 = brute, 1.28x | |
 | search 10M, median / p95 (load 4.9-6.1) | 116 / 177 ms, 50/50 = brute, 1.28x | |
 | same, a second run (load 2.1-2.7) | 136 / 158 ms, 50/50 = brute, 1.28x | |

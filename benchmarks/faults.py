@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 from faults_kills import pg_restart, runner_kills, serve_kills
-from faults_load import alert_feed, big_uploads, seed_feed
+from faults_load import WRITER, alert_feed, big_uploads, seed_feed
 from faults_pg import private_pg
 from faults_setup import build_world
 from sqlalchemy import func, select
@@ -49,26 +49,6 @@ from openlfr.errors import OpenLFRError, StoreFull
 from openlfr.store import AuditAction, Store, append_audit, open_store, verify_audit
 from openlfr.store import models as m
 from openlfr.store.models import utcnow
-
-WRITER = r"""
-import sys
-from pathlib import Path
-from openlfr.config import StoreSettings
-from openlfr.store import AuditAction, append_audit, open_store
-from openlfr.store import models as m
-store = open_store(StoreSettings(data_dir=Path(sys.argv[1])), run_migrations=False)
-dep, cam, subj, img = (int(x) for x in sys.argv[2:6])
-i = 0
-while True:
-    i += 1
-    with store.session() as s:
-        a = m.Alert(deployment_id=dep, camera_id=cam, track_id=i, subject_id=subj,
-                    reference_image_id=img, score=0.7, margin=0.2, first_frame=i, last_frame=i)
-        store.seal(s, a, probe_crop_blob=b"\xff\xd8crop" * 50)
-        append_audit(s, actor="system:faults", action=AuditAction.COLLECTION,
-                     object_type="alert", object_id=a.id, justification="alert raised")
-    print(a.id, flush=True)
-"""
 
 
 def seed(store: Store) -> tuple[int, int, int, int]:
@@ -104,14 +84,15 @@ def kills(data: Path, ids: tuple[int, int, int, int], n: int) -> dict[str, objec
     lost, verify_failures, committed_total, reopen_failures = 0, 0, 0, 0
     rng = random.Random(9)
     for _ in range(n):
-        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(data), *map(str, ids)],
+        unpaced = [str(data), *map(str, ids), "0", "inf"]  # as fast as it can, until killed
+        proc = subprocess.Popen([sys.executable, "-c", WRITER, *unpaced],
                                 stdout=subprocess.PIPE, text=True)  # fmt: skip
         assert proc.stdout is not None
         first = proc.stdout.readline()  # started and wrote one
         time.sleep(rng.uniform(0.0, 0.5))
         proc.send_signal(signal.SIGKILL)
         rest = proc.communicate()[0]
-        reported = {int(x) for x in (first + rest).split() if x.isdigit()}
+        reported = {int(x) for x in (first + rest).split() if x.isdigit()}  # ids, not times
         committed_total += len(reported)
         try:
             store = open_store(StoreSettings(data_dir=data))

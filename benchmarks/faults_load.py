@@ -25,7 +25,7 @@ from openlfr.store import open_store
 from openlfr.store.models_accounts import SessionKind
 
 #: Writes alerts the way the alert sink does (sealed crop + collection audit, one transaction),
-#: paced at argv[6] per second for argv[7] seconds.
+#: paced at argv[6] per second (0: as fast as it can) for argv[7] seconds (inf: until killed).
 WRITER = r"""
 import sys, time
 from pathlib import Path
@@ -45,7 +45,8 @@ while time.monotonic() - start < seconds:
         append_audit(s, actor="system:faults", action=AuditAction.COLLECTION,
                      object_type="alert", object_id=a.id, justification="alert raised")
     print(a.id, time.time(), flush=True)  # committed: the push latency counts from here
-    time.sleep(max(0.0, start + i / rate - time.monotonic()))
+    if rate:
+        time.sleep(max(0.0, start + i / rate - time.monotonic()))
 """
 
 
