@@ -1,14 +1,21 @@
 """Many cameras on one machine: N paced 720p cameras through ONE shared inference stage.
 
     nice -n 10 python benchmarks/cameras.py [--n 1,4,12] [--seconds 20] [--ray-n 2]
-        [--ray-address HOST:PORT] [--detect-batching] [--out /tmp/openlfr-bench-cameras]
+        [--ray-address HOST:PORT] [--detect-batching] [--source file|rtsp|http]
+        [--out /tmp/openlfr-bench-cameras]
 
 Inputs (built once into --out, never into the repository): the five talking-head clips of
 ../shared/data/video (512x512, 25 fps), their first 6 s letterboxed to 1280x720 and looped to
---seconds + 4 s, re-encoded as H.264. Camera i plays clip i mod 5 in real time (a paced file
-source: frames come at 25 fps whatever analysis does, like a camera), analysed at
-video.analysis_fps (10). The watchlist is one reference per person taken at 7.5 s (footage no
-camera plays). Each N runs in a fresh process, so its RSS is its own.
+--seconds + 6 s, re-encoded as H.264 (a key frame a second, no B-frames). Camera i plays clip i
+mod 5 in real time, analysed at video.analysis_fps (10): with `--source file` a paced file
+source (frames come at 25 fps whatever analysis does, like a camera); with `--source rtsp` a
+live H.264 stream from GStreamer's RTSP server on loopback (a separate process, whose CPU is
+shown apart), read through the StreamSource a camera URL gets; with `--source http` the same
+H.264 remuxed to MPEG-TS and sent over plain HTTP at its bit rate, as an IP camera's HTTP
+stream (one server process, benchmarks/http_ts_server.py, CPU shown apart). The watchlist is
+one reference per person taken at 7.5 s (footage no camera plays). Each N runs in a fresh
+process, so its RSS is its own; fps, drops and CPU are counted over --seconds after 2 s of
+warm-up (connections, first frames).
 
 Prints per N: analysed fps per camera (min, median), frames skipped/dropped, p50/p95 latency
 from a frame leaving its source to its alert being raised, RSS and RSS per additional camera,
@@ -30,18 +37,36 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cameras_support import (
     CLIPS,
     REPO,
+    SourceMaker,
     build_clip,
+    camera_sources,
     detect_batching,
+    process_cpu_s,
     reference_gallery,
     rss_mb,
     thread_cpu,
 )
+
+#: Seconds from the start before the counting window opens: cameras connect and models warm.
+WARMUP_S = 2.0
+
+
+@dataclass(frozen=True)
+class _Mark:
+    """What the process had done by one instant: the counting window is between two."""
+
+    t: float
+    cpu: float
+    roles: dict[str, float]
+    server: float
+    counters: list[Any]
 
 
 class _Control:
@@ -72,13 +97,21 @@ class _Sink:
             self.latency.append(time.time() - at)
 
 
-def run_cameras(paths: list[Path], seconds: float, models: Any = None) -> dict[str, Any]:
+def run_cameras(
+    paths: list[Path], seconds: float, models: Any = None, source: str = "file"
+) -> dict[str, Any]:
     """N cameras, one shared stage, in this process; returns per-camera figures."""
+    with camera_sources(source, paths, paths[0].parent) as (make, server):
+        return _run(paths, seconds, models, make, server)
+
+
+def _run(
+    paths: list[Path], seconds: float, models: Any, make: SourceMaker, server: Any
+) -> dict[str, Any]:
     from openlfr.config import Settings
     from openlfr.pipeline.alerts import CaptureTimes
     from openlfr.pipeline.camera_loop import CameraLoop
     from openlfr.pipeline.inference import InferenceStage
-    from openlfr.video.file_source import FileSource
     from openlfr.vision.factory import build_detector, build_embedder
 
     settings = Settings()
@@ -88,14 +121,18 @@ def run_cameras(paths: list[Path], seconds: float, models: Any = None) -> dict[s
     )
     gallery = reference_gallery(detector, embedder)
     rss_models = rss_mb()
-    stage = InferenceStage(detector, embedder).start()
-    control = _Control(gallery, time.monotonic() + seconds)
+    stage = InferenceStage.for_cameras(
+        detector, embedder, len(paths), settings.vision.inference_workers
+    ).start()
+    # Counted over a window that opens WARMUP_S after the start, once every camera streams
+    # (an RTSP connection takes a moment), and closes before any camera is told to stop.
+    control = _Control(gallery, time.monotonic() + WARMUP_S + seconds + 1.0)
     loops, sinks, threads = [], [], []
     for i, path in enumerate(paths):
         captured = CaptureTimes()
         sink = _Sink(captured)
         loop = CameraLoop(
-            source=FileSource(path, f"cam{i}", realtime=True),
+            source=make(i, path),
             stage=stage,
             sink=sink,
             settings=settings,
@@ -107,41 +144,51 @@ def run_cameras(paths: list[Path], seconds: float, models: Any = None) -> dict[s
         sinks.append(sink)
         threads.append(threading.Thread(target=loop.run, name=f"bench-loop-{i}", daemon=True))
     load_before = os.getloadavg()[0]
-    cpu0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+    t0 = time.monotonic()
     for t in threads:
         t.start()
     peak = 0.0
-    roles0 = thread_cpu()
-    while time.monotonic() < t0 + seconds:
-        time.sleep(0.5)
-        peak = max(peak, rss_mb())
-    roles1 = thread_cpu()
-    roles = {k: v - roles0.get(k, 0.0) for k, v in roles1.items()}
+    marks = []
+    for at in (t0 + WARMUP_S, t0 + WARMUP_S + seconds):
+        while time.monotonic() < at:
+            time.sleep(min(0.5, max(0.0, at - time.monotonic())))
+            peak = max(peak, rss_mb())
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        marks.append(
+            _Mark(
+                t=time.monotonic(),
+                cpu=usage.ru_utime + usage.ru_stime,
+                roles=thread_cpu(),
+                server=process_cpu_s(server.pid if server is not None else None),
+                counters=[lp.counters() for lp in loops],
+            )
+        )
     for r in control.runners:
         r.stop(timeout=2.0)
     for t in threads:
         t.join(10.0)
-    wall = time.monotonic() - t0
-    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     stage.close()
+    start, end = marks
+    wall = end.t - start.t
+    roles = {k: v - start.roles.get(k, 0.0) for k, v in end.roles.items()}
     cams = []
-    for i, (loop, sink) in enumerate(zip(loops, sinks, strict=True)):
-        c = loop.counters()
+    for i, (a, b, sink) in enumerate(zip(start.counters, end.counters, sinks, strict=True)):
         cams.append(
             dict(
                 identity=i % len(CLIPS),
-                frames=c.frames,
-                skipped=c.skipped,
-                dropped=c.dropped,
+                frames=b.frames - a.frames,
+                skipped=b.skipped - a.skipped,
+                dropped=b.dropped - a.dropped,
+                reconnects=b.reconnects,
                 alert_labels=sink.labels,
                 latency=sink.latency,
             )
         )
-    cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
     return dict(
         cameras=cams,
         wall=wall,
-        cpu_pct=100 * cpu / wall,
+        cpu_pct=100 * (end.cpu - start.cpu) / wall,
+        server_cpu_pct=100 * (end.server - start.server) / wall if server else None,
         rss_peak_mb=peak,
         rss_models_mb=rss_models,
         batches=stage.batches,
@@ -149,7 +196,7 @@ def run_cameras(paths: list[Path], seconds: float, models: Any = None) -> dict[s
         load=os.getloadavg(),
         load_before=load_before,
         roles=roles,
-        decoded=sum(c.frames + c.skipped + c.dropped for c in (lp.counters() for lp in loops)),
+        decoded=sum(c["frames"] + c["skipped"] + c["dropped"] for c in cams),
     )
 
 
@@ -224,6 +271,8 @@ def summarise(n: int, res: dict[str, Any], seconds: float) -> dict[str, Any]:
         rss=res.get("rss_peak_mb"),
         rss_models=res.get("rss_models_mb"),
         cpu=res.get("cpu_pct"),
+        server_cpu=res.get("server_cpu_pct"),
+        reconnects=sum(c.get("reconnects", 0) for c in cams),
         recall=recall,
         false_alerts=false,
         load=res["load"][0],
@@ -247,24 +296,33 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ray-n", type=int, default=2, help="cameras for Ray vs in-process (0: skip)")
     p.add_argument("--ray-address", default=None, help="a running cluster (default: private)")
     p.add_argument("--detect-batching", action="store_true")
+    p.add_argument(
+        "--source",
+        default="file",
+        choices=("file", "rtsp", "http"),
+        help="file: each clip read in real time; rtsp: served live by GStreamer's RTSP server "
+        "on loopback (needs /usr/bin/python3 with python3-gst-1.0 and gst-rtsp-server); http: "
+        "remuxed to MPEG-TS and served live over plain HTTP at its bit rate on loopback",
+    )
     p.add_argument("--out", type=Path, default=Path("/tmp/openlfr-bench-cameras"))
     p.add_argument("--worker", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--engine", default="in-process", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
-    paths = [build_clip(name, a.out, a.seconds + 4) for name in CLIPS]
+    paths = [build_clip(name, a.out, a.seconds + WARMUP_S + 4) for name in CLIPS]
     if a.worker:
         cams = [paths[i % len(paths)] for i in range(a.worker)]
         if a.engine == "ray":
             res = run_ray(cams, a.seconds, a.ray_address)
         else:
-            res = run_cameras(cams, a.seconds)
+            res = run_cameras(cams, a.seconds, source=a.source)
         print(json.dumps(summarise(a.worker, res, a.seconds)))
         return 0
 
     def sub(n: int, engine: str) -> dict[str, Any]:
         cmd = [sys.executable, __file__, "--worker", str(n), "--engine", engine]
         cmd += ["--seconds", str(a.seconds), "--out", str(a.out)]
+        cmd += ["--source", a.source if engine == "in-process" else "file"]
         if a.ray_address:
             cmd += ["--ray-address", a.ray_address]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=a.seconds * 6 + 240)
@@ -274,11 +332,11 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = [sub(int(n), "in-process") for n in a.n.split(",")]
     base = next((r for r in rows if r["n"] == 1), None)
-    print(f"## cameras: {a.seconds:g} s per N, 1280x720 paced 25 fps, analysis_fps 10, "
-          f"cpus {os.cpu_count()}")  # fmt: skip
+    print(f"## cameras ({a.source}): {a.seconds:g} s per N after {WARMUP_S:g} s of warm-up, "
+          f"1280x720 paced 25 fps, analysis_fps 10, cpus {os.cpu_count()}")  # fmt: skip
     head = ["N", "fps/camera min", "median", "skipped", "dropped", "p50 s", "p95 s", "RSS MB",
             "MB/extra camera", "CPU %", "CPU ms/analysed frame", "recall per identity",
-            "false alerts", "load 1m before/after"]  # fmt: skip
+            "false alerts", "reconnects", "server CPU %", "load 1m before/after"]  # fmt: skip
     _row(*head)
     _row(*["---"] * len(head))
     for r in rows:
@@ -287,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         _row(r["n"], f"{r['fps_min']:.1f}", f"{r['fps_median']:.1f}", r["skipped"], r["dropped"],
              _fmt(r["p50"]), _fmt(r["p95"]), _fmt(r["rss"], ".0f"), _fmt(extra, ".0f"),
              _fmt(r["cpu"], ".0f"), _fmt(r["cpu_ms_frame"], ".1f"), recall, r["false_alerts"],
+             r["reconnects"], _fmt(r["server_cpu"], ".0f"),
              f"{_fmt(r['load_before'])}/{r['load']:.2f}")  # fmt: skip
     print("\nCPU by role (ms per analysed frame; decode per decoded frame) and the cameras at "
           "analysis_fps that the measured costs would fit on the cores of this machine if it "

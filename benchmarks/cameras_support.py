@@ -3,9 +3,13 @@ process's memory and per-thread CPU probes, and YuNet's batched-vs-single forwar
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -150,3 +154,107 @@ def detect_batching(path: Path, sizes: list[int], reps: int) -> list[dict[str, f
             dict(n=n, single_ms=alone * 1000, batched_ms=batched * 1000, load=os.getloadavg()[0])
         )
     return rows
+
+
+SourceMaker = Callable[[int, Path], Any]  # (camera index, clip) -> a FrameSource
+
+
+def process_cpu_s(pid: int | None) -> float:
+    """CPU seconds (user + system) another process has used so far; 0 when it is gone."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def to_transport_stream(path: Path, out: Path) -> Path:
+    """`path`'s H.264 remuxed (not re-encoded) into MPEG-TS, as an IP camera streams it."""
+    ts = out / f"{path.stem}.ts"
+    if ts.is_file():
+        return ts
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = ts.with_suffix(".part.ts")
+    with av.open(str(path)) as src, av.open(str(tmp), "w", format="mpegts") as dst:
+        inp = src.streams.video[0]
+        stream = dst.add_stream_from_template(inp)
+        for packet in src.demux(inp):
+            if packet.dts is None:
+                continue  # the demuxer's end-of-stream marker
+            packet.stream = stream
+            dst.mux(packet)
+    tmp.rename(ts)
+    return ts
+
+
+class HttpTsServer:
+    """benchmarks/http_ts_server.py as a subprocess: each clip an endless live HTTP stream."""
+
+    def __init__(self, clips: list[Path]) -> None:
+        script = Path(__file__).with_name("http_ts_server.py")
+        self._proc = subprocess.Popen(
+            [sys.executable, str(script), *map(str, clips)], stdout=subprocess.PIPE, text=True
+        )
+        assert self._proc.stdout is not None
+        self.port = int(self._proc.stdout.readline())
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def url(self, clip: Path) -> str:
+        return f"http://127.0.0.1:{self.port}/{clip.stem}.ts"
+
+    def kill(self) -> None:
+        self._proc.kill()
+        self._proc.wait(10)
+
+
+@contextlib.contextmanager
+def camera_sources(kind: str, paths: list[Path], out: Path) -> Iterator[tuple[SourceMaker, Any]]:
+    """How each camera is read, and the server behind them (None for files).
+
+    "file": the clip in real time (a paced FileSource). "http": the clip remuxed to MPEG-TS
+    and served looped at its bit rate over plain HTTP (benchmarks/http_ts_server.py, one
+    process). "rtsp": the clip served as an endless
+    live H.264 stream by GStreamer's RTSP server (tests/live/rtsp_server.py, one process on
+    loopback, no B-frames, a key frame a second) and read by the StreamSource a camera URL
+    gets, so the RTSP/RTP depacketising, jitter and reconnection code are in the measurement.
+    """
+    from openlfr.config import Settings
+
+    if kind == "file":
+        from openlfr.video.file_source import FileSource
+
+        yield (lambda i, path: FileSource(path, f"cam{i}", realtime=True)), None
+        return
+    if kind == "http":
+        from openlfr.config import Settings as _Settings
+        from openlfr.video.live import StreamSource as _Stream
+
+        http = HttpTsServer([to_transport_stream(p, out / "http") for p in sorted(set(paths))])
+        http_video = _Settings().video
+        try:
+            yield (lambda i, path: _Stream(http.url(path), f"cam{i}", http_video)), http
+        finally:
+            http.kill()
+        return
+    if kind != "rtsp":
+        raise SystemExit(f"unknown --source {kind!r} (file, rtsp or http)")
+    sys.path.insert(0, str(REPO / "tests" / "live"))
+    from rtsp_support import RtspServer, gstreamer_missing
+
+    from openlfr.video.live import StreamSource
+
+    missing = gstreamer_missing()
+    if missing:
+        raise SystemExit(f"--source rtsp needs GStreamer's RTSP server: {missing}")
+    server = RtspServer(sorted(set(paths)), out / "rtsp")
+    server.start()
+    video = Settings().video
+    try:
+        yield (lambda i, path: StreamSource(server.url(path), f"cam{i}", video)), server
+    finally:
+        server.kill()

@@ -310,7 +310,7 @@ def main() -> None:
     import os
 
     if args.import_images:
-        from openlfr.service.custody_faces import cores
+        from openlfr.machine import cores
 
         print("| import | workers | imported | rejected | images/s | CPU ms/image | load avg |")
         print("|---|---|---|---|---|---|---|")

@@ -1,13 +1,17 @@
 """Where a single stream's time goes: per-stage timers over the talking-head benchmark clip.
 
     nice -n 10 python benchmarks/video_profile.py [--out out/bench] [--every N] [--repeat R]
+        [--camera]
 
 Runs the steps of the shared inference stage (`pipeline.inference.analyse_batch`) for one
 camera on one thread, over the clip `video_pipeline.py` builds (make_clips), and prints the
 milliseconds each stage costs per frame: decode, conversion to BGR, detection (and the resize
 inside it), tracking, alignment, quality, embedding, search and the decision. `--every`
 overrides vision.full_detect_every (1: full-size detection on every frame, as before
-pipeline/detect_scale.py). No threads, no store: `video_pipeline.py` measures end to end.
+pipeline/detect_scale.py). `--camera` profiles one of `cameras.py`'s 720p camera clips instead
+(its reference gallery), keeping video.analysis_fps frames a second as a camera's runner does:
+what each analysed frame of a many-camera run costs. No threads, no store: `video_pipeline.py`
+and `cameras.py` measure end to end.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +34,7 @@ from openlfr.matching.gallery import NumpyGallery
 from openlfr.pipeline import analysis as stages
 from openlfr.pipeline.analysis import CameraAnalysis
 from openlfr.video.file_source import FileSource
+from openlfr.video.runner import RateGate
 from openlfr.vision.factory import build_detector, build_embedder
 from openlfr.vision.images import find_single_face
 
@@ -46,33 +52,52 @@ def timed(timers: Timers, name: str, fn: Callable[..., Any]) -> Callable[..., An
     return wrapper
 
 
-def profile(out: Path, every: int | None) -> tuple[dict[str, Any], Timers]:
+def _talking_heads(out: Path, detector: Any, embedder: Any) -> tuple[Path, NumpyGallery]:
     manifest = build(out)
+    refs = []
+    for person in sorted((out / manifest.watchlist).iterdir()):
+        img = cv2.imread(str(next(person.iterdir())))
+        assert img is not None, person
+        face = find_single_face(img, detector, person.name)
+        refs.append(embedder.embed(face.image, face.detections.landmarks).vectors[0])
+    return out / manifest.clip, NumpyGallery(np.stack(refs), np.arange(len(refs)))
+
+
+def _camera_clip(detector: Any, embedder: Any) -> tuple[Path, NumpyGallery]:
+    from cameras_support import CLIPS, build_clip, reference_gallery
+
+    out = Path("/tmp/openlfr-bench-cameras")
+    out.mkdir(parents=True, exist_ok=True)
+    return build_clip(CLIPS[0], out, 24), reference_gallery(detector, embedder)
+
+
+def profile(out: Path, every: int | None, camera: bool = False) -> tuple[dict[str, Any], Timers]:
     s = Settings()
     if every is not None:
         s = s.model_copy(
             update={"vision": s.vision.model_copy(update={"full_detect_every": every})}
         )
     detector, embedder = build_detector(s.vision), build_embedder(s.vision)
-    refs = []
-    for person in sorted((out / manifest.watchlist).iterdir()):
-        img = cv2.imread(str(next(person.iterdir())))
-        face = find_single_face(img, detector, person.name)
-        refs.append(embedder.embed(face.image, face.detections.landmarks).vectors[0])
-    gallery = NumpyGallery(np.stack(refs), np.arange(len(refs)))
+    clip, gallery = (_camera_clip if camera else partial(_talking_heads, out))(detector, embedder)
+    gate = RateGate(s.video.analysis_fps if camera else 0.0)
     t: Timers = defaultdict(list)
     # Instance attributes and the analysis module's names: nothing global is patched for long.
-    analysis = CameraAnalysis(gallery=gallery, settings=s, threshold=s.matching.threshold)
+    analysis = CameraAnalysis(
+        gallery=gallery,
+        settings=s,
+        threshold=s.matching.threshold,
+        fps=s.video.analysis_fps if camera else 25.0,
+    )
     saved = {n: getattr(stages, n) for n in ("align_face", "assess", "context_crop")}
-    stages.align_face = timed(t, "align", stages.align_face)  # type: ignore[assignment]
-    stages.assess = timed(t, "quality", stages.assess)  # type: ignore[assignment]
-    stages.context_crop = timed(t, "crop", stages.context_crop)  # type: ignore[assignment]
+    stages.align_face = timed(t, "align", stages.align_face)
+    stages.assess = timed(t, "quality", stages.assess)
+    stages.context_crop = timed(t, "crop", stages.context_crop)
     resize = cv2.resize
     cv2.resize = timed(t, "detect: resize", resize)
     tracker = analysis._tracker
     tracker.update = timed(t, "track", tracker.update)  # type: ignore[method-assign]
     gallery.search = timed(t, "search", gallery.search)  # type: ignore[method-assign]
-    source = FileSource(out / manifest.clip, "profile")
+    source = FileSource(clip, "profile")
     frames, alerts = 0, 0
     start = time.perf_counter()
     try:
@@ -82,6 +107,9 @@ def profile(out: Path, every: int | None) -> tuple[dict[str, Any], Timers]:
             picture = next(pictures, None)
             if picture is None:
                 break
+            if not gate.keep(picture.timestamp):
+                t["decode"].append(time.perf_counter() - t0)
+                continue
             t1 = time.perf_counter()
             frame = picture.to_frame()
             t2 = time.perf_counter()
@@ -128,9 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "out" / "bench", help="clip folder")
     parser.add_argument("--every", type=int, default=None, help="vision.full_detect_every")
     parser.add_argument("--repeat", type=int, default=1, help="runs (the last is printed)")
+    parser.add_argument("--camera", action="store_true", help="a 720p camera clip at 10 fps")
     args = parser.parse_args(argv)
     for _ in range(args.repeat):
-        res, t = profile(args.out.resolve(), args.every)
+        res, t = profile(args.out.resolve(), args.every, args.camera)
     n = res["frames"]
     print(
         f"{n} frames, {res['fps']:.1f} fps, load {res['load']:.2f}; faces {res['faces']}, "

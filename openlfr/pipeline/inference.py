@@ -8,14 +8,15 @@ instead of one per camera saves memory, and the batched forward costs less per f
 camera waits its reader keeps decoding into its bounded queue, which drops the oldest frame
 (counted) when analysis falls behind a live feed.
 
-Detection is most of the work (~13 ms a 720p frame on one core) and gains nothing from
-batching (benchmarks/cameras.py --detect-batching). `workers` > 1 runs that many such threads,
-one batch each at a time, and `cv_threads` sets OpenCV's own pool while the stage runs (1: the
-workers are the parallelism). By default one worker and OpenCV as configured: on the shared
-2-core machine where this was measured, two single-threaded workers analysed fewer frames than
-one worker with OpenCV's pool (issue 10 notes). The detector and embedder keep one model per
-thread, and a camera has at most one frame in the stage, so no camera's state is ever used by
-two workers at once.
+Detection is most of the work and gains nothing from batching (benchmarks/cameras.py
+--detect-batching). `workers` > 1 runs that many such threads, one batch each at a time, and
+`cv_threads` sets OpenCV's own pool while the stage runs (1: the workers are the parallelism).
+`worker_plan` chooses both from the number of cameras: with several, one single-threaded worker
+per core, since OpenCV's pool parallelises a shrunk frame's small forward pass poorly and its
+threads wait on each other (2 cores, 12 paced 720p cameras: 15.9 against 19.6 ms of CPU per
+analysed frame); with one camera, one worker and OpenCV's pool, which is then the only way to
+use the second core. The detector and embedder keep one model per thread, and a camera has at
+most one frame in the stage, so no camera's state is ever used by two workers at once.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from openlfr.machine import cores
 from openlfr.pipeline.alerts import Alert
 from openlfr.pipeline.analysis import CameraAnalysis, Pending
 from openlfr.vision.protocols import Detector, Embedder
@@ -40,6 +42,15 @@ log = logging.getLogger(__name__)
 LINGER_S = 0.004
 
 Result = list[Alert] | BaseException
+
+
+def worker_plan(cameras: int, cpus: int, configured: int = 0) -> tuple[int, int | None]:
+    """(workers, OpenCV threads or None to leave OpenCV's setting) for a stage serving
+    `cameras` on `cpus` cores; `configured` is vision.inference_workers (0: automatic)."""
+    if cameras <= 1:
+        return 1, None
+    workers = min(cameras, configured or max(1, cpus))
+    return (workers, 1) if workers > 1 else (1, None)
 
 
 def analyse_batch(
@@ -107,6 +118,7 @@ class InferenceStage:
         self._detector, self._embedder, self._linger = detector, embedder, linger_s
         self.workers = max(1, int(workers))
         self._cv_threads = cv_threads  # None: leave OpenCV's setting as it is
+        self._cv_before: int | None = None  # OpenCV's setting before this stage changed it
         self._cond = threading.Condition()
         self._queue: list[_Request] = []
         self._cameras = 0
@@ -116,6 +128,14 @@ class InferenceStage:
         self.batches = 0
         self.frames = 0
         self.largest_batch = 0
+
+    @classmethod
+    def for_cameras(
+        cls, detector: Detector, embedder: Embedder, cameras: int, configured: int = 0
+    ) -> InferenceStage:
+        """A stage planned for `cameras` on this machine's cores (`worker_plan`)."""
+        workers, cv_threads = worker_plan(cameras, cores(), configured)
+        return cls(detector, embedder, workers=workers, cv_threads=cv_threads)
 
     def start(self) -> InferenceStage:
         """Starts a worker; `attach` adds more, up to one per camera (a worker with no camera
@@ -127,7 +147,9 @@ class InferenceStage:
     def _grow(self) -> None:
         # Called with the lock held.
         if not self._threads and self._cv_threads is not None:
-            # Process-wide: the stage's workers are this process's parallelism now.
+            # Process-wide: the stage's workers are this process's parallelism now, until
+            # close() gives the next user (a one-camera run in the same server) its pool back.
+            self._cv_before = cv2.getNumThreads()
             cv2.setNumThreads(self._cv_threads)
         while len(self._threads) < min(self.workers, max(1, self._cameras)):
             thread = threading.Thread(
@@ -218,3 +240,6 @@ class InferenceStage:
         for thread in self._threads:
             if thread is not threading.current_thread():
                 thread.join(10.0)
+        if self._cv_before is not None:
+            cv2.setNumThreads(self._cv_before)
+            self._cv_before = None

@@ -81,7 +81,10 @@ def run_camera_jobs(
         stage: InferenceStage | None = None
         model_error = ""
         try:
-            stage = InferenceStage(ctx.detector, ctx.embedder).start()
+            workers = jobs[0].settings.vision.inference_workers
+            stage = InferenceStage.for_cameras(
+                ctx.detector, ctx.embedder, len(jobs), workers
+            ).start()
         except Exception as exc:  # every camera ends with the reason, its counters saved
             model_error = f"error: {exc}"
         reports = [CameraReport(job.camera_name) for job in jobs]

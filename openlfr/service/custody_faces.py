@@ -33,6 +33,7 @@ from openlfr.engines.ray_embed import (
     pool_worker_init,
     worker_pid,
 )
+from openlfr.machine import cores
 from openlfr.service.context import AppContext
 
 #: Images per task: big enough to batch the embedding, small enough to keep every core busy.
@@ -51,13 +52,6 @@ class FaceEngine(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-def cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 def _chunks(jobs: Iterable[Job], size: int) -> Iterator[list[tuple[int, bytes | Path, str]]]:

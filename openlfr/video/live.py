@@ -7,9 +7,11 @@ import random
 import sys
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
+from typing import Any
 
 import av
+from av.container import InputContainer
 from av.video.reformatter import VideoReformatter
 
 from openlfr.config import VideoSettings
@@ -30,6 +32,10 @@ log = logging.getLogger("openlfr.video")
 EventCallback = Callable[[str, str], None]
 """Called as on_event(kind, message) from the decoding thread. Kinds: connected, open_failed,
 disconnected, reconnected, retrying, gave_up, closed. It must return quickly and not raise."""
+
+
+class _NoPictures(Exception):
+    """Packets arrive but none decodes to a picture: the stream is broken though not silent."""
 
 
 def backoff_delay(
@@ -143,6 +149,8 @@ class LiveSource:
                         # ~20 % more CPU per frame for speed no single camera needs.
                         thread_type="SLICE",
                         thread_count=1,
+                        # A network stream's packets need not end where pictures do.
+                        chunks=True,
                     )
                 except OPEN_ERRORS as exc:
                     failures += 1
@@ -166,7 +174,7 @@ class LiveSource:
                 reason = f"{self.name}: stream ended"
                 skipping = False
                 try:
-                    for av_frame in container.decode(stream):
+                    for av_frame in self._pictures(container, stream):
                         if self._stop.is_set():
                             return
                         if skipping != self._skip_nonref:
@@ -183,6 +191,8 @@ class LiveSource:
                             failures = 0
                             self._came_up()
                         yield frame
+                except _NoPictures as exc:
+                    reason = f"{self.name}: stream broke: {exc}"
                 except AV_ERRORS as exc:
                     why = self._why(exc, "no data", self.settings.read_timeout_s)
                     reason = f"{self.name}: stream broke: {why}"
@@ -199,6 +209,31 @@ class LiveSource:
             # A camera closed while down stays counted down until the close, no longer.
             self._came_up()
             self.health = "ended"
+
+    def _pictures(self, container: InputContainer, stream: Any) -> Iterator[av.VideoFrame]:
+        """The stream's pictures; raises _NoPictures when packets flow but no picture comes.
+
+        Damaged data can leave the decoder waiting for the rest of a picture that never
+        completes (seen after corrupt packets, with packets that may end inside a picture):
+        data arrives, so the read time-out never fires, and without this watch the camera
+        would stay silent, and deaf to close(), for as long as the stream lasts. The first
+        picture may take up to open_timeout_s (a stream joined mid-GOP waits for a key frame),
+        each later one read_timeout_s.
+        """
+        limit = self.settings.open_timeout_s
+        last_picture = time.monotonic()
+        for packet in container.demux(stream):
+            if self._stop.is_set():
+                return
+            got = False
+            for picture in packet.decode():
+                got = True
+                yield picture
+            now = time.monotonic()
+            if got:
+                last_picture, limit = now, self.settings.read_timeout_s
+            elif now - last_picture > limit:
+                raise _NoPictures(f"data but no picture for {limit:g} s (undecodable)")
 
     @staticmethod
     def _why(exc: BaseException, silence: str, limit_s: float) -> str:

@@ -76,6 +76,11 @@ class RtspServer:
         return f"rtsp://{who}127.0.0.1:{self.port}/{name}"
 
     @property
+    def pid(self) -> int | None:
+        """The server process's id while it runs (benchmarks read its CPU time)."""
+        return self._proc.pid if self.running and self._proc is not None else None
+
+    @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 

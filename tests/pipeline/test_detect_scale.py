@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 
@@ -124,3 +125,25 @@ def test_a_crowd_of_small_faces_is_never_shrunk(
         found_policy += len(dets)
         found_full += len(detector.detect(img))
     assert found_full > 0 and scale.shrunk == 0 and found_policy == found_full
+
+
+def test_a_large_frame_shrunk_by_halvings_finds_what_one_area_resize_finds(
+    shared_data: Path, models: tuple[Detector, Embedder]
+) -> None:
+    # The detector halves a 1080p frame by area averaging (fast only at exactly 2x) and
+    # area-resizes the rest of the way to detect_max_side: the faces and their scores must be
+    # those of one direct area resize, the slow way it replaced.
+    detector, max_side = models[0], Settings().vision.detect_max_side
+    matched = 0
+    for img in _frames(shared_data / "video" / "crowd_1080p.mp4", 30)[::10]:
+        h, w = img.shape[:2]
+        s = max_side / max(h, w)
+        small = cv2.resize(img, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+        halved, direct = detector.detect(img), detector.detect(small)
+        centres = (halved.boxes[:, :2] + halved.boxes[:, 2:]) / 2 * s
+        for box, score in zip(direct.boxes, direct.scores, strict=True):
+            gap = np.linalg.norm(centres - (box[:2] + box[2:]) / 2, axis=1)
+            nearest = int(np.argmin(gap))
+            assert gap[nearest] < 3.0 and abs(halved.scores[nearest] - score) < 0.03
+            matched += 1
+    assert matched >= 10

@@ -8,6 +8,7 @@ import threading
 import time
 
 import av
+import cv2
 import numpy as np
 import pytest
 from video_support import KATIE, VIDEO, clip
@@ -16,7 +17,7 @@ from openlfr.config import Settings, VideoSettings
 from openlfr.matching.gallery import NumpyGallery
 from openlfr.pipeline.alerts import Alert, ListSink
 from openlfr.pipeline.camera_loop import CameraLoop
-from openlfr.pipeline.inference import InferenceStage
+from openlfr.pipeline.inference import InferenceStage, worker_plan
 from openlfr.pipeline.live import LivePipeline
 from openlfr.video import CameraRunner, FileSource
 from openlfr.vision.protocols import Detector, Embedder
@@ -59,6 +60,25 @@ def _key(a: Alert) -> tuple[str, int, int, int, int]:
     return (a.camera_id, a.track_id, a.label, a.first_frame, a.frame_index)
 
 
+@pytest.mark.parametrize(
+    ("cameras", "cpus", "configured", "plan"),
+    [
+        (1, 2, 0, (1, None)),  # one camera: OpenCV's pool is the only way onto a second core
+        (1, 8, 4, (1, None)),  # ... whatever is configured
+        (2, 2, 0, (2, 1)),  # several: a single-threaded worker per core
+        (12, 2, 0, (2, 1)),
+        (3, 16, 0, (3, 1)),  # never more workers than cameras
+        (12, 2, 3, (3, 1)),  # configured beats the cores
+        (12, 8, 1, (1, None)),  # one worker configured: OpenCV's pool as configured
+        (4, 1, 0, (1, None)),  # one core: one worker
+    ],
+)
+def test_worker_plan(
+    cameras: int, cpus: int, configured: int, plan: tuple[int, int | None]
+) -> None:
+    assert worker_plan(cameras, cpus, configured) == plan
+
+
 @pytest.mark.slow
 def test_cameras_batched_together_decide_as_each_alone(models: tuple[Detector, Embedder]) -> None:
     settings = Settings()
@@ -77,8 +97,11 @@ def test_cameras_batched_together_decide_as_each_alone(models: tuple[Detector, E
         pc = pipe.finish()
         alone[cam] = (sink.alerts, (pc.frames, pc.faces, pc.tracks, pc.embedded))
 
-    # Two workers whatever the machine: cameras split between them must decide alike too.
-    stage = InferenceStage(*models, workers=2).start()
+    # Two single-threaded workers whatever the machine (the plan for several cameras): cameras
+    # split between them must decide alike too.
+    cv_before = cv2.getNumThreads()
+    stage = InferenceStage(*models, workers=2, cv_threads=1).start()
+    assert cv2.getNumThreads() == 1
     sinks = {cam: ListSink() for cam in paths}
     loops = {
         cam: CameraLoop(
@@ -97,6 +120,7 @@ def test_cameras_batched_together_decide_as_each_alone(models: tuple[Detector, E
     for t in threads:
         t.join(300)
     stage.close()
+    assert cv2.getNumThreads() == cv_before  # the next one-camera run gets OpenCV's pool back
     # Frames of different cameras really went through one forward pass together.
     assert stage.frames == 3 * 200 and stage.largest_batch > 1
     for cam, loop in loops.items():
