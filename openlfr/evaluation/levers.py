@@ -65,9 +65,20 @@ def half_split(data: IdentifySet, half: int, ok: np.ndarray) -> Half:
     return Half(Split(g, m, n, mate), ids, np.array(cohort, np.int64))
 
 
-def cohort_znorm(templates: np.ndarray, cohort: np.ndarray, min_std: float = 0.02) -> tuple:
-    c = cohort @ templates.T
-    return c.mean(axis=0, dtype=np.float64), np.maximum(c.std(axis=0, dtype=np.float64), min_std)
+def _top(scores: np.ndarray, top_k: int | None, axis: int) -> np.ndarray:
+    """The `top_k` highest scores along `axis` (all of them when None): AS-norm's cohort."""
+    if top_k is None or top_k >= scores.shape[axis]:
+        return scores
+    return np.take(-np.partition(-scores, top_k - 1, axis=axis), range(top_k), axis=axis)
+
+
+def cohort_znorm(
+    templates: np.ndarray, cohort: np.ndarray, min_std: float = 0.02, top_k: int | None = None
+) -> tuple:
+    """Per template (mu, sd) of its cosines to the cohort; `top_k`: to its top_k most similar
+    cohort faces only (adaptive s-norm, AS-norm)."""
+    c = _top((cohort @ templates.T).astype(np.float64), top_k, 0)
+    return c.mean(axis=0), np.maximum(c.std(axis=0), min_std)
 
 
 def gallery_znorm(templates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -77,10 +88,11 @@ def gallery_znorm(templates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def probe_stats(
-    probes: np.ndarray, cohort: np.ndarray, min_std: float = 0.02
+    probes: np.ndarray, cohort: np.ndarray, min_std: float = 0.02, top_k: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per PROBE (mu, sd) of its cosines to the cohort (the probe side of symmetric s-norm)."""
-    c = (probes @ cohort.T).astype(np.float64)
+    """Per PROBE (mu, sd) of its cosines to the cohort (the probe side of symmetric s-norm),
+    or to its `top_k` most similar cohort faces (AS-norm)."""
+    c = _top((probes @ cohort.T).astype(np.float64), top_k, 1)
     return c.mean(axis=1), np.maximum(c.std(axis=1), min_std)
 
 
@@ -90,9 +102,9 @@ class Scorer:
     optional second model (vectors, templates, mu, sd, weight) summed as w * its z-score.
 
     `probe_cohort` (s-norm): each score becomes the mean of its template-side z-score and its
-    probe-side z-score against that cohort; `second_weight_by_quality` (quality-aware fusion):
-    (quality cut, weight below, weight at or above) replaces the second model's fixed weight by
-    one chosen by the probe's quality score."""
+    probe-side z-score against that cohort (`probe_top_k`: its most similar faces only, AS-norm);
+    `second_weight_by_quality` (quality-aware fusion): (quality cut, weight below, weight at or
+    above) replaces the second model's fixed weight by one chosen by the probe's quality score."""
 
     probes: np.ndarray
     templates: np.ndarray
@@ -100,6 +112,7 @@ class Scorer:
     second: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float] | None = None
     probe_cohort: tuple[np.ndarray, np.ndarray | None] | None = None  # (sface, second) cohorts
     second_weight_by_quality: tuple[np.ndarray, float, float, float] | None = None
+    probe_top_k: int | None = None  # AS-norm: the probe side's cohort is its top_k faces
 
 
 def scores(h: Half, sc: Scorer, rows: np.ndarray, second_ok: np.ndarray | None) -> np.ndarray:
@@ -107,7 +120,7 @@ def scores(h: Half, sc: Scorer, rows: np.ndarray, second_ok: np.ndarray | None) 
     raw = (sc.probes[rows] @ sc.templates.T).astype(np.float64)
     s = raw if sc.norm is None else (raw - sc.norm[0][None, :]) / sc.norm[1][None, :]
     if sc.probe_cohort is not None:  # s-norm: mean of the two z-scores
-        mu, sd = probe_stats(sc.probes[rows], sc.probe_cohort[0])
+        mu, sd = probe_stats(sc.probes[rows], sc.probe_cohort[0], top_k=sc.probe_top_k)
         s = 0.5 * s + 0.5 * (raw - mu[:, None]) / sd[:, None]
     if sc.second is not None and second_ok is not None:
         dv, dt, dmu, dsd, w = sc.second

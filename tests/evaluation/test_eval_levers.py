@@ -132,3 +132,20 @@ def test_snorm_is_the_mean_of_template_and_probe_z_scores() -> None:
     assert not np.allclose(
         lv.scores(h, lv.Scorer(v, v[g], (mu_t, sd_t)), rows, None), (z + t) / 2, atol=1e-4
     )
+
+
+@pytest.mark.parametrize("top_k", [1, 2, 3])
+def test_as_norm_uses_each_sides_most_similar_cohort_faces(top_k: int) -> None:
+    h, v, _ = _toy_half()
+    g, c, rows = h.split.gallery, h.cohort, h.split.mated
+    assert top_k < c.size  # else AS-norm is plain s-norm
+    best_t = -np.sort(-(v[c] @ v[g].T), axis=0)[:top_k]  # each template's top_k cohort scores
+    best_p = -np.sort(-(v[rows] @ v[c].T), axis=1)[:, :top_k]
+    mu_t, sd_t = lv.cohort_znorm(v[g], v[c], top_k=top_k)
+    assert np.allclose(mu_t, best_t.mean(0)) and np.allclose(sd_t, np.maximum(best_t.std(0), 0.02))
+    sc = lv.Scorer(v, v[g], (mu_t, sd_t), probe_cohort=(v[c], None), probe_top_k=top_k)
+    raw = v[rows] @ v[g].T
+    t = (raw - best_p.mean(1, keepdims=True)) / np.maximum(best_p.std(1, keepdims=True), 0.02)
+    assert np.allclose(lv.scores(h, sc, rows, None), ((raw - mu_t) / sd_t + t) / 2, atol=1e-4)
+    # The whole cohort's statistics differ: top_k really selected.
+    assert not np.allclose(lv.cohort_znorm(v[g], v[c])[0], mu_t)
