@@ -216,43 +216,34 @@ class HttpTsServer:
 def camera_sources(kind: str, paths: list[Path], out: Path) -> Iterator[tuple[SourceMaker, Any]]:
     """How each camera is read, and the server behind them (None for files).
 
-    "file": the clip in real time (a paced FileSource). "http": the clip remuxed to MPEG-TS
-    and served looped at its bit rate over plain HTTP (benchmarks/http_ts_server.py, one
-    process). "rtsp": the clip served as an endless
+    "file": the clip in real time (a paced FileSource). "rtsp": the clip served as an endless
     live H.264 stream by GStreamer's RTSP server (tests/live/rtsp_server.py, one process on
     loopback, no B-frames, a key frame a second) and read by the StreamSource a camera URL
     gets, so the RTSP/RTP depacketising, jitter and reconnection code are in the measurement.
+    "http": the same H.264 remuxed to MPEG-TS and served looped at its bit rate over plain HTTP
+    (benchmarks/http_ts_server.py, one process), read by the same StreamSource.
     """
     from openlfr.config import Settings
-
-    if kind == "file":
-        from openlfr.video.file_source import FileSource
-
-        yield (lambda i, path: FileSource(path, f"cam{i}", realtime=True)), None
-        return
-    if kind == "http":
-        from openlfr.config import Settings as _Settings
-        from openlfr.video.live import StreamSource as _Stream
-
-        http = HttpTsServer([to_transport_stream(p, out / "http") for p in sorted(set(paths))])
-        http_video = _Settings().video
-        try:
-            yield (lambda i, path: _Stream(http.url(path), f"cam{i}", http_video)), http
-        finally:
-            http.kill()
-        return
-    if kind != "rtsp":
-        raise SystemExit(f"unknown --source {kind!r} (file, rtsp or http)")
-    sys.path.insert(0, str(REPO / "tests" / "live"))
-    from rtsp_support import RtspServer, gstreamer_missing
-
+    from openlfr.video.file_source import FileSource
     from openlfr.video.live import StreamSource
 
-    missing = gstreamer_missing()
-    if missing:
-        raise SystemExit(f"--source rtsp needs GStreamer's RTSP server: {missing}")
-    server = RtspServer(sorted(set(paths)), out / "rtsp")
-    server.start()
+    if kind == "file":
+        yield (lambda i, path: FileSource(path, f"cam{i}", realtime=True)), None
+        return
+    server: Any
+    if kind == "http":
+        server = HttpTsServer([to_transport_stream(p, out / "http") for p in sorted(set(paths))])
+    elif kind == "rtsp":
+        sys.path.insert(0, str(REPO / "tests" / "live"))
+        from rtsp_support import RtspServer, gstreamer_missing
+
+        missing = gstreamer_missing()
+        if missing:
+            raise SystemExit(f"--source rtsp needs GStreamer's RTSP server: {missing}")
+        server = RtspServer(sorted(set(paths)), out / "rtsp")
+        server.start()
+    else:
+        raise SystemExit(f"unknown --source {kind!r} (file, rtsp or http)")
     video = Settings().video
     try:
         yield (lambda i, path: StreamSource(server.url(path), f"cam{i}", video)), server
