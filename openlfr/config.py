@@ -162,7 +162,13 @@ class VideoSettings(_Section):
         "(offline evidence) always has every frame analysed.",
     )
     open_timeout_s: float = Field(10.0, gt=0, description="Time allowed to open a stream.")
-    read_timeout_s: float = Field(5.0, gt=0, description="Silence after which a stream is dead.")
+    read_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        description="Silence (no data, or data that decodes to no picture) after which a stream "
+        "is dead and is reopened. Shorter notices a dead camera sooner but reconnects a "
+        "stream that merely stutters.",
+    )
     reconnect_initial_s: float = Field(1.0, gt=0, description="First wait before reconnecting.")
     reconnect_max_s: float = Field(30.0, gt=0, description="Longest wait between reconnections.")
     reconnect_attempts: int = Field(
