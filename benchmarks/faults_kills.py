@@ -98,7 +98,9 @@ def runner_kills(world: World, n: int, seed: int = 9) -> dict[str, object]:
 
 
 def _face_png(path: Path) -> bytes:
-    ok, buf = cv2.imencode(".png", cv2.imread(str(path)))
+    img = cv2.imread(str(path))
+    assert img is not None, path
+    ok, buf = cv2.imencode(".png", img)
     assert ok
     return buf.tobytes()
 

@@ -187,6 +187,7 @@ def alert_feed(
 def _photo_40mp(png: bool) -> bytes:
     """A real face photo enlarged to 7300x5470 (39.9 MP): JPEG, or PNG (decoded in full)."""
     img = cv2.imread(str(LFW / "Eric_Daze" / "Eric_Daze_0001.jpg"))
+    assert img is not None, "the LFW photo is missing"
     big = cv2.resize(img, (7300, 5470), interpolation=cv2.INTER_LINEAR)
     params = [cv2.IMWRITE_PNG_COMPRESSION, 1] if png else [cv2.IMWRITE_JPEG_QUALITY, 90]
     ok, buf = cv2.imencode(".png" if png else ".jpg", big, params)
@@ -237,7 +238,9 @@ def big_uploads(world: World, *, full_decode: bool, n: int = 4) -> dict[str, obj
                 timeout=600,
                 files={"images": (kind[0], photos[k], kind[1])},
             )
-            got = r.json()["images"][0] if r.status_code == 200 else {"status": r.status_code}
+            got: dict[str, Any] = (
+                r.json()["images"][0] if r.status_code == 200 else {"status": r.status_code}
+            )
             results.append(
                 f"{got['status']}"
                 + (

@@ -156,7 +156,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=REPO / "docs", help="folder for the PNGs")
     out = parser.parse_args().out
     out.mkdir(parents=True, exist_ok=True)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import ViewportSize, sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
         settings, live, pending = _store(Path(tmp))
@@ -164,7 +164,7 @@ def main() -> int:
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-                view = {"width": 1366, "height": 768}
+                view: ViewportSize = {"width": 1366, "height": 768}
                 report = browser.new_context(viewport=view).new_page()
                 report.goto(f"{url}/public/report.html")
                 report.screenshot(path=str(out / "report.png"))

@@ -22,7 +22,7 @@ def test_ruff_is_clean() -> None:
 
 @pytest.mark.slow  # tens of seconds on a clean clone (no .mypy_cache yet)
 def test_mypy_is_clean() -> None:
-    r = _run("mypy", "openlfr")
+    r = _run("mypy", "openlfr", "benchmarks")
     assert r.returncode == 0, r.stdout + r.stderr
 
 
