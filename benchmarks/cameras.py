@@ -319,10 +319,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(summarise(a.worker, res, a.seconds)))
         return 0
 
-    def sub(n: int, engine: str) -> dict[str, Any]:
+    def sub(n: int, engine: str, source: str = a.source) -> dict[str, Any]:
         cmd = [sys.executable, __file__, "--worker", str(n), "--engine", engine]
         cmd += ["--seconds", str(a.seconds), "--out", str(a.out)]
-        cmd += ["--source", a.source if engine == "in-process" else "file"]
+        cmd += ["--source", source]
         if a.ray_address:
             cmd += ["--ray-address", a.ray_address]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=a.seconds * 6 + 240)
@@ -359,8 +359,10 @@ def main(argv: list[str] | None = None) -> int:
         est = (os.cpu_count() or 1) * 1000 / per_cam if per_cam else None
         _row(r["n"], *(_fmt(ms.get(k), ".1f") for k in roles), _fmt(est, ".1f"))
     if a.ray_n:
-        local = next((r for r in rows if r["n"] == a.ray_n), None) or sub(a.ray_n, "in-process")
-        ray_row = sub(a.ray_n, "ray")
+        # Ray's actors read paced files, so in-process is compared on files too.
+        same = [r for r in rows if r["n"] == a.ray_n] if a.source == "file" else []
+        local = same[0] if same else sub(a.ray_n, "in-process", "file")
+        ray_row = sub(a.ray_n, "ray", "file")
         ratio = ray_row["frames"] / local["frames"] if local["frames"] else 0.0
         print()
         _row(f"engine (N={a.ray_n})", "frames analysed", "fps/camera median", "p95 s", "load 1m")
