@@ -230,6 +230,14 @@ def fmt(v: dict[str, Any], key: str) -> str:
     return f"{v[key]:.2%} ({lo:.1%}-{hi:.1%}){star}"
 
 
+def _ratio(c: dict[str, Any] | None) -> str:
+    """A comparison's worse/better ratio with its CI, as a table cell."""
+    if not c:
+        return "n/a"
+    r = f"{c['worse']}/{c['better']} {c['ratio']:.2f}" if c["ratio"] is not None else "from 0"
+    return f"{r} (CI {c['ratio_ci95'][0]:.2f}-{c['ratio_ci95'][1]:.2f})" if c["ratio_ci95"] else r
+
+
 def markdown(res: dict[str, Any]) -> str:
     tune_name, rep_name = lv.HALF_NAMES[lv.TUNE], lv.HALF_NAMES[lv.REPORT]
     tune, rep = res["halves"][tune_name], res["halves"][rep_name]
@@ -261,27 +269,23 @@ def markdown(res: dict[str, Any]) -> str:
         "",
     ]
     lines += [
-        "| | group | identities | FNIR (95% CI) | FNIR per identity (mean) | FPIR (95% CI) |",
+        "| | group | identities | FNIR per search (95% CI) | FNIR per identity, mean (95% CI) "
+        "| FPIR (95% CI) |",
         "|---|---|---|---|---|---|",
     ]
     for label, pg in res["per_group"].items():
+        per_id = pg["per_identity"]
         for g, e in pg["groups"].items():
             fn, fp = e["ci95"]["fnir"], e["ci95"]["fpir"]
+            pi = per_id["groups"].get(g)
+            mean = f"{pi['fnir']:.2%} ({pi['ci95'][0]:.1%}-{pi['ci95'][1]:.1%})" if pi else "n/a"
             lines.append(
                 f"| {label} | {g} | {e['identities']} | {e['fnir_at_threshold']:.2%} "
-                f"({fn[0]:.1%}-{fn[1]:.1%}) | {pg['fnir_per_identity_mean'].get(g, 0.0):.2%} | "
-                f"{e['fpir_at_threshold']:.2%} "
+                f"({fn[0]:.1%}-{fn[1]:.1%}) | {mean} | {e['fpir_at_threshold']:.2%} "
                 f"({fp[0]:.1%}-{fp[1]:.1%}) |"
             )
-        c = pg["fnir_comparison"]
-        if c:
-            r = f"{c['ratio']:.2f}" if c["ratio"] is not None else "n/a"
-            lines.append(
-                f"| {label} | FNIR ratio {c['worse']}/{c['better']} | | {r} "
-                f"(CI {c['ratio_ci95'][0]:.2f}-{c['ratio_ci95'][1]:.2f}) | | |"
-                if c["ratio_ci95"]
-                else f"| {label} | FNIR ratio | | {r} | | |"
-            )
+        cells = [_ratio(pg["fnir_comparison"]), _ratio(next(iter(per_id["comparisons"]), None))]
+        lines.append(f"| {label} | FNIR ratio worse/better | | {cells[0]} | {cells[1]} | |")
     for half_name, tt in res["tracks"].items():
         lines += ["", f"Tracks ({half_name}; cohort z-norm; several images as one track):", ""]
         lines += [

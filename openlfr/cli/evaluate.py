@@ -176,6 +176,7 @@ def identify(
     eq = result.get("equitability")
     if eq:
         err_console.print(f"equitability: {eq['verdict']}", highlight=False)
+        err_console.print(f"per identity: {eq['per_identity']['verdict']}", highlight=False)
         if "note" in eq:
             err_console.print(f"note: {eq['note']}", highlight=False)
     if record:

@@ -15,6 +15,7 @@ from openlfr.evaluation import levers as lv
 from openlfr.evaluation import metrics
 from openlfr.evaluation.identify import Searches, _by_group
 from openlfr.evaluation.improvements import Outcome
+from openlfr.evaluation.per_identity import per_identity_fnir
 
 OPERATING_FPIR = 0.001
 
@@ -45,17 +46,11 @@ def per_group(
     keep = ("fnir_at_threshold", "fpir_at_threshold", "ci95", "counts", "identities")
     fnir = [c for c in eq["comparisons"] if c["metric"] == "fnir"]
     fpir = [c for c in eq["comparisons"] if c["metric"] == "fpir"]
-    miss = s.misses(t)
-    mids = np.array(s.mated_ids, dtype=object)
-    per_id: dict[str, float] = {}
-    for g in by:
-        sel = np.array([groups.get(i, "unknown") == g for i in s.mated_ids])
-        if sel.any():
-            _names, inv = np.unique(mids[sel].astype(str), return_inverse=True)
-            per_id[g] = float(np.mean(np.bincount(inv, weights=miss[sel]) / np.bincount(inv)))
+    per_id = per_identity_fnir(s.mated_ids, s.misses(t), groups, "unknown", resamples)
     return {
         "threshold": t,
-        "fnir_per_identity_mean": per_id,
+        "fnir_per_identity_mean": {g: v["fnir"] for g, v in per_id["groups"].items()},
+        "per_identity": per_id,
         "groups": {g: {k: v[k] for k in keep} for g, v in by.items()},
         "fnir_comparison": fnir[0] if fnir else None,
         "fpir_comparison": fpir[0] if fpir else None,

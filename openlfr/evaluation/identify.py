@@ -24,7 +24,9 @@ operating threshold - by default the overall threshold at FPIR 0.001 - with 95% 
 confidence intervals resampling identities (a person's searches stay together), and for each pair
 of labelled groups the bootstrap CI of the difference (and of the ratio). A difference counts as
 statistically significant when its 95% CI excludes 0. Identities with no label in the group column
-form the group "unknown", reported but left out of the comparisons.
+form the group "unknown", reported but left out of the comparisons. Beside it, FNIR averaged per
+identity (`equitability.per_identity`, evaluation/per_identity.py), where every person counts
+once however many images they have.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from openlfr.evaluation.equality import (
     rates_by_threshold,
     size_caveats,
 )
+from openlfr.evaluation.per_identity import per_identity_fnir
 from openlfr.evaluation.video import IMAGE_SUFFIXES
 
 UNKNOWN = "unknown"
@@ -235,6 +238,9 @@ def evaluate_identify(
         out["by_group"], out["equitability"], group_curves = _by_group(
             s, groups, group_by, op_t, operating_fpir, resamples
         )
+        out["equitability"]["per_identity"] = per_identity_fnir(
+            s.mated_ids, s.misses(op_t), groups, UNKNOWN, resamples
+        )
         curves.update(group_curves)
         out["grid"], out["by_group_at_thresholds"] = list(GRID), rates_by_threshold(
             np.array([groups.get(i, UNKNOWN) for i in s.mated_ids], dtype=object),
@@ -317,26 +323,9 @@ def _equitability(
             if ra < rb:  # put the worse-faring group first
                 a, b, ra, rb = b, a, rb, ra
             c = metrics.compare_rates(a, boots[(a, metric)], ra, b, boots[(b, metric)], rb)
-            comparisons.append(
-                {
-                    "metric": metric,
-                    "worse": a,
-                    "better": b,
-                    "rate_worse": ra,
-                    "rate_better": rb,
-                    "difference": ra - rb,
-                    "difference_ci95": list(c.diff_ci),
-                    "ratio": c.ratio,
-                    "ratio_ci95": list(c.ratio_ci) if c.ratio_ci else None,
-                    "significant": c.significant,
-                }
-            )
+            comparisons.append(c.as_entry(metric))
             if c.significant:
-                ratio = f"{c.ratio:.2f}x" if c.ratio is not None else "from zero"
-                findings.append(
-                    f"{metric.upper()}: {a} fares worse than {b} ({ra:.4f} vs {rb:.4f}, {ratio}; "
-                    f"difference {ra - rb:+.4f}, 95% CI {c.diff_ci[0]:+.4f} to {c.diff_ci[1]:+.4f})"
-                )
+                findings.append(c.finding(metric))
     if len(labelled) < 2:
         verdict = "fewer than two labelled groups: nothing to compare"
     elif findings:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.stats import rankdata
@@ -228,6 +229,31 @@ class Comparison:
     def significant(self) -> bool:
         lo, hi = self.diff_ci
         return bool(lo > 0.0 or hi < 0.0)
+
+    def as_entry(self, metric: str) -> dict[str, Any]:
+        """The comparison as `eval identify` reports it (group `a` is the worse-faring one)."""
+        return {
+            "metric": metric,
+            "worse": self.a,
+            "better": self.b,
+            "rate_worse": self.rate_a,
+            "rate_better": self.rate_b,
+            "difference": self.rate_a - self.rate_b,
+            "difference_ci95": list(self.diff_ci),
+            "ratio": self.ratio,
+            "ratio_ci95": list(self.ratio_ci) if self.ratio_ci else None,
+            "significant": self.significant,
+        }
+
+    def finding(self, metric: str) -> str:
+        """One sentence for a verdict: who fares worse, by how much, with the CI."""
+        ratio = f"{self.ratio:.2f}x" if self.ratio is not None else "from zero"
+        lo, hi = self.diff_ci
+        return (
+            f"{metric.upper()}: {self.a} fares worse than {self.b} ({self.rate_a:.4f} vs "
+            f"{self.rate_b:.4f}, {ratio}; difference {self.rate_a - self.rate_b:+.4f}, 95% CI "
+            f"{lo:+.4f} to {hi:+.4f})"
+        )
 
 
 def compare_rates(

@@ -115,6 +115,16 @@ def test_identify_thirty_identities(subset: tuple[Path, Path], tmp_path: Path) -
     assert not any(c["significant"] for c in eq["comparisons"])
     assert eq["verdict"] == "no statistically significant difference at this threshold"
     assert "noisy proxy" in eq["note"] and "not self-reported" in eq["note"]
+    # Per identity: each group's mean of its people's own miss rates, at the same threshold.
+    per_id = eq["per_identity"]
+    assert set(per_id["groups"]) == {"F", "M"}
+    for name, g in per_id["groups"].items():
+        assert g["identities"] == 10  # people with a gallery image (and so mated searches)
+        assert 0.0 <= g["ci95"][0] <= g["fnir"] <= g["ci95"][1] <= 1.0
+        if got["by_group"][name]["counts"]["misses"] == 0:
+            assert g["fnir"] == 0.0
+    assert [c["metric"] for c in per_id["comparisons"]] == ["fnir_per_identity"]
+    assert "per identity:" in result.stderr
     # 15 identities per group (< 30): reported with CIs, and flagged as too small to judge.
     for g in got["by_group"].values():
         assert g["identities"] == 15 and g["too_small_to_judge"] is True
