@@ -32,7 +32,6 @@ once however many images they have.
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -51,7 +50,7 @@ from openlfr.evaluation.equality import (
     rates_by_threshold,
     size_caveats,
 )
-from openlfr.evaluation.per_identity import per_identity_fnir
+from openlfr.evaluation.per_identity import identity_counts, per_identity_fnir
 from openlfr.evaluation.video import IMAGE_SUFFIXES
 
 UNKNOWN = "unknown"
@@ -191,14 +190,6 @@ def _rates_at(s: Searches, mated: np.ndarray, nonmated: np.ndarray) -> dict[str,
     return {"tpir_at_fpir": hits, "thresholds": ths}
 
 
-def _per_identity(ids: Sequence[str], events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(events, searches) summed per identity, for a bootstrap over identities."""
-    names, inv = np.unique(np.asarray(ids, dtype=object).astype(str), return_inverse=True)
-    ev = np.bincount(inv, weights=events.astype(np.float64), minlength=names.size)
-    tr = np.bincount(inv, minlength=names.size).astype(np.float64)
-    return ev, tr
-
-
 def evaluate_identify(
     root: Path,
     vision: VisionSettings,
@@ -281,7 +272,7 @@ def _by_group(
             (("fpir", nn, fps, s.nonmated_ids), ("fnir", mm, misses, s.mated_ids))
         ):
             uid = [i for i, keep in zip(ids, sel) if keep]
-            e, t = _per_identity(uid, ev[sel])
+            e, t = identity_counts(uid, ev[sel])
             b = metrics.bootstrap_rates(e, t, resamples=resamples, seed=1000 * gi + mi)
             boots[(g, metric)] = b
             ci[metric] = list(metrics.rate_ci(b, e.sum(), t.sum())) if uid else None

@@ -24,10 +24,19 @@ METHOD = (
 )
 
 
+def identity_counts(ids: Sequence[str], events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(events, searches) summed per identity (sorted by identity), for a bootstrap over
+    identities."""
+    names, inv = np.unique(np.asarray(ids, dtype=object).astype(str), return_inverse=True)
+    ev = np.bincount(inv, weights=events.astype(np.float64), minlength=names.size)
+    tr = np.bincount(inv, minlength=names.size).astype(np.float64)
+    return ev, tr
+
+
 def identity_rates(ids: Sequence[str], events: np.ndarray) -> np.ndarray:
     """Each identity's share of its searches with an event (sorted by identity)."""
-    _names, inv = np.unique(np.asarray(ids, dtype=object).astype(str), return_inverse=True)
-    return np.bincount(inv, weights=events.astype(np.float64)) / np.bincount(inv)
+    ev, tr = identity_counts(ids, events)
+    return ev / tr
 
 
 def _ci(boot: np.ndarray, rates: np.ndarray) -> list[float]:
