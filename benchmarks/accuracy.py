@@ -9,8 +9,9 @@ CIs resampling identities. Z-norm's cohort for a half is one image per identity 
 (people in no gallery of that half); s-norm adds the probe side (its scores against that cohort).
 Non-mated searches: the half's one-image people plus, leave-one-out, each mated probe against the
 gallery without its own entry, so FPIR 0.1% is measurable on a half (>= 1,000 searches); the
-one-image-only figure is reported too. Levers: enrolment augmentation (mirror, rotations), z-/s-
-norm, SFace + dlib score fusion (normalised scores summed, weight chosen on TUNE), quality-aware
+one-image-only figure is reported too. Levers: landmark refinement (one row with it off; every
+other row has it on), enrolment augmentation (mirror, rotations), z-/s-norm, SFace + dlib score
+fusion (normalised scores summed, weight chosen on TUNE), quality-aware
 fusion (dlib's weight set by the probe's quality score, below or above TUNE's median).
 Per-group FNIR/FPIR (gender_from_name: a NOISY proxy from first names, not self-reported) at the
 REPORT half's threshold at FPIR 0.1% (the operating point), before and after.
@@ -61,9 +62,10 @@ LOO = True  # each mated probe is also a non-mated search without its own entry 
 
 def variants(h: lv.Half, f: dict[str, np.ndarray]) -> dict[str, lv.Scorer]:
     g, c = h.split.gallery, h.cohort
-    p, fl, aug, rot = f["plain"], f["flip"], f["aug_mirror"], f["aug_rot"]
+    p, fl, aug, rot, u = f["plain"], f["flip"], f["aug_mirror"], f["aug_rot"], f["unrefined"]
     return {
         "raw (SFace cosine, as now)": lv.Scorer(p, p[g]),
+        UNREFINED: lv.Scorer(u, u[g], lv.cohort_znorm(u[g], u[c])),
         "flip TTA": lv.Scorer(fl, fl[g]),
         "gallery z-norm (gallery as cohort)": lv.Scorer(p, p[g], lv.gallery_znorm(p[g])),
         "cohort z-norm": lv.Scorer(p, p[g], lv.cohort_znorm(p[g], p[c])),
@@ -86,6 +88,8 @@ def variants(h: lv.Half, f: dict[str, np.ndarray]) -> dict[str, lv.Scorer]:
 
 
 AUG_Z = "enrol aug mirror+rot±7° + cohort z-norm"
+#: The one lever that changes every vector (vision/landmarks.py): all other rows use it.
+UNREFINED = "cohort z-norm, landmarks as detected (refine_landmarks off)"
 AUG_S = "enrol aug mirror+rot±7° + cohort s-norm"
 
 
@@ -149,7 +153,8 @@ def measure(root: Path, groups_csv: Path, resamples: int, out: Path) -> dict[str
     data = build_set(root)
     paths = [p for _, p in data.gallery + data.mated + data.nonmated]
     feats = imp.image_features(paths, vision)
-    ok = feats.ok
+    unrefined = imp.image_features(paths, vision.model_copy(update={"refine_landmarks": False}))
+    ok = feats.ok & unrefined.ok  # the same faces are found either way; refinement moves points
     g_rows = np.arange(len(data.gallery))  # only gallery images are augmented at enrolment
     rot, rok = lv.rotated_features([paths[i] for i in g_rows], vision)
     rot_all = np.zeros((len(paths), len(lv.ROTATIONS), imp.DIM), np.float32)
@@ -159,6 +164,7 @@ def measure(root: Path, groups_csv: Path, resamples: int, out: Path) -> dict[str
         "flip": feats.flip(),
         "aug_mirror": normalise(feats.plain + feats.mirror),
         "aug_rot": lv.augmented_templates(feats.plain, feats.mirror, rot_all),
+        "unrefined": unrefined.plain,
     }
     dl = imp.dlib_vectors(paths, vision)
     groups = read_groups(groups_csv, "gender_from_name")
@@ -182,6 +188,9 @@ def measure(root: Path, groups_csv: Path, resamples: int, out: Path) -> dict[str
             res["chosen"] = after
             res["per_group"] = {
                 "before: " + before: per_group(h, outcomes[before], ok, groups, resamples),
+                "landmarks as detected: cohort z-norm": per_group(
+                    h, outcomes[UNREFINED], ok, groups, resamples
+                ),
                 "z-norm alone: cohort z-norm": per_group(
                     h, outcomes["cohort z-norm"], ok, groups, resamples
                 ),

@@ -178,7 +178,7 @@ def analyse(
     alerted: set[str] = set()
     for i, img in enumerate(clip.frames[::step]):
         frame = Frame(image=img, camera_id="bench", index=i, timestamp=i * step / clip.fps)
-        pending = cam.prepare(frame, det.detect(img))
+        pending = cam.prepare(frame, det.detect(img), det.refine)
         vecs = (
             emb.embed_batch([p.aligned for p in pending]).vectors
             if pending

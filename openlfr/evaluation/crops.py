@@ -24,10 +24,10 @@ import cv2
 import numpy as np
 
 from openlfr.config import VisionSettings
-from openlfr.errors import ImageRejected
+from openlfr.errors import FrameShapeError, ImageRejected
 from openlfr.evaluation.embedding_cache import EmbeddingCache, model_key
 from openlfr.evaluation.face_rows import face_rows
-from openlfr.vision.align import TEMPLATE_112
+from openlfr.vision.align import TEMPLATE_112, similarity_matrix
 from openlfr.vision.images import SingleFace
 from openlfr.vision.quality import sharpness
 from openlfr.vision.sface import SFaceEmbedder
@@ -42,11 +42,10 @@ def tight_crop(
 ) -> np.ndarray:
     nose = TEMPLATE_112[2]
     dst = ((TEMPLATE_112 - nose) * zoom + nose) * (size / 112.0)
-    m, _ = cv2.estimateAffinePartial2D(
-        np.asarray(landmarks, np.float32).reshape(5, 2), dst.astype(np.float32), method=cv2.LMEDS
-    )
-    if m is None:
-        raise ImageRejected("alignment", "degenerate landmarks")
+    try:
+        m = similarity_matrix(np.asarray(landmarks, np.float32).reshape(5, 2), dst)
+    except FrameShapeError:
+        raise ImageRejected("alignment", "degenerate landmarks") from None
     return cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR)
 
 

@@ -43,7 +43,9 @@ def model_key(vision: VisionSettings) -> str:
             f"nms={vision.detector_nms}",
             f"side={vision.detect_max_side}",
             "several=central",
+            "align=lsq",  # least-squares alignment (vision/align.py); LMEDS vectors differ
         ]
+        + (["refine=1"] if vision.refine_landmarks else [])
         + (["flip=1"] if vision.flip_tta else [])  # absent when off: older caches stay valid
     )
 

@@ -10,6 +10,7 @@ Only counts leave this object unless a track matches; then one Alert per (track,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,9 @@ from openlfr.vision.align import align_face
 from openlfr.vision.protocols import Detector
 from openlfr.vision.quality import assess, landmark_gate, pose_asymmetry
 from openlfr.vision.types import FaceDetections, Frame
+
+#: A detector's `refine`: the same faces with re-found landmarks (vision/landmarks.py).
+RefineFn = Callable[[np.ndarray, FaceDetections], FaceDetections]
 
 
 @dataclass
@@ -98,8 +102,11 @@ class CameraAnalysis:
         self.scale.observe(dets.sizes)
         return dets
 
-    def prepare(self, frame: Frame, dets: FaceDetections) -> list[Pending]:
-        """Tracks this frame's faces and picks the views worth embedding."""
+    def prepare(
+        self, frame: Frame, dets: FaceDetections, refine: RefineFn | None = None
+    ) -> list[Pending]:
+        """Tracks this frame's faces and picks the views worth embedding. `refine` (the
+        detector's) re-finds the landmarks of each view picked before its final alignment."""
         c = self.counters
         c.frames += 1
         c.faces += len(dets)
@@ -125,6 +132,9 @@ class CameraAnalysis:
             weight = view_weight(pose_asymmetry(lm), size, self._s.quality, ev)
             rank = q.score * weight if ev.weight_quality else q.score
             if q.passed and state.wants_view(rank, frame.index, self._s.tracking):
+                if refine is not None:  # only views about to be embedded pay for it
+                    face = refine(frame.image, tracked.detections.take(np.array([i])))
+                    aligned = align_face(frame.image, face.landmarks[0])
                 crop = context_crop(frame.image, tracked.detections.boxes[i])
                 pending.append(Pending(state, aligned, rank, crop, weight))
         return pending if self.searching else []

@@ -65,7 +65,9 @@ def analyse_batch(
     prepared: list[tuple[int, list[Pending]]] = []
     for i, (analysis, frame) in enumerate(items):
         try:
-            prepared.append((i, analysis.prepare(frame, analysis.detect(detector, frame))))
+            prepared.append(
+                (i, analysis.prepare(frame, analysis.detect(detector, frame), detector.refine))
+            )
         except Exception as exc:
             results[i] = exc
     crops = [p.aligned for _, pending in prepared for p in pending]

@@ -159,5 +159,7 @@ def find_single_face(
         centre = np.array([candidate.shape[1], candidate.shape[0]], np.float32) / 2
         mids = (dets.boxes[:rivals, :2] + dets.boxes[:rivals, 2:]) / 2
         best = int(np.argmin(np.linalg.norm(mids - centre, axis=1)))
-        return SingleFace(candidate, dets.take(np.array([best])))
+        # Refined here, once, so every user of the face (enrolment, custody import, search,
+        # evaluation) aligns it from the same steadier points as the live pipeline does.
+        return SingleFace(candidate, detector.refine(candidate, dets.take(np.array([best]))))
     raise ImageRejected(name, "no face found")

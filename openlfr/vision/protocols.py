@@ -22,6 +22,12 @@ class Detector(Protocol):
         pipeline shrinks further between keyframes when every face it follows is large."""
         ...
 
+    def refine(self, image: np.ndarray, detections: FaceDetections) -> FaceDetections:
+        """The same faces with their landmarks re-found in a close-up and its mirror image and
+        averaged (vision/landmarks.py), or unchanged when `refine_landmarks` is off. Called
+        only for faces about to be embedded: it costs two small detections per face."""
+        ...
+
 
 @runtime_checkable
 class Embedder(Protocol):
