@@ -138,7 +138,7 @@ def retrospective_search(
     case, why = _check_request(case_ref, reason, top, ctx.settings.retro.max_top)
     image = read_image_bytes(probe, name)
     padded, dets = probe_faces(image, ctx, name)
-    chosen = _choose(dets, face, name)
+    chosen = ctx.detector.refine(padded, _choose(dets, face, name))  # as custody rows were
     vector = ctx.embedder.embed(padded, chosen.landmarks).vectors[0]
     found = estate_search(ctx, vector, top)
     candidates = tuple(

@@ -9,14 +9,16 @@ import cv2
 import numpy as np
 import pytest
 
-from openlfr.config import VisionSettings
+from openlfr.config import Settings, VisionSettings
 from openlfr.errors import FrameShapeError
+from openlfr.matching.gallery import NumpyGallery
+from openlfr.pipeline.analysis import CameraAnalysis
 from openlfr.vision import landmarks as lm
 from openlfr.vision.align import TEMPLATE_112, align_face, similarity_matrix
 from openlfr.vision.factory import build_detector
 from openlfr.vision.images import find_single_face, read_image
 from openlfr.vision.protocols import Detector
-from openlfr.vision.types import FaceDetections
+from openlfr.vision.types import FaceDetections, Frame
 
 
 def _similarity(angle_deg: float, scale: float, shift: tuple[float, float]) -> np.ndarray:
@@ -180,3 +182,27 @@ def test_refinement_only_nudges_the_points_and_keeps_the_face(faces: list[np.nda
     assert max(moved) > 0.1  # it does something
     off = plain.refine(faces[0], a)
     assert off is a  # off means untouched
+
+
+def test_the_live_pipeline_aligns_the_views_it_embeds_from_refined_points(
+    faces: list[np.ndarray],
+) -> None:
+    """CameraAnalysis.prepare with the detector's refine: the view it hands to the embedder is
+    aligned from the refined points; without it, from the detected ones."""
+    refined = build_detector(VisionSettings(refine_landmarks=True))
+    image = cv2.copyMakeBorder(faces[0], 200, 200, 300, 300, cv2.BORDER_CONSTANT)  # a scene
+    dets = refined.detect(image)
+    assert len(dets) == 1
+    rng = np.random.default_rng(5)
+    vecs = rng.standard_normal((8, 128)).astype(np.float32)
+    gallery = NumpyGallery(vecs / np.linalg.norm(vecs, axis=1, keepdims=True), np.arange(8))
+    crops = {}
+    for name, refine in (("detected", None), ("refined", refined.refine)):
+        cam = CameraAnalysis(gallery=gallery, settings=Settings(), threshold=0.5)
+        frame = Frame(camera_id="c1", index=0, timestamp=0.0, image=image)
+        (view,) = cam.prepare(frame, dets, refine)
+        crops[name] = view.aligned
+    np.testing.assert_array_equal(crops["detected"], align_face(image, dets.landmarks[0]))
+    expected = align_face(image, refined.refine(image, dets).landmarks[0])
+    np.testing.assert_array_equal(crops["refined"], expected)
+    assert np.abs(crops["refined"].astype(int) - crops["detected"]).mean() > 0.5
