@@ -74,10 +74,10 @@ class VisionSettings(BaseModel):
         description="Before a face is embedded, find its five landmarks again in a close-up of "
         "it and in that close-up's mirror image, and average them with the first ones "
         "(vision/landmarks.py): steadier points, a better aligned crop. Measured on LFW 1:N "
-        "(benchmarks/accuracy.py): TPIR at FPIR 0.1% +2.0 points on the reporting half. Costs "
-        "two detections on a 256x256 close-up per embedded face (~4.6 ms on 2 cores, half an "
-        "SFace embedding); only faces about to be embedded pay it. Enrol and search with the "
-        "same setting.",
+        "(benchmarks/accuracy.py): TPIR at FPIR 0.1% +2 points on the reporting half. Costs "
+        "two detections on a 192x192 close-up per embedded face (~2.9 ms on 2 cores, a third "
+        "of an SFace embedding); only faces about to be embedded pay it. Enrol and search "
+        "with the same setting.",
     )
     flip_tta: bool = Field(
         False,

@@ -25,6 +25,7 @@ from openlfr.config import VisionSettings
 from openlfr.errors import ImageRejected
 from openlfr.vision.factory import build_detector, build_embedder
 from openlfr.vision.images import find_single_face, read_image
+from openlfr.vision.landmarks import REFINE_FACE_PX
 
 ProgressFn = Callable[[int, int], None]  # (done, total)
 
@@ -45,7 +46,7 @@ def model_key(vision: VisionSettings) -> str:
             "several=central",
             "align=lsq",  # least-squares alignment (vision/align.py); LMEDS vectors differ
         ]
-        + (["refine=1"] if vision.refine_landmarks else [])
+        + ([f"refine={REFINE_FACE_PX:g}"] if vision.refine_landmarks else [])
         + (["flip=1"] if vision.flip_tta else [])  # absent when off: older caches stay valid
     )
 

@@ -13,9 +13,6 @@ from openlfr.vision.landmarks import refine_landmarks
 from openlfr.vision.model_files import model_path
 from openlfr.vision.types import FaceDetections
 
-#: Input sizes each thread keeps a YuNet for (its frames' and the refinement close-up's).
-DETECTORS_PER_THREAD = 4
-
 
 class YuNetDetector:
     """Detects faces with 5 landmarks; frames are shrunk to `detect_max_side` first for speed."""
@@ -29,24 +26,15 @@ class YuNetDetector:
         self._local = threading.local()
         self._detector()  # load now so a bad file fails at start-up, not on the first face
 
-    def _detector(self, size: tuple[int, int] = (320, 320)) -> cv2.FaceDetectorYN:
-        """This thread's detector for inputs of `size`. One per size (a few): a frame and the
-        close-ups of landmark refinement alternate, and resizing YuNet's input each time
-        cost ~0.5 ms (a fifth of the refinement's own cost, 2 cores)."""
-        dets: dict[tuple[int, int], cv2.FaceDetectorYN] | None = getattr(
-            self._local, "by_size", None
-        )
-        if dets is None:
-            dets = self._local.by_size = {}
-        det = dets.get(size)
+    def _detector(self) -> cv2.FaceDetectorYN:
+        det = getattr(self._local, "det", None)
         if det is None:
-            if len(dets) >= DETECTORS_PER_THREAD:
-                dets.pop(next(iter(dets)))  # the oldest size: camera sizes rarely change
             s = self._settings
             det = cv2.FaceDetectorYN.create(
-                self._path, "", size, s.detector_score, s.detector_nms, 5000
+                self._path, "", (320, 320), s.detector_score, s.detector_nms, 5000
             )
-            dets[size] = det
+            self._local.det = det
+            self._local.size = (320, 320)
         return det
 
     def _shrink(self, image: np.ndarray, size: tuple[int, int], side: int) -> np.ndarray:
@@ -78,7 +66,12 @@ class YuNetDetector:
         if scale < 1.0:
             size = (max(1, round(w * scale)), max(1, round(h * scale)))
             work = self._shrink(image, size, side)
-        _, faces = self._detector((work.shape[1], work.shape[0])).detect(work)
+        det = self._detector()
+        size = (work.shape[1], work.shape[0])
+        if self._local.size != size:  # costs nothing measurable: frames and close-ups alternate
+            det.setInputSize(size)
+            self._local.size = size
+        _, faces = det.detect(work)
         if faces is None or len(faces) == 0:
             return FaceDetections.empty()
         faces = np.asarray(faces, dtype=np.float32).copy()
