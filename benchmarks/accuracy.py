@@ -155,6 +155,8 @@ def measure(root: Path, groups_csv: Path, resamples: int, out: Path) -> dict[str
     feats = imp.image_features(paths, vision)
     unrefined = imp.image_features(paths, vision.model_copy(update={"refine_landmarks": False}))
     ok = feats.ok & unrefined.ok  # the same faces are found either way; refinement moves points
+    agreement = np.sum(feats.plain * feats.mirror, axis=1)  # unit rows: the cosine
+    floor = 0.0
     g_rows = np.arange(len(data.gallery))  # only gallery images are augmented at enrolment
     rot, rok = lv.rotated_features([paths[i] for i in g_rows], vision)
     rot_all = np.zeros((len(paths), len(lv.ROTATIONS), imp.DIM), np.float32)
@@ -176,6 +178,9 @@ def measure(root: Path, groups_csv: Path, resamples: int, out: Path) -> dict[str
             probes = np.concatenate([h.split.mated, h.split.nonmated])
             cut = float(np.median(feats.quality[probes][ok[probes]]))
             res["quality_cut"] = cut
+            # The weak-reference floor (settings.scoring.weak_reference_below): TUNE's 10th
+            # percentile of its references' mirror agreement.
+            floor = float(np.percentile(agreement[h.split.gallery], 10))
         vs = variants(h, f)
         vs.update(fused_variants(h, vs, dl, feats.quality, cut))
         outcomes = {name: lv.run(h, sc, ok, dl.ok, leave_one_out=LOO) for name, sc in vs.items()}
@@ -186,6 +191,9 @@ def measure(root: Path, groups_csv: Path, resamples: int, out: Path) -> dict[str
         if half == lv.REPORT:
             before, after = "raw (SFace cosine, as now)", choose(res)
             res["chosen"] = after
+            res["weak_references"] = weak_references(
+                h, agreement, outcomes["cohort z-norm"], floor, groups
+            )
             res["per_group"] = {
                 "before: " + before: per_group(h, outcomes[before], ok, groups, resamples),
                 "landmarks as detected: cohort z-norm": per_group(
@@ -210,6 +218,32 @@ def measure(root: Path, groups_csv: Path, resamples: int, out: Path) -> dict[str
         root=str(root),
     )
     return res
+
+
+def weak_references(
+    h: lv.Half, agreement: np.ndarray, o: imp.Outcome, floor: float, groups: dict[str, str]
+) -> dict[str, Any]:
+    """Misses at FPIR 0.1% of the searches whose gallery reference agrees with its mirror image
+    less than `floor` (matching/reference_strength.py), against the rest, overall and by group."""
+    n = np.where(np.isfinite(o.nonmated_score), o.nonmated_score, -1e9)
+    miss = ~(o.mated_rank1 & (o.mated_score >= metrics.threshold_at_rate(n, 0.001)))
+    weak_ids = {str(i) for i, gi in zip(h.ids[h.split.gallery], h.split.gallery)
+                if agreement[gi] < floor}  # fmt: skip
+    mids = [str(i) for i in h.ids[h.split.mated]]
+    weak = np.array([i in weak_ids for i in mids])
+    group = np.array([groups.get(i, "unknown") for i in mids])
+    out: dict[str, Any] = {
+        "floor": floor, "references": int(h.split.gallery.size), "weak_references": len(weak_ids),
+        "share_of_misses": float(miss[weak].sum() / max(1, miss.sum())), "by_group": {},
+    }  # fmt: skip
+    for g in ["all", *sorted(set(group))]:
+        sel = np.ones(len(mids), bool) if g == "all" else group == g
+        out["by_group"][g] = {
+            "searches": int(sel.sum()), "weak_searches": int((sel & weak).sum()),
+            "fnir_weak": float(miss[sel & weak].mean()) if (sel & weak).any() else None,
+            "fnir_rest": float(miss[sel & ~weak].mean()) if (sel & ~weak).any() else None,
+        }  # fmt: skip
+    return out
 
 
 def choose(res: dict[str, Any]) -> str:
@@ -295,6 +329,19 @@ def markdown(res: dict[str, Any]) -> str:
             )
         cells = [_ratio(pg["fnir_comparison"]), _ratio(next(iter(per_id["comparisons"]), None))]
         lines.append(f"| {label} | FNIR ratio worse/better | | {cells[0]} | {cells[1]} | |")
+    w = res["weak_references"]
+    lines += [
+        "",
+        f"Weak references (REPORT; cohort z-norm at FPIR 0.1%): mirror agreement below "
+        f"{w['floor']:.4f} (TUNE's 10th percentile): {w['weak_references']} of "
+        f"{w['references']} references, {w['share_of_misses']:.0%} of all misses.",
+        "",
+        "| group | searches | of weak references | FNIR, weak reference | FNIR, the rest |",
+        "|---|---|---|---|---|",
+    ]
+    for g, e in w["by_group"].items():
+        cells = [f"{e[k]:.1%}" if e[k] is not None else "n/a" for k in ("fnir_weak", "fnir_rest")]
+        lines.append(f"| {g} | {e['searches']} | {e['weak_searches']} | {cells[0]} | {cells[1]} |")
     for half_name, tt in res["tracks"].items():
         lines += ["", f"Tracks ({half_name}; cohort z-norm; several images as one track):", ""]
         lines += [

@@ -79,6 +79,19 @@ class ScoringSettings(BaseModel):
             "dlib re-aligns each crop itself, so with dlib only the mirror adds anything."
         ),
     )
+    weak_reference_below: dict[str, float] = Field(
+        default_factory=lambda: {"sface": 0.959},
+        description=(
+            "Per embedder: the agreement between a reference face's embedding and its mirror "
+            "image's (cosine) below which enrolment warns 'weak reference: enrol another "
+            "image' (matching/reference_strength.py). Advice only: the image is enrolled and "
+            "searched either way. SFace's 0.959 is the 10th percentile of the tuning half's LFW "
+            "references; on the reporting half the references below it were 7% and their "
+            "searches missed 30% against 4% (a quarter of all misses; benchmarks/accuracy.py). "
+            "Higher warns more often; an embedder without an entry is never checked. Not "
+            "checked with vision.flip_tta, whose vectors are mirror-averaged by construction."
+        ),
+    )
     augment_degrees: float = Field(
         7.0,
         ge=0.0,

@@ -29,7 +29,7 @@ from openlfr.domain.reasons import ReasonWanted, check_reason_fits
 from openlfr.domain.text import clean_text
 from openlfr.errors import ImageRejected, OpenLFRError, RuleViolation
 from openlfr.service.context import AppContext
-from openlfr.service.gallery_scoring import enrolment_vector
+from openlfr.service.gallery_scoring import enrolment_vector, reference_note
 from openlfr.service.reasons_wanted import record_reason
 from openlfr.store import AuditAction, append_audit
 from openlfr.store.integrity import bind, keyed_image_digest
@@ -198,11 +198,13 @@ def enrol_subject(
             continue
         result.warnings.extend(f"{name}: {w}" for w in decision.warnings)
         try:
-            result.subject_id, image_id = _store_image(ctx, person, spec, several_faces)
+            result.subject_id, image_id, note = _store_image(ctx, person, spec, several_faces)
         except ImageRejected as exc:
             _refuse(ctx, result, Refusal(name, exc.reason), reference, spec)
             continue
         result.enrolled.append((name, image_id))
+        if note:
+            result.warnings.append(f"{name}: {note}")
     return result
 
 
@@ -218,12 +220,14 @@ def _check_texts(spec: ImageSpec) -> None:
 
 def _store_image(
     ctx: AppContext, person: _Person, spec: ImageSpec, several: str
-) -> tuple[int, int]:
-    """(subject id, image id): the face is found and embedded before anything is written."""
+) -> tuple[int, int, str | None]:
+    """(subject id, image id, weak-reference warning or None): the face is found and embedded
+    before anything is written."""
     name = str(spec.path)
     image = read_image(spec.path) if spec.data is None else read_image_bytes(spec.data, name)
     face = find_single_face(image, ctx.detector, name, several=several)
     vector = enrolment_vector(ctx, face.image, face.detections.landmarks)  # settings.scoring
+    note = reference_note(ctx, face.image, face.detections.landmarks)
     ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
     if not ok:  # pragma: no cover - a decoded image always re-encodes
         raise OpenLFRError(f"{name}: could not re-encode the image")
@@ -240,7 +244,7 @@ def _store_image(
             )
         )
         if same is not None:  # enrolling the same picture again collects nothing new
-            return subject_id, int(same)
+            return subject_id, int(same), note
         row = ReferenceImage(
             subject_id=subject_id,
             source_ref=spec.source_ref,
@@ -266,7 +270,7 @@ def _store_image(
             object_id=row.id,
             justification=f"reference image from {spec.source_ref} ({spec.lawful_basis})",
         )
-        return subject_id, row.id
+        return subject_id, row.id, note
 
 
 #: The folders earlier versions wrote uploads to (in the clear) while enrolling them.

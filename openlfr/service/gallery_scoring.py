@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 
 from openlfr.evaluation.cohort import load_cohort
 from openlfr.matching.normalised import NormalisedGallery
 from openlfr.matching.protocols import GalleryIndex
+from openlfr.matching.reference_strength import mirror_agreement, weak_reference_note
 from openlfr.matching.templates import augmented_template
 from openlfr.service.context import AppContext
+from openlfr.vision.align import align_face
 
 
 def wrap_gallery(ctx: AppContext, gallery: GalleryIndex, entries: Sequence[object]) -> GalleryIndex:
@@ -46,3 +49,13 @@ def enrolment_vector(ctx: AppContext, image: np.ndarray, landmarks: np.ndarray) 
     return augmented_template(
         ctx.embedder, image, lm[0], scoring.enrol_augment, scoring.augment_degrees
     )
+
+
+def reference_note(ctx: AppContext, image: np.ndarray, landmarks: np.ndarray) -> str | None:
+    """The weak-reference warning for the one face whose landmarks are given, or None."""
+    floor = ctx.settings.scoring.weak_reference_below.get(ctx.embedder.name)
+    if floor is None or ctx.settings.vision.flip_tta:
+        return None
+    crop = align_face(image, np.asarray(landmarks, np.float32).reshape(-1, 5, 2)[0])
+    plain, mirrored = ctx.embedder.embed_batch([crop, cv2.flip(crop, 1)]).vectors
+    return weak_reference_note(mirror_agreement(plain, mirrored), floor)

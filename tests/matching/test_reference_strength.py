@@ -1,0 +1,93 @@
+"""Weak references (issue 12 item 2): the rule table-driven, then the real enrolment path
+warning on a real poor reference and not on a good one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from suite import SHARED_DATA
+
+from openlfr.config import Settings, StoreSettings
+from openlfr.config_scoring import ScoringSettings
+from openlfr.matching.reference_strength import mirror_agreement, weak_reference_note
+from openlfr.service.context import AppContext
+from openlfr.service.enrolment import ImageSpec, enrol_subject
+from openlfr.vision.protocols import Detector, Embedder
+
+LFW = SHARED_DATA / "lfw" / "images"
+#: A hand over the forehead, squinting, mouth open (mirror agreement ~0.94 with SFace).
+POOR = LFW / "Anna_Kournikova" / "Anna_Kournikova_0001.jpg"
+GOOD = LFW / "Laura_Bush" / "Laura_Bush_0001.jpg"  # frontal, even light (~0.97)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ([1.0, 0.0], [1.0, 0.0], 1.0),
+        ([1.0, 0.0], [0.0, 1.0], 0.0),
+        ([1.0, 2.0], [-1.0, -2.0], -1.0),
+        ([3.0, 4.0], [0.6, 0.8], 1.0),  # lengths do not matter
+        ([1.0, 1.0], [1.0, 0.0], 0.5**0.5),
+    ],
+)
+def test_mirror_agreement_is_the_cosine(a: list[float], b: list[float], expected: float) -> None:
+    assert mirror_agreement(np.array(a), np.array(b)) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [([0.0, 0.0], [1.0, 0.0]), ([1.0, 0.0], [1.0, 0.0, 0.0]), ([np.nan, 1.0], [1.0, 1.0])],
+)
+def test_mirror_agreement_refuses_what_has_no_cosine(a: list[float], b: list[float]) -> None:
+    with pytest.raises(ValueError):
+        mirror_agreement(np.array(a), np.array(b))
+
+
+@pytest.mark.parametrize(
+    ("agreement", "floor", "warned"),
+    [(0.94, 0.959, True), (0.9589, 0.959, True), (0.959, 0.959, False), (0.99, 0.959, False),
+     (0.10, None, False)],
+)  # fmt: skip
+def test_weak_reference_note(agreement: float, floor: float | None, warned: bool) -> None:
+    note = weak_reference_note(agreement, floor)
+    assert (note is not None) is warned
+    if note:
+        assert f"{agreement:.3f}" in note and "enrol another image" in note
+        assert not any(w in note.lower() for w in ("identif", "arrest", "women", "female"))
+
+
+@pytest.fixture
+def ctx(
+    store_settings: StoreSettings, models: tuple[Detector, Embedder], request: pytest.FixtureRequest
+) -> Iterator[AppContext]:
+    scoring = ScoringSettings(**getattr(request, "param", {}))
+    settings = Settings().model_copy(update={"store": store_settings, "scoring": scoring})
+    context = AppContext.open(settings, actor="pc.tester")
+    context._detector, context._embedder = models
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def _enrol(ctx: AppContext, ref: str, image: Path) -> list[str]:
+    spec = ImageSpec(path=image, source_ref="CUST-W", lawful_basis="PACE Code D", age_at_capture=40)
+    result = enrol_subject(ctx, reference=ref, display_name=ref, category="suspect", images=[spec])
+    assert not result.refused and len(result.enrolled) == 1  # advice only: enrolled either way
+    return [w for w in result.warnings if "weak reference" in w]
+
+
+@pytest.mark.usefixtures("shared_data")
+def test_enrolment_warns_on_a_poor_reference_and_not_on_a_good_one(ctx: AppContext) -> None:
+    weak = _enrol(ctx, "PNC-W-1", POOR)
+    assert len(weak) == 1 and weak[0].startswith(str(POOR))
+    assert _enrol(ctx, "PNC-W-2", GOOD) == []
+
+
+@pytest.mark.usefixtures("shared_data")
+@pytest.mark.parametrize("ctx", [{"weak_reference_below": {}}], indirect=True)
+def test_an_embedder_without_a_measured_floor_gets_no_advice(ctx: AppContext) -> None:
+    assert _enrol(ctx, "PNC-W-3", POOR) == []
