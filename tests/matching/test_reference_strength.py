@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from store_support import open_context
 from suite import SHARED_DATA
 
-from openlfr.config import Settings, StoreSettings
+from openlfr.config import StoreSettings
 from openlfr.config_scoring import ScoringSettings
 from openlfr.matching.reference_strength import mirror_agreement, weak_reference_note
 from openlfr.service.context import AppContext
@@ -64,9 +65,7 @@ def ctx(
     store_settings: StoreSettings, models: tuple[Detector, Embedder], request: pytest.FixtureRequest
 ) -> Iterator[AppContext]:
     scoring = ScoringSettings(**getattr(request, "param", {}))
-    settings = Settings().model_copy(update={"store": store_settings, "scoring": scoring})
-    context = AppContext.open(settings, actor="pc.tester")
-    context._detector, context._embedder = models
+    context = open_context(store_settings, models, scoring=scoring)
     try:
         yield context
     finally:
