@@ -36,6 +36,9 @@ from openlfr.service.records import deployment_record
 from openlfr.service.run_control import request_stop
 from openlfr.service.runs import RunSummary, run_deployment
 
+#: How the brief shows a reference image's strength (BriefMember.weak_reference).
+STRENGTH = {True: "[yellow]weak: enrol another[/]", False: "ok", None: "not measured"}
+
 app = typer.Typer(
     help="Draft, authorise, run and report deployments.",
     no_args_is_help=True,
@@ -190,12 +193,18 @@ def brief(
         cams.add_row(escape(c.camera), escape(c.source), verdict)
     console.print(cams)
     members = Table(title=f"watchlist members ({len(b.members)} images)")
-    for col in ("reference", "category", "image taken"):
+    for col in ("reference", "category", "image taken", "reference image"):
         members.add_column(col, overflow="fold")
     for mem in b.members:
         taken = mem.image_captured.isoformat() if mem.image_captured else "-"
-        members.add_row(escape(mem.reference), mem.category, taken)
+        members.add_row(escape(mem.reference), mem.category, taken, STRENGTH[mem.weak_reference])
     console.print(members)
+    weak = sum(1 for mem in b.members if mem.weak_reference)
+    if weak:
+        console.print(
+            f"[yellow]{weak} weak reference image{'s' if weak != 1 else ''}[/]: people whose "
+            "only image is weak are missed far more often; enrol another image of them."
+        )
 
 
 @app.command("authorise")

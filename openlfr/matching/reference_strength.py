@@ -28,10 +28,18 @@ def mirror_agreement(plain: np.ndarray, mirrored: np.ndarray) -> float:
     return float(a @ b) / norms
 
 
-def weak_reference_note(agreement: float, floor: float | None) -> str | None:
+def is_weak(agreement: float | None, floor: float | None) -> bool | None:
+    """Whether a reference is weak; None when it cannot be said (not measured, or the model has
+    no measured floor)."""
+    if agreement is None or floor is None:
+        return None
+    return agreement < floor
+
+
+def weak_reference_note(agreement: float | None, floor: float | None) -> str | None:
     """The enrolment warning for a reference whose mirror agreement is below `floor` (None: the
-    model has no measured floor, so no advice)."""
-    if floor is None or agreement >= floor:
+    model has no measured floor, or nothing was measured, so no advice)."""
+    if not is_weak(agreement, floor):
         return None
     return (
         f"weak reference (mirror agreement {agreement:.3f}, below {floor:.3f}): faces "

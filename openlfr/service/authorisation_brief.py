@@ -24,9 +24,11 @@ from sqlalchemy.orm import Session
 from openlfr.config import Settings
 from openlfr.domain.reasons import ReasonWanted
 from openlfr.errors import RuleViolation
+from openlfr.matching.reference_strength import is_weak
 from openlfr.service.context import AppContext, utcnow
 from openlfr.service.deployments import audit_deployment, camera_sources
 from openlfr.service.equality import EqualityEvidence, equality_evidence
+from openlfr.service.gallery_scoring import weak_floor
 from openlfr.service.notices import NoticePreview, notice_preview
 from openlfr.service.reasons_wanted import reasons_by_reference
 from openlfr.service.refusals import audits_refusals
@@ -46,6 +48,9 @@ class BriefMember:
     category: str
     image_captured: date | None
     reason_wanted: str | None = None  # added by the public-accountability issue
+    #: Mirror agreement below the model's floor: more often missed (issue 12); None when not
+    #: measured (enrolled before it was kept, flip TTA, a model without a floor).
+    weak_reference: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,7 @@ class AuthorisationBrief:
     equality: EqualityEvidence | None = None  # per-group rates at this threshold (R15)
 
 
-def _members(s: Session, watchlist: m.Watchlist) -> list[BriefMember]:
+def _members(s: Session, watchlist: m.Watchlist, settings: Settings) -> list[BriefMember]:
     if watchlist.purged_at is not None:  # only identifiers are left (R16): no image dates
         return [
             BriefMember(x.subject_ref, x.category, None) for x in manifest_members(s, watchlist.id)
@@ -83,6 +88,8 @@ def _members(s: Session, watchlist: m.Watchlist) -> list[BriefMember]:
             m.WatchlistEntry.category,
             m.ReferenceImage.captured_on,
             m.WatchlistEntry.reason,
+            m.ReferenceImage.mirror_agreement,
+            m.ReferenceImage.embedding_model,
         )
         .join(m.Subject, m.Subject.id == m.WatchlistEntry.subject_id)
         .join(m.ReferenceImage, m.ReferenceImage.id == m.WatchlistEntry.reference_image_id)
@@ -91,10 +98,16 @@ def _members(s: Session, watchlist: m.Watchlist) -> list[BriefMember]:
     ).all()
     # The reason on the entry is what the officer authorises; the subject's current one only
     # stands in for entries compiled before entries carried a reason.
-    current = reasons_by_reference(s, {ref for ref, _, _, reason in rows if reason is None})
+    current = reasons_by_reference(s, {row[0] for row in rows if row[3] is None})
     return [
-        BriefMember(r, cat, captured, ReasonWanted(reason).label if reason else current.get(r))
-        for r, cat, captured, reason in rows
+        BriefMember(
+            r,
+            cat,
+            captured,
+            ReasonWanted(reason).label if reason else current.get(r),
+            is_weak(agreement, weak_floor(settings, model)),
+        )
+        for r, cat, captured, reason, agreement, model in rows
     ]
 
 
@@ -166,7 +179,7 @@ def authorisation_brief(
             raise RuleViolation("R5", f"deployment {deployment_id} does not exist")
         cameras = camera_sources(s, dep.id)
         watchlist = s.get(m.Watchlist, dep.watchlist_id)
-        members = _members(s, watchlist) if watchlist is not None else []
+        members = _members(s, watchlist, ctx.settings) if watchlist is not None else []
         audit_deployment(
             s,
             ctx,

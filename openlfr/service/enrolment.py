@@ -28,8 +28,9 @@ from openlfr.domain import (
 from openlfr.domain.reasons import ReasonWanted, check_reason_fits
 from openlfr.domain.text import clean_text
 from openlfr.errors import ImageRejected, OpenLFRError, RuleViolation
+from openlfr.matching.reference_strength import weak_reference_note
 from openlfr.service.context import AppContext
-from openlfr.service.gallery_scoring import enrolment_vector, reference_note
+from openlfr.service.gallery_scoring import enrolment_vector, reference_agreement, weak_floor
 from openlfr.service.reasons_wanted import record_reason
 from openlfr.store import AuditAction, append_audit
 from openlfr.store.integrity import bind, keyed_image_digest
@@ -227,7 +228,8 @@ def _store_image(
     image = read_image(spec.path) if spec.data is None else read_image_bytes(spec.data, name)
     face = find_single_face(image, ctx.detector, name, several=several)
     vector = enrolment_vector(ctx, face.image, face.detections.landmarks)  # settings.scoring
-    note = reference_note(ctx, face.image, face.detections.landmarks)
+    agreement = reference_agreement(ctx, face.image, face.detections.landmarks)
+    note = weak_reference_note(agreement, weak_floor(ctx.settings, ctx.embedder.name))
     ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
     if not ok:  # pragma: no cover - a decoded image always re-encodes
         raise OpenLFRError(f"{name}: could not re-encode the image")
@@ -257,6 +259,7 @@ def _store_image(
             exceptional_approved_by=spec.exceptional_approved_by,
             image_sha256=digest,
             embedding_model=ctx.embedder.name,
+            mirror_agreement=agreement,
         )
         ctx.store.seal(
             s, row, image_blob=data, embedding_blob=np.asarray(vector, np.float32).tobytes()

@@ -13,10 +13,11 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from openlfr.config import Settings
 from openlfr.evaluation.cohort import load_cohort
 from openlfr.matching.normalised import NormalisedGallery
 from openlfr.matching.protocols import GalleryIndex
-from openlfr.matching.reference_strength import mirror_agreement, weak_reference_note
+from openlfr.matching.reference_strength import mirror_agreement
 from openlfr.matching.templates import augmented_template
 from openlfr.service.context import AppContext
 from openlfr.vision.align import align_face
@@ -51,11 +52,18 @@ def enrolment_vector(ctx: AppContext, image: np.ndarray, landmarks: np.ndarray) 
     )
 
 
-def reference_note(ctx: AppContext, image: np.ndarray, landmarks: np.ndarray) -> str | None:
-    """The weak-reference warning for the one face whose landmarks are given, or None."""
-    floor = ctx.settings.scoring.weak_reference_below.get(ctx.embedder.name)
-    if floor is None or ctx.settings.vision.flip_tta:
+def weak_floor(settings: Settings, model: str) -> float | None:
+    """The weak-reference floor for `model`, or None: none measured, or vision.flip_tta on."""
+    if settings.vision.flip_tta:
+        return None
+    return settings.scoring.weak_reference_below.get(model)
+
+
+def reference_agreement(ctx: AppContext, image: np.ndarray, landmarks: np.ndarray) -> float | None:
+    """The mirror agreement of the one face whose landmarks are given; None with vision.flip_tta,
+    whose vectors are mirror-averaged (a face and its mirror would embed alike)."""
+    if ctx.settings.vision.flip_tta:
         return None
     crop = align_face(image, np.asarray(landmarks, np.float32).reshape(-1, 5, 2)[0])
     plain, mirrored = ctx.embedder.embed_batch([crop, cv2.flip(crop, 1)]).vectors
-    return weak_reference_note(mirror_agreement(plain, mirrored), floor)
+    return mirror_agreement(plain, mirrored)

@@ -143,6 +143,10 @@ class ReferenceImage(Base):
     image_blob: Mapped[bytes] = mapped_column(LargeBinary)
     embedding_blob: Mapped[bytes] = mapped_column(LargeBinary)
     embedding_model: Mapped[str] = mapped_column(String(64))
+    #: Cosine between the embeddings of the aligned face and of its mirror image, measured at
+    #: enrolment (matching/reference_strength.py): low means a weak reference, missed more
+    #: often. NULL for images enrolled before it was kept. A quality figure, not a template.
+    mirror_agreement: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: R11: when image_blob and embedding_blob were emptied. The row stays (source, hash) so

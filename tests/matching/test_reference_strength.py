@@ -1,24 +1,32 @@
 """Weak references (issue 12 item 2): the rule table-driven, then the real enrolment path
-warning on a real poor reference and not on a good one."""
+warning on a real poor reference and not on a good one, keeping the measure on the reference row,
+and the authorisation brief saying which members are weak."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 from store_support import open_context
 from suite import SHARED_DATA
 
 from openlfr.config import StoreSettings
 from openlfr.config_scoring import ScoringSettings
-from openlfr.matching.reference_strength import mirror_agreement, weak_reference_note
-from openlfr.service.context import AppContext
+from openlfr.matching.reference_strength import is_weak, mirror_agreement, weak_reference_note
+from openlfr.service.authorisation_brief import AuthorisationBrief, authorisation_brief
+from openlfr.service.context import AppContext, utcnow
+from openlfr.service.deployments import DeploymentDraft, create_deployment
 from openlfr.service.enrolment import ImageSpec, enrol_subject
+from openlfr.service.watchlists import compile_watchlist
+from openlfr.store import models as m
 from openlfr.vision.protocols import Detector, Embedder
 
 LFW = SHARED_DATA / "lfw" / "images"
+CLIP = SHARED_DATA / "video" / "WDA_KatieHill_000.mp4"
 #: A hand over the forehead, squinting, mouth open (mirror agreement ~0.94 with SFace).
 POOR = LFW / "Anna_Kournikova" / "Anna_Kournikova_0001.jpg"
 GOOD = LFW / "Laura_Bush" / "Laura_Bush_0001.jpg"  # frontal, even light (~0.97)
@@ -45,6 +53,15 @@ def test_mirror_agreement_is_the_cosine(a: list[float], b: list[float], expected
 def test_mirror_agreement_refuses_what_has_no_cosine(a: list[float], b: list[float]) -> None:
     with pytest.raises(ValueError):
         mirror_agreement(np.array(a), np.array(b))
+
+
+@pytest.mark.parametrize(
+    ("agreement", "floor", "weak"),
+    [(0.94, 0.959, True), (0.959, 0.959, False), (None, 0.959, None), (0.94, None, None),
+     (None, None, None)],
+)  # fmt: skip
+def test_is_weak(agreement: float | None, floor: float | None, weak: bool | None) -> None:
+    assert is_weak(agreement, floor) is weak
 
 
 @pytest.mark.parametrize(
@@ -90,3 +107,55 @@ def test_enrolment_warns_on_a_poor_reference_and_not_on_a_good_one(ctx: AppConte
 @pytest.mark.parametrize("ctx", [{"weak_reference_below": {}}], indirect=True)
 def test_an_embedder_without_a_measured_floor_gets_no_advice(ctx: AppContext) -> None:
     assert _enrol(ctx, "PNC-W-3", POOR) == []
+
+
+def _agreements(ctx: AppContext) -> dict[str, float | None]:
+    with ctx.store.session() as s:
+        rows = s.execute(
+            select(m.Subject.reference, m.ReferenceImage.mirror_agreement).join(
+                m.ReferenceImage, m.ReferenceImage.subject_id == m.Subject.id
+            )
+        ).all()
+    return {ref: agreement for ref, agreement in rows}
+
+
+def _brief(ctx: AppContext, name: str) -> AuthorisationBrief:
+    """The brief of a draft on a watchlist of everyone enrolled so far."""
+    wl = compile_watchlist(ctx, name)
+    now = utcnow()
+    dep_id = create_deployment(
+        ctx,
+        DeploymentDraft(
+            name=name, purpose="locate a wanted suspect", location="High St",
+            location_reason="sightings reported there", start=now, end=now + timedelta(hours=2),
+            watchlist_id=wl.id, cameras=[("cam1", str(CLIP))],
+            equality_note="threshold at the calibrated floor; demographic review done",
+        ),
+    )  # fmt: skip
+    return authorisation_brief(ctx, dep_id, probe_urls=False)
+
+
+@pytest.mark.usefixtures("shared_data")
+def test_the_measure_is_kept_and_the_brief_names_the_weak_member(ctx: AppContext) -> None:
+    floor = ctx.settings.scoring.weak_reference_below["sface"]
+    _enrol(ctx, "PNC-W-4", POOR)
+    _enrol(ctx, "PNC-W-5", GOOD)
+    kept = _agreements(ctx)
+    poor, good = kept["PNC-W-4"], kept["PNC-W-5"]
+    assert poor is not None and good is not None and 0.5 < poor < floor <= good <= 1.0
+    brief = _brief(ctx, "Operation Strength")
+    assert {b.reference: b.weak_reference for b in brief.members} == {
+        "PNC-W-4": True,
+        "PNC-W-5": False,
+    }
+
+
+@pytest.mark.usefixtures("shared_data")
+@pytest.mark.parametrize("ctx", [{"weak_reference_below": {}}], indirect=True)
+def test_without_a_floor_the_measure_is_kept_and_the_brief_says_not_measured(
+    ctx: AppContext,
+) -> None:
+    _enrol(ctx, "PNC-W-6", POOR)
+    assert _agreements(ctx)["PNC-W-6"] is not None  # measured: a floor set later can judge it
+    brief = _brief(ctx, "Operation No Floor")
+    assert [b.weak_reference for b in brief.members] == [None]

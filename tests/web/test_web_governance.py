@@ -175,6 +175,8 @@ def test_authorising_officer_rank_decides(site: dict[str, Any], page: Any) -> No
     member = page.locator("#members tbody tr").first
     assert "SUBJ-0900" in member.inner_text() and "suspect" in member.inner_text()
     assert member.locator("td").nth(3).inner_text() == "—"  # reason wanted: not recorded yet
+    # Measured at enrolment (its mirror agreement is kept), so judged against the floor.
+    assert member.locator("td.strength").inner_text() in {"ok", "weak: enrol another image"}
     assert "usable" in page.locator("#sources").inner_text()
     assert float(page.locator("#floor").inner_text()) > 0
     assert page.locator("#floor-evidence").inner_text().strip()
