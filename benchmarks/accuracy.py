@@ -45,6 +45,7 @@ from openlfr.evaluation import levers as lv  # noqa: E402
 from openlfr.evaluation import tracks as tr  # noqa: E402
 from openlfr.evaluation.cohort import one_per_identity, save_cohort  # noqa: E402
 from openlfr.evaluation.identify import build_set, read_groups  # noqa: E402
+from openlfr.evaluation.weak_references import weak_references  # noqa: E402
 from openlfr.vision.sface import normalise  # noqa: E402
 
 WEIGHTS = (0.3, 0.5, 0.7, 1.0)
@@ -218,32 +219,6 @@ def measure(root: Path, groups_csv: Path, resamples: int, out: Path) -> dict[str
         root=str(root),
     )
     return res
-
-
-def weak_references(
-    h: lv.Half, agreement: np.ndarray, o: imp.Outcome, floor: float, groups: dict[str, str]
-) -> dict[str, Any]:
-    """Misses at FPIR 0.1% of the searches whose gallery reference agrees with its mirror image
-    less than `floor` (matching/reference_strength.py), against the rest, overall and by group."""
-    n = np.where(np.isfinite(o.nonmated_score), o.nonmated_score, -1e9)
-    miss = ~(o.mated_rank1 & (o.mated_score >= metrics.threshold_at_rate(n, 0.001)))
-    weak_ids = {str(i) for i, gi in zip(h.ids[h.split.gallery], h.split.gallery)
-                if agreement[gi] < floor}  # fmt: skip
-    mids = [str(i) for i in h.ids[h.split.mated]]
-    weak = np.array([i in weak_ids for i in mids])
-    group = np.array([groups.get(i, "unknown") for i in mids])
-    out: dict[str, Any] = {
-        "floor": floor, "references": int(h.split.gallery.size), "weak_references": len(weak_ids),
-        "share_of_misses": float(miss[weak].sum() / max(1, miss.sum())), "by_group": {},
-    }  # fmt: skip
-    for g in ["all", *sorted(set(group))]:
-        sel = np.ones(len(mids), bool) if g == "all" else group == g
-        out["by_group"][g] = {
-            "searches": int(sel.sum()), "weak_searches": int((sel & weak).sum()),
-            "fnir_weak": float(miss[sel & weak].mean()) if (sel & weak).any() else None,
-            "fnir_rest": float(miss[sel & ~weak].mean()) if (sel & ~weak).any() else None,
-        }  # fmt: skip
-    return out
 
 
 def choose(res: dict[str, Any]) -> str:

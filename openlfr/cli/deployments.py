@@ -20,6 +20,8 @@ from rich.table import Table
 
 from openlfr.cli.common import acting, app_context, console, err_console, handle_errors
 from openlfr.cli.session import check_role
+from openlfr.cli.watchlists import print_weak_only
+from openlfr.matching.reference_strength import weak_only
 from openlfr.service.authorisation_brief import authorisation_brief
 from openlfr.service.cli_session import current_draft, record_is_published
 from openlfr.service.context import utcnow
@@ -199,12 +201,7 @@ def brief(
         taken = mem.image_captured.isoformat() if mem.image_captured else "-"
         members.add_row(escape(mem.reference), mem.category, taken, STRENGTH[mem.weak_reference])
     console.print(members)
-    weak = sum(1 for mem in b.members if mem.weak_reference)
-    if weak:
-        console.print(
-            f"[yellow]{weak} weak reference image{'s' if weak != 1 else ''}[/]: people whose "
-            "only image is weak are missed far more often; enrol another image of them."
-        )
+    print_weak_only(weak_only((mem.reference, mem.weak_reference) for mem in b.members))
 
 
 @app.command("authorise")

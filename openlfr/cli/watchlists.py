@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
 from openlfr.cli.common import app_context, console
 from openlfr.service.watchlists import compile_watchlist, watchlist_summary
@@ -35,6 +36,17 @@ def build(
     )
     for cat, n in wl.size_by_category.items():
         console.print(f"  {cat}: {n}")
+    print_weak_only(wl.weak_only)
+
+
+def print_weak_only(refs: tuple[str, ...]) -> None:
+    """Who rests on weak reference images only: the members this list will most often miss."""
+    if refs:
+        console.print(
+            f"[yellow]{len(refs)} subject{'s' if len(refs) != 1 else ''} with weak reference "
+            f"images only[/] (missed far more often; enrol another image, then compile "
+            f"again): {escape(', '.join(refs))}"
+        )
 
 
 @app.command("show")
@@ -50,5 +62,6 @@ def show(watchlist_id: int = typer.Argument(..., help="Watchlist id.")) -> None:
             "size_by_category": wl.size_by_category,
             "member_hash": wl.member_hash,
             "images": wl.images,
+            "weak_only": list(wl.weak_only),
         }
     )

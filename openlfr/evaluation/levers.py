@@ -11,7 +11,7 @@ no gallery of that half, used without their labels.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,16 +150,25 @@ def run(
     *,
     leave_one_out: bool = False,
 ) -> Outcome:
-    """Top-1 outcome of every mated and non-mated search of the half.
+    """Top-1 outcome of every mated and non-mated search of the half under scorer `sc`.
 
     leave_one_out: each mated probe is ALSO a non-mated search against the gallery without its
     own entry (as if that person were not enrolled), appended after the true non-mated ones;
     `nonmated_identities` names them. Two to three times as many non-mated searches make FPIR
     0.1% measurable on a half (it needs >= 1,000)."""
+    return run_scores(h, lambda rows: scores(h, sc, rows, second_ok), ok, leave_one_out)
+
+
+def run_scores(
+    h: Half, score_rows: Callable[[np.ndarray], np.ndarray], ok: np.ndarray, leave_one_out: bool
+) -> Outcome:
+    """`run` for any scoring: `score_rows(rows)` gives the (len(rows), gallery) decision scores
+    of the flat probe rows `rows` (e.g. the best of two references per entry, as the live
+    gallery takes the best per subject)."""
     g_ok = ok[h.split.gallery]
 
     def top1(rows: np.ndarray, drop: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        s = scores(h, sc, rows, second_ok)
+        s = score_rows(rows)
         s[:, ~g_ok] = -np.inf
         if drop is not None:
             s[np.arange(len(rows)), drop] = -np.inf

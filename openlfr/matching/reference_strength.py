@@ -16,6 +16,8 @@ and it never looks at who the person is.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 
@@ -46,3 +48,14 @@ def weak_reference_note(agreement: float | None, floor: float | None) -> str | N
         "like this one are missed far more often; enrol another image of this person "
         "(different day, no hand, hair or glasses over the face, neutral expression)"
     )
+
+
+def weak_only(images: Iterable[tuple[str, bool | None]]) -> tuple[str, ...]:
+    """The subjects (sorted) whose every image is known weak, from (subject, is_weak) per image:
+    the people a watchlist will most often miss. One ok or unmeasured image keeps a subject off:
+    measured on LFW (benchmarks/second_reference.py), a second image of a weak reference cuts
+    that person's misses from ~36% to ~14%, so advice is due only where no other image exists."""
+    verdicts: dict[str, list[bool | None]] = {}
+    for subject, weak in images:
+        verdicts.setdefault(subject, []).append(weak)
+    return tuple(sorted(s for s, v in verdicts.items() if all(w is True for w in v)))

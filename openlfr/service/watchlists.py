@@ -15,8 +15,9 @@ from openlfr.domain.reasons import check_reason_fits
 from openlfr.errors import RuleViolation
 from openlfr.matching.gallery import build_gallery
 from openlfr.matching.protocols import GalleryIndex
+from openlfr.matching.reference_strength import is_weak, weak_only
 from openlfr.service.context import AppContext
-from openlfr.service.gallery_scoring import wrap_gallery
+from openlfr.service.gallery_scoring import weak_floor, wrap_gallery
 from openlfr.service.reasons_wanted import reasons_of
 from openlfr.service.refusals import audits_refusals
 from openlfr.service.watchlist_members import manifest_members
@@ -46,6 +47,9 @@ class WatchlistSummary:
     images: int
     #: Set once the snapshot was purged (R9); sizes then come from its manifest (R16).
     purged_at: datetime | None = None
+    #: Subjects whose every frozen image is a weak reference (matching/reference_strength.py):
+    #: the members most often missed; enrol another image of each and compile again.
+    weak_only: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,19 @@ def compile_watchlist(
             justification=justification,
             detail={"subjects": sum(sizes.values()), "images": len(members), "hash": digest},
         )
-        return WatchlistSummary(wl.id, name, sum(sizes.values()), sizes, digest, len(members))
+        weak = _weak_only(ctx, [(subj.reference, img.mirror_agreement, img.embedding_model)
+                                for subj, img in members])  # fmt: skip
+        return WatchlistSummary(
+            wl.id, name, sum(sizes.values()), sizes, digest, len(members), weak_only=weak
+        )
+
+
+def _weak_only(ctx: AppContext, images: list[tuple[str, float | None, str]]) -> tuple[str, ...]:
+    """Of (subject, mirror agreement, model) per frozen image: who has weak images only."""
+    return weak_only(
+        (ref, is_weak(agreement, weak_floor(ctx.settings, model)))
+        for ref, agreement, model in images
+    )
 
 
 def _entry_reasons(s: Session, subjects: list[Subject]) -> dict[int, str]:
@@ -173,16 +189,24 @@ def watchlist_summary(ctx: AppContext, watchlist_id: int) -> WatchlistSummary:
                 wl.purged_at,
             )
         rows = s.execute(
-            select(Subject.reference, ReferenceImage.image_sha256, WatchlistEntry.category)
+            select(
+                Subject.reference,
+                ReferenceImage.image_sha256,
+                WatchlistEntry.category,
+                ReferenceImage.mirror_agreement,
+                ReferenceImage.embedding_model,
+            )
             .join(Subject, Subject.id == WatchlistEntry.subject_id)
             .join(ReferenceImage, ReferenceImage.id == WatchlistEntry.reference_image_id)
             .where(WatchlistEntry.watchlist_id == watchlist_id)
         ).all()
         entries = [(r[0], r[1], r[2]) for r in rows]
         sizes = size_by_category(entries) if entries else {}
+        weak = _weak_only(ctx, [(r[0], r[3], r[4]) for r in rows])
         return WatchlistSummary(
-            wl.id, wl.name, sum(sizes.values()), sizes, wl.member_hash or "", len(entries)
-        )
+            wl.id, wl.name, sum(sizes.values()), sizes, wl.member_hash or "", len(entries),
+            weak_only=weak,
+        )  # fmt: skip
 
 
 @audits_refusals(

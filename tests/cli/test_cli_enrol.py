@@ -7,6 +7,7 @@ refusal is in audit_log as 'collection_refused'.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -215,3 +216,18 @@ def test_approving_an_exceptional_reason_writes_no_face_to_disk(
     assert approved.exit_code == 0, approved.output
     assert db.count("reference_images") == 1
     assert [w for w in written if not w.endswith((".json", ".key"))] == []
+
+
+def test_watchlist_build_and_show_name_who_rests_on_weak_images_only(cli: Cli) -> None:
+    poor = LFW / "Anna_Kournikova" / "Anna_Kournikova_0001.jpg"  # hand over the forehead
+    good = LFW / "Laura_Bush" / "Laura_Bush_0001.jpg"
+    enrolled = cli(*ENROL, "--ref", "PNC-W-1", poor)
+    assert enrolled.exit_code == 0 and "weak reference" in enrolled.output, enrolled.output
+    assert cli(*ENROL, "--ref", "PNC-W-2", good).exit_code == 0
+    built = cli("watchlist", "build", "--name", "Op Weak")
+    assert built.exit_code == 0, built.output
+    (line,) = [ln for ln in built.stdout.splitlines() if "weak reference images only" in ln]
+    assert line.startswith("1 subject with") and line.endswith(": PNC-W-1")
+    wl_id = re.search(r"watchlist (\d+) ", built.stdout).group(1)  # type: ignore[union-attr]
+    shown = cli("watchlist", "show", wl_id)
+    assert shown.exit_code == 0 and json.loads(shown.stdout)["weak_only"] == ["PNC-W-1"]

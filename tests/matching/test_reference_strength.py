@@ -16,12 +16,17 @@ from suite import SHARED_DATA
 
 from openlfr.config import StoreSettings
 from openlfr.config_scoring import ScoringSettings
-from openlfr.matching.reference_strength import is_weak, mirror_agreement, weak_reference_note
+from openlfr.matching.reference_strength import (
+    is_weak,
+    mirror_agreement,
+    weak_only,
+    weak_reference_note,
+)
 from openlfr.service.authorisation_brief import AuthorisationBrief, authorisation_brief
 from openlfr.service.context import AppContext, utcnow
 from openlfr.service.deployments import DeploymentDraft, create_deployment
 from openlfr.service.enrolment import ImageSpec, enrol_subject
-from openlfr.service.watchlists import compile_watchlist
+from openlfr.service.watchlists import compile_watchlist, watchlist_summary
 from openlfr.store import models as m
 from openlfr.vision.protocols import Detector, Embedder
 
@@ -75,6 +80,22 @@ def test_weak_reference_note(agreement: float, floor: float | None, warned: bool
     if note:
         assert f"{agreement:.3f}" in note and "enrol another image" in note
         assert not any(w in note.lower() for w in ("identif", "arrest", "women", "female"))
+
+
+@pytest.mark.parametrize(
+    ("images", "expected"),
+    [
+        ([("a", True)], ("a",)),
+        ([("a", True), ("a", True), ("b", False)], ("a",)),
+        ([("a", True), ("a", False)], ()),  # one ok image: a second image is what helps
+        ([("a", True), ("a", None)], ()),  # not measured: no advice on a guess
+        ([("a", None)], ()),
+        ([("b", True), ("a", True), ("c", False)], ("a", "b")),  # sorted
+        ([], ()),
+    ],
+)
+def test_weak_only(images: list[tuple[str, bool | None]], expected: tuple[str, ...]) -> None:
+    assert weak_only(images) == expected
 
 
 @pytest.fixture
@@ -159,3 +180,15 @@ def test_without_a_floor_the_measure_is_kept_and_the_brief_says_not_measured(
     assert _agreements(ctx)["PNC-W-6"] is not None  # measured: a floor set later can judge it
     brief = _brief(ctx, "Operation No Floor")
     assert [b.weak_reference for b in brief.members] == [None]
+
+
+@pytest.mark.usefixtures("shared_data")
+def test_the_watchlist_names_who_rests_on_weak_images_only(ctx: AppContext) -> None:
+    _enrol(ctx, "PNC-W-7", POOR)
+    _enrol(ctx, "PNC-W-8", GOOD)
+    wl = compile_watchlist(ctx, "Operation Weak Only")
+    assert wl.weak_only == ("PNC-W-7",)
+    assert watchlist_summary(ctx, wl.id).weak_only == ("PNC-W-7",)
+    _enrol(ctx, "PNC-W-7", GOOD)  # another image of the same person: no longer weak only
+    again = compile_watchlist(ctx, "Operation Weak Only 2")
+    assert again.images == 3 and again.weak_only == ()
