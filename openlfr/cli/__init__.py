@@ -55,6 +55,7 @@ app.command("login")(login.login)
 app.command("logout")(login.logout)
 app.command("whoami")(login.whoami)
 app.command("enrol")(enrol.enrol)
+app.command("reassess")(enrol.reassess_command)
 app.add_typer(watchlists.app, name="watchlist")
 from openlfr.cli import custody as _custody  # noqa: E402
 

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
-from rich.progress import track
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    track,
+)
 
 from openlfr.cli.common import app_context, console, err_console, handle_errors
 from openlfr.domain import parse_category, parse_outcome
@@ -16,6 +23,7 @@ from openlfr.errors import ImageRejected
 from openlfr.service.context import AppContext
 from openlfr.service.enrolment import ImageSpec, enrol_subject
 from openlfr.service.exceptional import request_exception
+from openlfr.service.reference_reassess import reassess_references
 from openlfr.vision.images import read_image_bytes
 
 
@@ -150,4 +158,38 @@ def _hold(
             highlight=False,
         )
     if refused:
+        raise typer.Exit(2)
+
+
+def reassess_command(
+    reason: str = typer.Option(
+        "measure the strength of reference images enrolled before it was kept",
+        "--reason",
+        help="Why (for the audit log: each image is consulted and its record altered).",
+    ),
+) -> None:
+    """Measure the strength of older reference images.
+
+    For supervisors. Each held image that shows "not measured" in the authorisation brief
+    (enrolled before migration 0018) is read back, its face found and its mirror agreement
+    measured as enrolment does; weak ones are named, so another image of those people can be
+    enrolled. Each image is audited. A killed run loses nothing: run it again.
+    """
+    cols = (TextColumn("reassessing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with app_context("reassess") as ctx, Progress(*cols, console=console) as bar:
+        task = bar.add_task("reassess", total=None)
+        result = reassess_references(
+            ctx,
+            justification=reason,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    console.print(f"{result.measured} image{'s' if result.measured != 1 else ''} measured")
+    if result.weak:
+        console.print(
+            f"[yellow]weak reference images[/] (enrol another image of each): "
+            f"{escape(', '.join(result.weak))}"
+        )
+    for image_id, why in result.failed:
+        err_console.print(f"image {image_id} not measured: {escape(why)}", highlight=False)
+    if result.failed:
         raise typer.Exit(2)

@@ -19,6 +19,7 @@ _RECORD_READERS = frozenset({Role.SUPERVISOR, Role.AUTHORISING_OFFICER, Role.AUD
 
 ROLES: dict[str, frozenset[Role] | None] = {
     "enrol": _SUPERVISOR,
+    "reassess": _SUPERVISOR,
     "watchlist build": _SUPERVISOR,
     "watchlist show": frozenset({Role.SUPERVISOR, Role.AUTHORISING_OFFICER}),
     "watchlist members": frozenset({Role.SUPERVISOR, Role.AUDITOR}),

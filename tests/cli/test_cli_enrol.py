@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from cli_support import Db
+from sqlalchemy import text
 from suite import SHARED_DATA
 from typer.testing import Result
 
@@ -231,3 +232,19 @@ def test_watchlist_build_and_show_name_who_rests_on_weak_images_only(cli: Cli) -
     wl_id = re.search(r"watchlist (\d+) ", built.stdout).group(1)  # type: ignore[union-attr]
     shown = cli("watchlist", "show", wl_id)
     assert shown.exit_code == 0 and json.loads(shown.stdout)["weak_only"] == ["PNC-W-1"]
+
+
+def test_reassess_references_measures_older_images_and_names_the_weak(cli: Cli, db: Db) -> None:
+    poor = LFW / "Anna_Kournikova" / "Anna_Kournikova_0001.jpg"
+    assert cli(*ENROL, "--ref", "PNC-W-3", poor).exit_code == 0
+    with db.engine.begin() as conn:  # as a store migrated to 0018 holds its older images
+        conn.execute(text("UPDATE reference_images SET mirror_agreement = NULL"))
+    result = cli("reassess")
+    assert result.exit_code == 0, result.output
+    assert "1 image measured" in result.stdout
+    (line,) = [ln for ln in result.stdout.splitlines() if ln.startswith("weak reference images")]
+    assert line.endswith(": PNC-W-3")
+    left = db.query("SELECT count(*) FROM reference_images WHERE mirror_agreement IS NULL")
+    assert left == [(0,)]
+    again = cli("reassess")
+    assert again.exit_code == 0 and "0 images measured" in again.stdout
