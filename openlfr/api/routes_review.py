@@ -57,6 +57,7 @@ def brief(
     )
     out = asdict(b)
     out["start"], out["end"] = b.start.isoformat(), b.end.isoformat()
+    out["weak_only"] = list(b.weak_only)  # a property: asdict keeps fields only
     for member in out["members"]:
         captured = member["image_captured"]
         member["image_captured"] = captured.isoformat() if captured else None

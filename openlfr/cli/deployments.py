@@ -21,7 +21,6 @@ from rich.table import Table
 from openlfr.cli.common import acting, app_context, console, err_console, handle_errors
 from openlfr.cli.session import check_role
 from openlfr.cli.watchlists import print_weak_only
-from openlfr.matching.reference_strength import weak_only
 from openlfr.service.authorisation_brief import authorisation_brief
 from openlfr.service.cli_session import current_draft, record_is_published
 from openlfr.service.context import utcnow
@@ -201,7 +200,7 @@ def brief(
         taken = mem.image_captured.isoformat() if mem.image_captured else "-"
         members.add_row(escape(mem.reference), mem.category, taken, STRENGTH[mem.weak_reference])
     console.print(members)
-    print_weak_only(weak_only((mem.reference, mem.weak_reference) for mem in b.members))
+    print_weak_only(b.weak_only)
 
 
 @app.command("authorise")

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from openlfr.config import Settings
 from openlfr.domain.reasons import ReasonWanted
 from openlfr.errors import RuleViolation
-from openlfr.matching.reference_strength import is_weak
+from openlfr.matching.reference_strength import is_weak, weak_only
 from openlfr.service.context import AppContext, utcnow
 from openlfr.service.deployments import audit_deployment, camera_sources
 from openlfr.service.equality import EqualityEvidence, equality_evidence
@@ -75,6 +75,11 @@ class AuthorisationBrief:
     size_by_category: dict[str, int]
     notice: NoticePreview | None = None  # R19: when the notice goes up, when it may start
     equality: EqualityEvidence | None = None  # per-group rates at this threshold (R15)
+
+    @property
+    def weak_only(self) -> tuple[str, ...]:
+        """Members whose every image on the list is weak: the people most often missed."""
+        return weak_only((x.reference, x.weak_reference) for x in self.members)
 
 
 def _members(s: Session, watchlist: m.Watchlist, settings: Settings) -> list[BriefMember]:

@@ -60,6 +60,8 @@ def test_return_amend_refuse_withdraw_authorise(
     b = brief.json()
     assert [x["reference"] for x in b["members"]] == [SUBJECT_REF]
     assert b["members"][0]["reason_wanted"] is None and b["members"][0]["category"] == "suspect"
+    # One image per member here: weak only exactly when that image is weak.
+    assert b["weak_only"] == ([SUBJECT_REF] if b["members"][0]["weak_reference"] else [])
     assert b["cameras"][0]["camera"] == "north" and b["cameras"][0]["ok"] is True
     assert 0 < b["threshold_floor"] <= b["threshold"] and b["floor_evidence"]
     assert b["equality_note"] == "reviewed"

@@ -175,6 +175,7 @@ def test_the_measure_is_kept_and_the_brief_names_the_weak_member(ctx: AppContext
         "PNC-W-4": True,
         "PNC-W-5": False,
     }
+    assert brief.weak_only == ("PNC-W-4",)
 
 
 @pytest.mark.usefixtures("shared_data")

@@ -180,6 +180,11 @@ def test_authorising_officer_rank_decides(site: dict[str, Any], page: Any) -> No
     assert member.locator("td").nth(3).inner_text() == "—"  # reason wanted: not recorded yet
     # Measured at enrolment (its mirror agreement is kept), so judged against the floor.
     assert member.locator("td.strength").inner_text() in {"ok", "weak: enrol another image"}
+    strengths = set(page.locator("#members td.strength").all_inner_texts())
+    if strengths == {"ok"}:
+        assert page.locator("#weak-only").count() == 0
+    elif strengths == {"weak: enrol another image"}:  # nobody has a strong image: all named
+        assert "SUBJ-0900" in page.locator("#weak-only").inner_text()
     assert "usable" in page.locator("#sources").inner_text()
     assert float(page.locator("#floor").inner_text()) > 0
     assert page.locator("#floor-evidence").inner_text().strip()
