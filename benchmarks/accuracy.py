@@ -23,8 +23,6 @@ The first run embeds every image (~20 min on 2 cores); later runs read the evalu
 
 from __future__ import annotations
 
-import argparse
-import json
 import platform
 import sys
 from dataclasses import replace
@@ -35,8 +33,9 @@ from typing import Any
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data"
 sys.path.insert(0, str(REPO))
+
+from lfw_cli import lfw_arguments, write_results  # noqa: E402
 
 from openlfr.config import VisionSettings  # noqa: E402
 from openlfr.evaluation import group_rates, metrics  # noqa: E402
@@ -332,19 +331,9 @@ def markdown(res: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--root", type=Path, default=DATA / "lfw" / "images")
-    ap.add_argument("--identities", type=Path, default=DATA / "lfw" / "identities.csv")
-    ap.add_argument("--out", type=Path, default=REPO / "out" / "bench")
-    ap.add_argument("--quick", action="store_true", help="200 bootstrap resamples, not 1000.")
-    args = ap.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    res = measure(args.root, args.identities, 200 if args.quick else 1000, args.out)
-    md = markdown(res)
-    print(md)
-    (args.out / "accuracy.md").write_text(f"# Accuracy levers\n\n{res['date']}\n\n{md}")
-    (args.out / "accuracy.json").write_text(json.dumps(res, indent=1, default=str) + "\n")
-    print(f"wrote {args.out / 'accuracy.md'}", file=sys.stderr)
+    args = lfw_arguments(__doc__.splitlines()[0])
+    res = measure(args.root, args.identities, args.resamples, args.out)
+    write_results(args.out, "accuracy", "Accuracy levers", markdown(res), res)
     return 0
 
 

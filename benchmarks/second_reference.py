@@ -19,8 +19,6 @@ OUT/second-reference.md and .json. Reads the evaluation cache (accuracy.py fills
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,8 +27,9 @@ from typing import Any
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data"
 sys.path.insert(0, str(REPO))
+
+from lfw_cli import lfw_arguments, write_results  # noqa: E402
 
 from openlfr.config import VisionSettings  # noqa: E402
 from openlfr.evaluation import group_rates  # noqa: E402
@@ -157,21 +156,9 @@ def markdown(res: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--root", type=Path, default=DATA / "lfw" / "images")
-    ap.add_argument("--identities", type=Path, default=DATA / "lfw" / "identities.csv")
-    ap.add_argument("--out", type=Path, default=REPO / "out" / "bench")
-    ap.add_argument("--quick", action="store_true", help="200 bootstrap resamples, not 1000.")
-    args = ap.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    res = measure(args.root, args.identities, 200 if args.quick else 1000)
-    md = markdown(res)
-    print(md)
-    (args.out / "second-reference.md").write_text(
-        f"# A second reference image\n\n{res['date']}\n\n{md}"
-    )
-    (args.out / "second-reference.json").write_text(json.dumps(res, indent=1, default=str) + "\n")
-    print(f"wrote {args.out / 'second-reference.md'}", file=sys.stderr)
+    args = lfw_arguments(__doc__.splitlines()[0])
+    res = measure(args.root, args.identities, args.resamples)
+    write_results(args.out, "second-reference", "A second reference image", markdown(res), res)
     return 0
 
 

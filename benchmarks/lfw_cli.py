@@ -1,0 +1,33 @@
+"""The command line the LFW 1:N benchmarks share: where the images are, where results go."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+
+
+def lfw_arguments(description: str) -> argparse.Namespace:
+    """--root, --identities, --out (created) and --quick (200 bootstrap resamples)."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--root", type=Path, default=DATA / "lfw" / "images")
+    ap.add_argument("--identities", type=Path, default=DATA / "lfw" / "identities.csv")
+    ap.add_argument("--out", type=Path, default=REPO / "out" / "bench")
+    ap.add_argument("--quick", action="store_true", help="200 bootstrap resamples, not 1000.")
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    args.resamples = 200 if args.quick else 1000
+    return args
+
+
+def write_results(out: Path, stem: str, title: str, md: str, res: dict[str, Any]) -> None:
+    """Prints the table and writes OUT/STEM.md (titled, dated) and OUT/STEM.json."""
+    print(md)
+    (out / f"{stem}.md").write_text(f"# {title}\n\n{res['date']}\n\n{md}")
+    (out / f"{stem}.json").write_text(json.dumps(res, indent=1, default=str) + "\n")
+    print(f"wrote {out / f'{stem}.md'}", file=sys.stderr)
