@@ -110,6 +110,9 @@ def measure(root: Path, groups_csv: Path, resamples: int) -> dict[str, Any]:
                 "per_group": group_rates.per_group(h, o, ok, groups, resamples, True),
             }
         res["bases"][base] = rows
+    # The probe side, on the searches as they are (one reference): do weak probes miss too?
+    one = lv.run_scores(h, arms(h, BASES[0], p, spares, weak)["one reference (as now)"], ok, True)
+    res["weak_probes"] = wr.weak_probes(h, agreement, one, floor, groups)
     res.update(date=datetime.now(UTC).isoformat(timespec="seconds"), root=str(root))
     return res
 
@@ -152,6 +155,22 @@ def markdown(res: dict[str, Any]) -> str:
                 f"{_pct(r['fnir_weak'])} of {r['weak_searches']} | {_pct(w['fnir_rest'])} | "
                 f"{fn} | {ratio} | {fp} |"
             )
+    wp = res["weak_probes"]
+    lines += [
+        "",
+        f"Probe side ({BASES[0]}, one reference): mated searches whose probe image agrees with "
+        f"its mirror image less than the floor hold {wp['share_of_misses']:.0%} of the misses. "
+        "Live, a track's views could be weighed by it; LFW's tracks (about 40 per half) are "
+        "too few to measure that.",
+        "",
+        "| group | searches | weak probes | FNIR, weak probe | FNIR, the rest |",
+        "|---|---|---|---|---|",
+    ]
+    for g, e in wp["by_group"].items():
+        lines.append(
+            f"| {g} | {e['searches']} | {e['weak_searches']} | {_pct(e['fnir_weak'])} | "
+            f"{_pct(e['fnir_rest'])} |"
+        )
     return "\n".join(lines) + "\n"
 
 

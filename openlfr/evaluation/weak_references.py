@@ -49,18 +49,39 @@ def weak_references(
     weak_rows = weak_entries(h, agreement, floor) if weak is None else weak
     miss = misses(o)
     on_weak = weak_rows[h.split.mate_index]
-    mids = [str(i) for i in h.ids[h.split.mated]]
-    group = np.array([groups.get(i, "unknown") for i in mids])
-    out: dict[str, Any] = {
+    return {
         "floor": floor,
         "references": int(h.split.gallery.size),
         "weak_references": int(weak_rows.sum()),
         "share_of_misses": float(miss[on_weak].sum() / max(1, miss.sum())),
-        "by_group": {},
+        "by_group": _by_group(h, miss, on_weak, groups),
     }
+
+
+def weak_probes(
+    h: lv.Half, agreement: np.ndarray, o: Outcome, floor: float, groups: dict[str, str]
+) -> dict[str, Any]:
+    """The same split on the probe side: mated searches whose PROBE image agrees with its
+    mirror image less than `floor`, against the rest."""
+    miss = misses(o)
+    on_weak = np.asarray(agreement[h.split.mated] < floor, bool)
+    return {
+        "floor": floor,
+        "share_of_misses": float(miss[on_weak].sum() / max(1, miss.sum())),
+        "by_group": _by_group(h, miss, on_weak, groups),
+    }
+
+
+def _by_group(
+    h: lv.Half, miss: np.ndarray, on_weak: np.ndarray, groups: dict[str, str]
+) -> dict[str, Any]:
+    """Per group (and "all") of the mated searches: how many, how many weak, FNIR overall,
+    of the weak ones and of the rest (None where there are none)."""
+    group = np.array([groups.get(str(i), "unknown") for i in h.ids[h.split.mated]])
+    out: dict[str, Any] = {}
     for g in ["all", *sorted(set(group))]:
-        sel = np.ones(len(mids), bool) if g == "all" else group == g
-        out["by_group"][g] = {
+        sel = np.ones(group.size, bool) if g == "all" else group == g
+        out[g] = {
             "searches": int(sel.sum()),
             "weak_searches": int((sel & on_weak).sum()),
             "fnir": float(miss[sel].mean()) if sel.any() else None,

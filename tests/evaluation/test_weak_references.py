@@ -101,3 +101,15 @@ def test_weak_references_counts_and_rates() -> None:
     assert res["by_group"]["all"]["fnir_weak"] == 0.5 and res["by_group"]["all"]["fnir_rest"] == 0
     assert res["by_group"]["F"]["weak_searches"] == 2 and res["by_group"]["M"]["fnir_weak"] is None
     assert res["by_group"]["all"]["fnir"] == 0.25
+
+
+def test_weak_probes_split_the_searches_by_their_probe_image() -> None:
+    h, _, _ = _two_entries()
+    agreement = np.array([0.99, 0.99, 0.5, 0.99, 0.99, 0.5])  # probes 2 (a) and 5 (b) weak
+    o = Outcome(np.full(4, 0.9), np.array([False, True, True, False]),
+                np.linspace(0.0, 0.5, 1000))  # fmt: skip
+    res = wr.weak_probes(h, agreement, o, FLOOR, {"a": "F", "b": "M"})
+    assert res["share_of_misses"] == 1.0  # both misses are on weak probes
+    assert res["by_group"]["all"] == {"searches": 4, "weak_searches": 2, "fnir": 0.5,
+                                      "fnir_weak": 1.0, "fnir_rest": 0.0}  # fmt: skip
+    assert res["by_group"]["F"]["weak_searches"] == 1 and res["by_group"]["M"]["fnir_weak"] == 1.0
