@@ -201,6 +201,13 @@ def brief(
         members.add_row(escape(mem.reference), mem.category, taken, STRENGTH[mem.weak_reference])
     console.print(members)
     print_weak_only(b.weak_only)
+    unmeasured = sum(1 for mem in b.members if mem.weak_reference is None)
+    if unmeasured:
+        console.print(
+            f"{unmeasured} image{'s' if unmeasured != 1 else ''} not measured (enrolled before "
+            "their strength was kept, or vision.flip_tta on): `openlfr reassess` measures the "
+            "former."
+        )
 
 
 @app.command("authorise")

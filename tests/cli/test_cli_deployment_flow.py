@@ -244,6 +244,14 @@ def test_cli_return_amend_refuse_withdraw(cli: Cli, login: Login, db: Db) -> Non
     built = _ok(cli("watchlist", "build", "--name", "Op Review")).stdout
     wl_id = int(re.search(r"watchlist (\d+) ", built).group(1))  # type: ignore[union-attr]
     dep_id = _new_deployment(cli, wl_id, "Op Review")
+    # An image enrolled before its strength was kept (pre-0018): the brief says how to measure it.
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE reference_images SET mirror_agreement = NULL"))
+    brief = _ok(cli("deployment", "brief", dep_id)).stdout
+    assert "not measured" in brief and "1 image not measured" in brief
+    assert "openlfr reassess" in brief
+    _ok(cli("reassess"))
+    assert "not measured" not in _ok(cli("deployment", "brief", dep_id)).stdout
 
     def row() -> tuple:
         return db.query(
