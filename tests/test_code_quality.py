@@ -20,6 +20,11 @@ def test_ruff_is_clean() -> None:
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def test_ruff_format_is_clean() -> None:
+    r = _run("ruff", "format", "--check", "openlfr", "tests", "benchmarks")
+    assert r.returncode == 0, r.stdout + r.stderr  # `ruff format` fixes it
+
+
 @pytest.mark.slow  # tens of seconds on a clean clone (no .mypy_cache yet)
 def test_mypy_is_clean() -> None:
     r = _run("mypy", "openlfr", "benchmarks")

@@ -145,4 +145,3 @@ def decide_exception(
         "id": request_id,
         "status": exceptional_reasons.decide_request(ctx, request_id, approve=verdict == "approve"),
     }
-

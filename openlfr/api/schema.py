@@ -16,7 +16,9 @@ def openapi_schema(app: FastAPI) -> dict[str, Any]:
 
         app.openapi_schema = declare_error_responses(  # the 4xx answers too (H5, issue 9)
             get_openapi(
-                title=app.title, version=app.version, description=app.description,
+                title=app.title,
+                version=app.version,
+                description=app.description,
                 routes=app.routes,
             )
         )

@@ -55,4 +55,3 @@ def serve(
         proxy_headers=bool(web.trusted_proxies),
         forwarded_allow_ips=list(web.trusted_proxies) or None,
     )
-

@@ -74,9 +74,7 @@ def per_identity_fnir(
     for a, b in combinations([g for g in found if g != unknown], 2):
         if found[a]["fnir"] < found[b]["fnir"]:  # put the worse-faring group first
             a, b = b, a
-        c = metrics.compare_rates(
-            a, boots[a], found[a]["fnir"], b, boots[b], found[b]["fnir"]
-        )
+        c = metrics.compare_rates(a, boots[a], found[a]["fnir"], b, boots[b], found[b]["fnir"])
         comparisons.append(c.as_entry("fnir_per_identity"))
         if c.significant:
             findings.append(c.finding("fnir per identity"))

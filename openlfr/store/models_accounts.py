@@ -62,9 +62,7 @@ class Account(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     # True while the account's first grant (admin or authorising-officer role, or a rank)
     # waits for a second administrator: it cannot log in, and enabling it does not change that.
-    awaiting_approval: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=false()
-    )
+    awaiting_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class WebSession(Base):

@@ -135,4 +135,3 @@ def decide(
         errors.add(None, f"request {request_id}: {exc}", exc.rule)
         return _exceptional(request, who, errors=errors, status=422)
     return see_other("/exceptional")
-

@@ -22,9 +22,7 @@ def upgrade() -> None:
     # existing account stays usable.
     op.add_column(
         "accounts",
-        sa.Column(
-            "awaiting_approval", sa.Boolean(), nullable=False, server_default=sa.false()
-        ),
+        sa.Column("awaiting_approval", sa.Boolean(), nullable=False, server_default=sa.false()),
     )
     op.create_table(
         "account_grants",
