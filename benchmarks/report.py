@@ -6,10 +6,11 @@
 Sections: LFW pairs (dev folds 0-4 of View 2: 10-fold-style accuracy over the folds present,
 ROC PNG), 1:N identification with per-group rates (DET PNG from `openlfr eval identify --plot`),
 threshold calibration for a few deployments (`openlfr calibrate`), accuracy levers before/after
-(benchmarks/accuracy.py), video pipeline fps and recall against face_recognition's default
-pipeline (benchmarks/video_pipeline.py) and exact 1:N search time and memory
-(benchmarks/search.py). The slow pieces (video, search, accuracy's first run) are read from their
-own output in OUT when present and run only when asked; a missing piece is said to be missing.
+(benchmarks/accuracy.py), weak references and a second image (benchmarks/second_reference.py),
+video pipeline fps and recall against face_recognition's default pipeline
+(benchmarks/video_pipeline.py) and exact 1:N search time and memory (benchmarks/search.py).
+The slow pieces (video, search, accuracy's first run) are read from their own output in OUT
+when present and run only when asked; a missing piece is said to be missing.
 """
 
 from __future__ import annotations
@@ -211,7 +212,7 @@ def included(out: Path, name: str, title: str, how: str) -> list[str]:
     if not md.is_file():
         return [f"## {title}", "", f"**Missing**: {md} was not found ({how}).", ""]
     body = md.read_text().splitlines()
-    body = [("#" + ln if ln.startswith("#") else ln) for ln in body]  # nest its headings
+    body = [("##" + ln if ln.startswith("#") else ln) for ln in body]  # nest under the "## "
     return [f"## {title}", "", f"From `{md.name}` ({how}).", "", *body, ""]
 
 
@@ -230,6 +231,8 @@ def main() -> int:
     sys.path.insert(0, str(REPO))
     if a.run_accuracy:
         sh([PY, "benchmarks/accuracy.py", "--out", str(out)])
+    if a.run_accuracy:  # reads the evaluation cache accuracy.py has just filled
+        sh([PY, "benchmarks/second_reference.py", "--out", str(out)])
     if a.run_video:
         sh([PY, "benchmarks/video_pipeline.py", "--out", str(out)])
     if a.run_search:
@@ -250,6 +253,12 @@ def main() -> int:
         lines += calibration_section()
     lines += included(
         out, "accuracy.md", "Accuracy levers, before and after", "python benchmarks/accuracy.py"
+    )
+    lines += included(
+        out,
+        "second-reference.md",
+        "Weak references: does a second image help?",
+        "python benchmarks/second_reference.py",
     )
     lines += included(
         out,
