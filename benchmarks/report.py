@@ -212,7 +212,7 @@ def included(out: Path, name: str, title: str, how: str) -> list[str]:
     if not md.is_file():
         return [f"## {title}", "", f"**Missing**: {md} was not found ({how}).", ""]
     body = md.read_text().splitlines()
-    body = [("##" + ln if ln.startswith("#") else ln) for ln in body]  # nest under the "## "
+    body = [("##" + ln if ln.startswith("#") else ln) for ln in body]  # under the section
     return [f"## {title}", "", f"From `{md.name}` ({how}).", "", *body, ""]
 
 
