@@ -35,7 +35,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from lfw_cli import lfw_arguments, write_results  # noqa: E402
+from lfw_cli import lfw_main, weak_table  # noqa: E402
 
 from openlfr.config import VisionSettings  # noqa: E402
 from openlfr.evaluation import group_rates, metrics  # noqa: E402
@@ -310,12 +310,8 @@ def markdown(res: dict[str, Any]) -> str:
         f"{w['floor']:.4f} (TUNE's 10th percentile): {w['weak_references']} of "
         f"{w['references']} references, {w['share_of_misses']:.0%} of all misses.",
         "",
-        "| group | searches | of weak references | FNIR, weak reference | FNIR, the rest |",
-        "|---|---|---|---|---|",
+        *weak_table(w["by_group"], "reference"),
     ]
-    for g, e in w["by_group"].items():
-        cells = [f"{e[k]:.1%}" if e[k] is not None else "n/a" for k in ("fnir_weak", "fnir_rest")]
-        lines.append(f"| {g} | {e['searches']} | {e['weak_searches']} | {cells[0]} | {cells[1]} |")
     for half_name, tt in res["tracks"].items():
         lines += ["", f"Tracks ({half_name}; cohort z-norm; several images as one track):", ""]
         lines += [
@@ -331,10 +327,10 @@ def markdown(res: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    args = lfw_arguments(__doc__.splitlines()[0])
-    res = measure(args.root, args.identities, args.resamples, args.out)
-    write_results(args.out, "accuracy", "Accuracy levers", markdown(res), res)
-    return 0
+    return lfw_main(
+        __doc__, "accuracy", "Accuracy levers",
+        lambda a: measure(a.root, a.identities, a.resamples, a.out), markdown,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,3 +32,30 @@ def write_results(out: Path, stem: str, title: str, md: str, res: dict[str, Any]
     (out / f"{stem}.md").write_text(f"# {title}\n\n{res['date']}\n\n{md}")
     (out / f"{stem}.json").write_text(json.dumps(res, indent=1, default=str) + "\n")
     print(f"wrote {out / f'{stem}.md'}", file=sys.stderr)
+
+
+def lfw_main(
+    doc: str,
+    stem: str,
+    title: str,
+    measure: Callable[[argparse.Namespace], dict[str, Any]],
+    markdown: Callable[[dict[str, Any]], str],
+) -> int:
+    """A benchmark's whole `main`: parse the arguments, measure, print and write."""
+    args = lfw_arguments(doc.splitlines()[0])
+    res = measure(args)
+    write_results(args.out, stem, title, markdown(res), res)
+    return 0
+
+
+def weak_table(by_group: dict[str, Any], weak: str) -> list[str]:
+    """Markdown rows of a weak/rest split per group (evaluation/weak_references.py); `weak`
+    names the weak side ("reference", "probe")."""
+    lines = [
+        f"| group | searches | weak {weak}s | FNIR, weak {weak} | FNIR, the rest |",
+        "|---|---|---|---|---|",
+    ]
+    for g, e in by_group.items():
+        cells = [f"{e[k]:.1%}" if e[k] is not None else "n/a" for k in ("fnir_weak", "fnir_rest")]
+        lines.append(f"| {g} | {e['searches']} | {e['weak_searches']} | {cells[0]} | {cells[1]} |")
+    return lines

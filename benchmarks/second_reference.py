@@ -29,7 +29,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from lfw_cli import lfw_arguments, write_results  # noqa: E402
+from lfw_cli import lfw_main, weak_table  # noqa: E402
 
 from openlfr.config import VisionSettings  # noqa: E402
 from openlfr.evaluation import group_rates  # noqa: E402
@@ -163,22 +163,16 @@ def markdown(res: dict[str, Any]) -> str:
         "Live, a track's views could be weighed by it; LFW's tracks (about 40 per half) are "
         "too few to measure that.",
         "",
-        "| group | searches | weak probes | FNIR, weak probe | FNIR, the rest |",
-        "|---|---|---|---|---|",
+        *weak_table(wp["by_group"], "probe"),
     ]
-    for g, e in wp["by_group"].items():
-        lines.append(
-            f"| {g} | {e['searches']} | {e['weak_searches']} | {_pct(e['fnir_weak'])} | "
-            f"{_pct(e['fnir_rest'])} |"
-        )
     return "\n".join(lines) + "\n"
 
 
 def main() -> int:
-    args = lfw_arguments(__doc__.splitlines()[0])
-    res = measure(args.root, args.identities, args.resamples)
-    write_results(args.out, "second-reference", "A second reference image", markdown(res), res)
-    return 0
+    return lfw_main(
+        __doc__, "second-reference", "A second reference image",
+        lambda a: measure(a.root, a.identities, a.resamples), markdown,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":
