@@ -40,6 +40,8 @@ class Reassessment:
     weak: tuple[str, ...] = ()
     #: (image id, why) for each image that could not be measured; it stays "not measured".
     failed: list[tuple[int, str]] = field(default_factory=list)
+    #: Images still pending after this run (a `limit` was reached, or some failed).
+    remaining: int = 0
 
 
 def pending_references(ctx: AppContext) -> list[int]:
@@ -61,16 +63,22 @@ def pending_references(ctx: AppContext) -> list[int]:
 
 
 def reassess_references(
-    ctx: AppContext, *, justification: str, progress: Progress | None = None
+    ctx: AppContext,
+    *,
+    justification: str,
+    progress: Progress | None = None,
+    limit: int | None = None,
 ) -> Reassessment:
-    """Measures every pending reference image (`pending_references`); see the module."""
+    """Measures the pending reference images (`pending_references`; the first `limit` of them
+    when given, as a web request must end in seconds); see the module."""
     if ctx.settings.vision.flip_tta:
         raise OpenLFRError(
             "reference strength is not measured with vision.flip_tta on (its vectors are "
             "mirror-averaged by construction); nothing was read"
         )
     floor = weak_floor(ctx.settings, ctx.embedder.name)
-    todo = pending_references(ctx)
+    pending = pending_references(ctx)
+    todo = pending if limit is None else pending[: max(0, limit)]
     measured, weak, failed = 0, set(), []
     for done, image_id in enumerate(todo, start=1):
         one = _measure_one(ctx, image_id, floor, justification)
@@ -82,7 +90,7 @@ def reassess_references(
                 weak.add(one.weak_subject)
         if progress is not None:
             progress(done, len(todo))
-    return Reassessment(measured, tuple(sorted(weak)), failed)
+    return Reassessment(measured, tuple(sorted(weak)), failed, len(pending) - measured)
 
 
 @dataclass(frozen=True)

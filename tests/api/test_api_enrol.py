@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from suite import SHARED_DATA
 
 from openlfr.service.enrol_uploads import MAX_BODY_BYTES, MAX_IMAGE_BYTES
@@ -141,3 +141,26 @@ def test_api_enrols_with_one_set_of_facts_like_the_cli(
 def _models_loaded(client: TestClient) -> None:
     """Enrolment needs the detector and embedder; loading them is not what is timed here."""
     client.app.state.svc.context("test", models=True)  # type: ignore[attr-defined]
+
+
+def test_watchlists_page_measures_images_enrolled_before_their_strength_was_kept(
+    client: TestClient, login: Callable[[str], str]
+) -> None:
+    csrf = login("supervisor")
+    data = {"csrf_token": csrf, "reference": "PNC-77/1", "category": "suspect", **_row(0)}
+    r = client.post("/enrol", data=data, files={"image_0": ("a.jpg", GOOD.read_bytes())})
+    assert r.status_code == 200 and "enrolled" in _decisions(r.text)[0]
+    assert 'id="reassess-form"' not in client.get("/watchlists").text  # measured at enrolment
+    store = client.app.state.svc.store  # type: ignore[attr-defined]
+    with store.session() as s:  # as a store migrated to 0018 holds its older images
+        s.execute(update(m.ReferenceImage).values(mirror_agreement=None))
+    page = client.get("/watchlists").text
+    assert 'id="reassess-form"' in page and "1 reference image enrolled before" in page
+    assert client.post("/watchlists/reassess", data={}).status_code == 403  # no CSRF token
+    r = client.post("/watchlists/reassess", data={"csrf_token": csrf}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/watchlists?measured=1"
+    page = client.get(r.headers["location"]).text
+    assert "1 reference image measured" in page and 'id="reassess-form"' not in page
+    assert _count(client, m.AuditEntry, event="reference_strength_measured") == 1
+    assert _count(client, m.ReferenceImage, mirror_agreement=None) == 0
+    assert 'id="reassessed"' not in client.get("/watchlists?measured=<b>x</b>").text  # not echoed

@@ -260,3 +260,15 @@ def test_reassess_refuses_under_flip_tta_and_reads_nothing(ctx: AppContext) -> N
     with pytest.raises(OpenLFRError, match="flip_tta"):
         reassess_references(ctx, justification="backfill")
     assert _events(ctx, "reference_strength_unmeasured") == []
+
+
+@pytest.mark.usefixtures("shared_data")
+def test_reassess_in_batches_says_how_many_are_left(ctx: AppContext) -> None:
+    _enrol(ctx, "PNC-W-13", POOR)
+    _enrol(ctx, "PNC-W-14", GOOD)
+    _forget_measures(ctx)
+    first = reassess_references(ctx, justification="a page's batch", limit=1)
+    assert (first.measured, first.remaining) == (1, 1)
+    rest = reassess_references(ctx, justification="a page's batch", limit=1)
+    assert (rest.measured, rest.remaining) == (1, 0)
+    assert first.weak == ("PNC-W-13",) and rest.weak == ()  # oldest first
