@@ -47,6 +47,7 @@ def _composer(
         categories=sorted(c.value for c in WatchlistCategory),
         values=values or {"name": "", "subject": []}, errors=errors,
         unmeasured=len(pending_references(ctx)), reassessed=_count_param(request, "measured"),
+        reassess_batch=REASSESS_BATCH,
     )  # fmt: skip
 
 
