@@ -19,9 +19,8 @@ import numpy as np
 
 from openlfr.evaluation import levers as lv
 from openlfr.evaluation import metrics
+from openlfr.evaluation.group_rates import OPERATING_FPIR
 from openlfr.evaluation.improvements import Outcome, Split
-
-OPERATING_FPIR = 0.001
 
 
 def misses(o: Outcome, rate: float = OPERATING_FPIR) -> np.ndarray:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from openlfr.errors import OpenLFRError
 from openlfr.matching.reference_strength import is_weak
 from openlfr.service.context import AppContext
+from openlfr.service.custody_index_sync import embedder_name
 from openlfr.service.gallery_scoring import reference_agreement, weak_floor
 from openlfr.store import AuditAction, append_audit
 from openlfr.store.integrity import require_bound
@@ -46,7 +47,8 @@ class Reassessment:
 
 def pending_references(ctx: AppContext) -> list[int]:
     """Image ids still unmeasured that this embedder could measure: held (not erased or
-    withdrawn) and embedded by the model in use (another model's floor would not apply)."""
+    withdrawn) and embedded by the model in use (another model's floor would not apply). Does
+    not load the model (a page shows this count)."""
     with ctx.store.session() as s:
         return list(
             s.scalars(
@@ -55,7 +57,7 @@ def pending_references(ctx: AppContext) -> list[int]:
                     ReferenceImage.mirror_agreement.is_(None),
                     ReferenceImage.erased_at.is_(None),
                     ReferenceImage.withdrawn_at.is_(None),
-                    ReferenceImage.embedding_model == ctx.embedder.name,
+                    ReferenceImage.embedding_model == embedder_name(ctx),
                 )
                 .order_by(ReferenceImage.id)
             )

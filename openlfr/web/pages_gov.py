@@ -93,7 +93,7 @@ def reassess(request: Request, who: Principal = Depends(SUPERVISOR)) -> Response
     """Measures the strength of up to REASSESS_BATCH images enrolled before it was kept (each
     audited, as `openlfr reassess` does); the page then says how many, and how many are left."""
     done = reassess_references(
-        state_of(request).context(who.username),
+        state_of(request).context(who.username, models=True),  # loaded once, shared
         justification="reference strength measured from the watchlists page",
         limit=REASSESS_BATCH,
     )
