@@ -30,9 +30,12 @@ log = logging.getLogger("openlfr.engines.ray")
 #: How often the driver looks at its cameras and repeats a stop (seconds).
 POLL_S = 0.5
 #: Times a camera is placed again when Ray's soft affinity put it on another node than asked,
-#: and the wait before each (the asked node's raylet may not yet be in the scheduler's view).
-PLACE_TRIES = 5
+#: and the first wait before it, doubled each time up to PLACE_RETRY_MAX_S (the asked node's
+#: raylet may not yet be in the scheduler's view; on a loaded machine that took over 5 s once,
+#: so the tries span about 30 s before the camera is left where Ray put it).
+PLACE_TRIES = 9
 PLACE_RETRY_S = 1.0
+PLACE_RETRY_MAX_S = 4.0
 _SUMMED = (
     "frames",
     "skipped",
@@ -79,6 +82,12 @@ def refuse_sqlite(store_url: str, nodes: int, where: str) -> None:
             "this machine that cameras on other nodes cannot share safely. Use PostgreSQL "
             "(store.url = postgresql+psycopg://...), or run on one node. Nothing was started."
         )
+
+
+def place_wait(tries: int) -> float:
+    """Seconds before a misplaced camera's `tries`-th placement: doubling from PLACE_RETRY_S,
+    capped, so a briefly late node is caught quickly and a slow one still gets time."""
+    return float(min(PLACE_RETRY_S * 2 ** max(tries - 1, 0), PLACE_RETRY_MAX_S))
 
 
 def merge_reports(attempts: list[CameraReport]) -> CameraReport:
@@ -317,7 +326,7 @@ class RayEngine:
                                 # not yet in the scheduler's view): ask again, a moment later.
                                 replaced[i] += 1
                                 ray.kill(actors[i], no_restart=True)
-                                respawn[i] = now + PLACE_RETRY_S
+                                respawn[i] = now + place_wait(replaced[i])
                                 continue
                             self.placement[job.camera_name] = str(result)
                         else:

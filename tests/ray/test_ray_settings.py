@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from openlfr.config import Settings
 from openlfr.config_ray import RaySettings
-from openlfr.engines.ray_engine import RayEngine, RayEngineError
+from openlfr.engines.ray_engine import PLACE_TRIES, RayEngine, RayEngineError, place_wait
 
 
 @pytest.mark.parametrize(
@@ -80,3 +80,17 @@ def test_a_worker_resource_keeps_cameras_on_the_nodes_that_offer_it(ray_address:
     finally:
         for e in (everywhere, workers, nowhere):
             e.close()
+
+
+@pytest.mark.parametrize(
+    ("tries", "wait_s"),
+    [(0, 1.0), (1, 1.0), (2, 2.0), (3, 4.0), (4, 4.0), (9, 4.0)],
+)
+def test_a_misplaced_camera_waits_longer_each_try_up_to_a_cap(tries: int, wait_s: float) -> None:
+    assert place_wait(tries) == wait_s
+
+
+def test_the_placement_tries_give_a_late_node_tens_of_seconds() -> None:
+    # One CI run saw a freshly joined node still passed over after 5 s of tries.
+    total = sum(place_wait(t) for t in range(1, PLACE_TRIES + 1))
+    assert 20.0 <= total <= 60.0
