@@ -11,10 +11,11 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Engine, MetaData, create_engine, select, text
+from sqlalchemy import Engine, MetaData, create_engine, select, text, update
 
 from openlfr.config import Settings, StoreSettings
 from openlfr.service.context import AppContext
+from openlfr.store import Store
 from openlfr.vision.protocols import Detector, Embedder
 
 PG_URL = os.environ.get("OPENLFR_TEST_PG_URL")
@@ -54,8 +55,27 @@ def open_context(
     context = AppContext.open(
         Settings().model_copy(update={"store": store, **updates}), actor="pc.tester"
     )
-    context._detector, context._embedder = models
+    context.use_models(*models)
     return context
+
+
+def as_before_0018(store: Store) -> None:
+    """Every reference image as a store migrated to 0018 holds its older ones: no strength
+    measured, and each bound as it was then, by a binding (v1) that did not cover it."""
+    from openlfr.store import integrity
+    from openlfr.store import models as m
+    from openlfr.store.models_integrity import IntegrityBinding
+
+    with store.session() as s:
+        s.execute(update(m.ReferenceImage).values(mirror_agreement=None))
+        keys = integrity.keys_of(s)
+        for image_id in s.scalars(select(m.ReferenceImage.id)).all():
+            then = integrity.PAYLOADS["reference_image"](s, image_id)
+            assert then is not None
+            del then["mirror_agreement"]
+            binding = s.get(IntegrityBinding, ("reference_image", image_id))
+            assert binding is not None
+            binding.mac = keys.mac(integrity._message("reference_image", then, version=1))
 
 
 def dump_tables(engine: Engine) -> dict[str, list[dict[str, Any]]]:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from openlfr.api.metrics import ServiceMetrics
@@ -27,14 +26,13 @@ class ServiceState:
     base: AppContext
     hub: AlertHub | None = None
     runs: RunManager | None = None
-    _models_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def context(self, actor: str, *, models: bool = False) -> AppContext:
-        """A use-case context acting as ``actor``. The models are loaded once (on first need)
-        and shared, so a request that lists alerts never waits for them."""
+        """A use-case context acting as ``actor``, sharing the base's models (loaded once, on
+        first need, so a request that lists alerts never waits for them). ``models``: load
+        them now, before the use-case starts a transaction."""
         if models:
-            with self._models_lock:
-                _ = self.base.detector, self.base.embedder
+            _ = self.base.detector, self.base.embedder
         return dataclasses.replace(self.base, actor=actor)
 
     @classmethod

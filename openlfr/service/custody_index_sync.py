@@ -28,7 +28,7 @@ def index_folder(ctx: AppContext) -> str:
 def embedder_name(ctx: AppContext) -> str:
     """The embedding model's name, without loading the model when it is not loaded yet (an
     import on worker processes never needs it here); the backend's name is the model's."""
-    loaded = ctx._embedder
+    loaded = ctx.models.embedder
     return loaded.name if loaded is not None else ctx.settings.vision.embedder
 
 

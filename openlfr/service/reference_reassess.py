@@ -24,7 +24,7 @@ from openlfr.service.context import AppContext
 from openlfr.service.custody_index_sync import embedder_name
 from openlfr.service.gallery_scoring import reference_agreement, weak_floor
 from openlfr.store import AuditAction, append_audit
-from openlfr.store.integrity import require_bound
+from openlfr.store.integrity import bind, require_bound
 from openlfr.store.models import ReferenceImage, Subject
 from openlfr.vision.images import find_single_face, read_image_bytes
 
@@ -126,6 +126,7 @@ def _measure_one(ctx: AppContext, image_id: int, floor: float | None, justificat
             )  # fmt: skip
             return _One(failed=why)
         img.mirror_agreement = agreement
+        bind(s, img)  # the value is covered from now on: an edit of it is seen
         weak = bool(is_weak(agreement, floor))
         append_audit(
             s, actor=ctx.actor, action=AuditAction.ALTERATION, object_type="reference_image",

@@ -38,8 +38,13 @@ SESSION_KEY = "openlfr.integrity"
 _IMAGE_FIELDS = (
     "id", "subject_id", "source_ref", "lawful_basis", "captured_on", "case_outcome",
     "age_at_capture", "under18_reason", "exceptional_reason", "exceptional_approved_by",
-    "image_sha256", "embedding_model", "withdrawn_at",
+    "image_sha256", "embedding_model", "withdrawn_at", "mirror_agreement",
 )  # fmt: skip
+#: Fields a binding made before it covered them does not hold (binding v1): such a row still
+#: verifies by the message it was bound with, and is covered from its next binding on.
+_LATER_FIELDS = {"reference_image": ("mirror_agreement",)}
+#: The message version of each type's bindings as they are made now (v1 where not named).
+_VERSION = {"reference_image": 2}
 _SUBJECT_FIELDS = ("id", "reference", "display_name", "category")
 _DEPLOYMENT_FIELDS = (
     "id", "watchlist_id", "threshold", "start_at", "end_at", "authorised_by", "authoriser_rank",
@@ -142,12 +147,26 @@ def keys_of(s: Session) -> IntegrityKeys:
     return keys
 
 
-def _message(object_type: str, payload: dict[str, Any]) -> bytes:
+def _message(object_type: str, payload: dict[str, Any], version: int | None = None) -> bytes:
     text = json.dumps(
         {"type": object_type, "row": payload},
         sort_keys=True, separators=(",", ":"), ensure_ascii=False,
     )  # fmt: skip
-    return b"openlfr:binding:v1\x00" + text.encode("utf-8")
+    v = version or _VERSION.get(object_type, 1)
+    return f"openlfr:binding:v{v}".encode() + b"\x00" + text.encode("utf-8")
+
+
+def _matches(keys: IntegrityKeys, object_type: str, payload: dict[str, Any], mac: str) -> bool:
+    """Whether `mac` is the binding of `payload` as bound now or, for a row bound before some
+    of its fields were covered, as bound then. The version is inside the MAC'd message, so a
+    row bound now cannot pass as one bound then: editing a later field of it still fails."""
+    if hmac.compare_digest(keys.mac(_message(object_type, payload)), mac):
+        return True
+    later = _LATER_FIELDS.get(object_type)
+    if not later:
+        return False
+    then = {k: v for k, v in payload.items() if k not in later}
+    return hmac.compare_digest(keys.mac(_message(object_type, then, version=1)), mac)
 
 
 def bind_row(s: Session, object_type: str, object_id: int) -> None:
@@ -222,8 +241,7 @@ def check_row(s: Session, object_type: str, object_id: int) -> str | None:
     keys = keys_of(s)
     if binding.key_id != keys.mac_key_id:
         return f"was bound with another key (key id {binding.key_id})"
-    expected = keys.mac(_message(object_type, payload))
-    if not hmac.compare_digest(expected, binding.mac):
+    if not _matches(keys, object_type, payload, binding.mac):
         return "does not match its integrity binding"
     return None
 
@@ -265,9 +283,7 @@ def check_many(s: Session, object_type: str, ids: Iterable[int]) -> dict[int, st
                 bad[object_id] = "has no integrity binding"
             elif macs[object_id][0] != keys.mac_key_id:
                 bad[object_id] = f"was bound with another key (key id {macs[object_id][0]})"
-            elif not hmac.compare_digest(
-                keys.mac(_message(object_type, rows[object_id])), macs[object_id][1]
-            ):
+            elif not _matches(keys, object_type, rows[object_id], macs[object_id][1]):
                 bad[object_id] = "does not match its integrity binding"
     return bad
 

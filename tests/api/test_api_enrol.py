@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
+from store_support import as_before_0018
 from suite import SHARED_DATA
 
 from openlfr.service.enrol_uploads import MAX_BODY_BYTES, MAX_IMAGE_BYTES
@@ -152,8 +153,7 @@ def test_watchlists_page_measures_images_enrolled_before_their_strength_was_kept
     assert r.status_code == 200 and "enrolled" in _decisions(r.text)[0]
     assert 'id="reassess-form"' not in client.get("/watchlists").text  # measured at enrolment
     store = client.app.state.svc.store  # type: ignore[attr-defined]
-    with store.session() as s:  # as a store migrated to 0018 holds its older images
-        s.execute(update(m.ReferenceImage).values(mirror_agreement=None))
+    as_before_0018(store)
     page = client.get("/watchlists").text
     assert 'id="reassess-form"' in page and "1 reference image enrolled before" in page
     assert client.post("/watchlists/reassess", data={}).status_code == 403  # no CSRF token

@@ -27,6 +27,7 @@ class Db:
     """SQL on the test's store, either backend: `db.query("... WHERE id = ?", 3)` -> rows."""
 
     def __init__(self, settings: StoreSettings) -> None:
+        self.settings = settings
         self.engine = create_engine(settings.resolved_url())
 
     def query(self, sql: str, *args: object) -> list[tuple[Any, ...]]:

@@ -21,8 +21,11 @@ from cli_support import Db
 from PIL import Image
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from store_support import as_before_0018
 from suite import SHARED_DATA
 from typer.testing import Result
+
+from openlfr.store import open_store
 
 LFW = SHARED_DATA / "lfw" / "images"
 CLIP = SHARED_DATA / "video" / "WDA_KatieHill_000.mp4"
@@ -245,8 +248,11 @@ def test_cli_return_amend_refuse_withdraw(cli: Cli, login: Login, db: Db) -> Non
     wl_id = int(re.search(r"watchlist (\d+) ", built).group(1))  # type: ignore[union-attr]
     dep_id = _new_deployment(cli, wl_id, "Op Review")
     # An image enrolled before its strength was kept (pre-0018): the brief says how to measure it.
-    with db.engine.begin() as conn:
-        conn.execute(text("UPDATE reference_images SET mirror_agreement = NULL"))
+    store = open_store(db.settings)
+    try:
+        as_before_0018(store)
+    finally:
+        store.dispose()
     brief = _ok(cli("deployment", "brief", dep_id)).stdout
     assert "not measured" in brief and "1 image not measured" in brief
     assert "openlfr reassess" in brief

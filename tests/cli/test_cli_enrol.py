@@ -15,9 +15,11 @@ from typing import Any
 
 import pytest
 from cli_support import Db
-from sqlalchemy import text
+from store_support import as_before_0018
 from suite import SHARED_DATA
 from typer.testing import Result
+
+from openlfr.store import open_store
 
 LFW = SHARED_DATA / "lfw" / "images"
 GOOD = [LFW / "AJ_Cook" / "AJ_Cook_0001.jpg", SHARED_DATA / "deepface" / "images" / "img1.jpg"]
@@ -237,8 +239,11 @@ def test_watchlist_build_and_show_name_who_rests_on_weak_images_only(cli: Cli) -
 def test_reassess_references_measures_older_images_and_names_the_weak(cli: Cli, db: Db) -> None:
     poor = LFW / "Anna_Kournikova" / "Anna_Kournikova_0001.jpg"
     assert cli(*ENROL, "--ref", "PNC-W-3", poor).exit_code == 0
-    with db.engine.begin() as conn:  # as a store migrated to 0018 holds its older images
-        conn.execute(text("UPDATE reference_images SET mirror_agreement = NULL"))
+    store = open_store(db.settings)
+    try:
+        as_before_0018(store)
+    finally:
+        store.dispose()
     result = cli("reassess")
     assert result.exit_code == 0, result.output
     assert "1 image measured" in result.stdout

@@ -34,7 +34,7 @@ def open_ctx(
     if window_s is not None:
         update["grouping"] = GroupingSettings(window_s=window_s)
     ctx = AppContext.open(Settings().model_copy(update=update), actor="pc.tester")
-    ctx._detector, ctx._embedder = models
+    ctx.use_models(*models)
     return ctx
 
 

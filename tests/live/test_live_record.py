@@ -52,7 +52,7 @@ def ctx(tmp_path: Path, models: tuple[Detector, Embedder]) -> Iterator[AppContex
     app = AppContext.open(
         Settings().model_copy(update={"store": store, "video": video}), actor="sgt.live"
     )
-    app._detector, app._embedder = models
+    app.use_models(*models)
     try:
         yield app
     finally:

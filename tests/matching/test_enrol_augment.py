@@ -50,7 +50,7 @@ def ctx(
     monkeypatch.setattr(embedding_cache, "default_cache_dir", lambda: cache)
     settings = Settings().model_copy(update={"store": store_settings, "scoring": AUG})
     context = AppContext.open(settings, actor="pc.tester")
-    context._detector, context._embedder = models
+    context.use_models(*models)
     try:
         yield context
     finally:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sqlalchemy import select, update
-from store_support import open_context
+from store_support import as_before_0018, open_context
 from suite import SHARED_DATA
 
 from openlfr.config import StoreSettings
@@ -32,6 +32,7 @@ from openlfr.service.deployments import DeploymentDraft, create_deployment
 from openlfr.service.enrolment import ImageSpec, enrol_subject
 from openlfr.service.reference_reassess import pending_references, reassess_references
 from openlfr.service.watchlists import compile_watchlist, watchlist_summary
+from openlfr.store import integrity
 from openlfr.store import models as m
 from openlfr.vision.protocols import Detector, Embedder
 
@@ -202,9 +203,7 @@ def test_the_watchlist_names_who_rests_on_weak_images_only(ctx: AppContext) -> N
 
 
 def _forget_measures(ctx: AppContext) -> None:
-    """As a store migrated to 0018 holds its older images: no measure kept."""
-    with ctx.store.session() as s:
-        s.execute(update(m.ReferenceImage).values(mirror_agreement=None))
+    as_before_0018(ctx.store)
 
 
 def _events(ctx: AppContext, event: str) -> list[m.AuditEntry]:
@@ -272,3 +271,21 @@ def test_reassess_in_batches_says_how_many_are_left(ctx: AppContext) -> None:
     rest = reassess_references(ctx, justification="a page's batch", limit=1)
     assert (rest.measured, rest.remaining) == (1, 0)
     assert first.weak == ("PNC-W-13",) and rest.weak == ()  # oldest first
+
+
+@pytest.mark.usefixtures("shared_data")
+def test_the_measure_reassess_keeps_is_covered_by_the_rows_binding(ctx: AppContext) -> None:
+    _enrol(ctx, "PNC-W-15", POOR)
+    _forget_measures(ctx)
+    with ctx.store.session() as s:
+        (image_id,) = s.scalars(select(m.ReferenceImage.id)).all()
+        assert integrity.check_row(s, "reference_image", image_id) is None  # as bound then
+    assert reassess_references(ctx, justification="backfill after 0018").weak == ("PNC-W-15",)
+    with ctx.store.session() as s:
+        assert integrity.check_row(s, "reference_image", image_id) is None
+        # An insider raises the measure in SQL so that the weak warning goes away.
+        s.execute(update(m.ReferenceImage).values(mirror_agreement=0.999))
+    with ctx.store.session() as s:
+        problem = integrity.check_row(s, "reference_image", image_id)
+        assert problem == "does not match its integrity binding"
+        assert integrity.check_many(s, "reference_image", [image_id]) == {image_id: problem}

@@ -57,7 +57,7 @@ def test_crowd_leaves_only_counts(
     data_dir = store_settings.data_dir
     settings = Settings().model_copy(update={"store": store_settings})
     ctx = AppContext.open(settings, actor="test")
-    ctx._detector, ctx._embedder = models
+    ctx.use_models(*models)
     sqlite = ctx.store.engine.dialect.name == "sqlite"
     try:
         people = sorted(p for p in (shared_data / "lfw" / "images").iterdir() if p.is_dir())

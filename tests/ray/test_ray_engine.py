@@ -48,7 +48,7 @@ def pg_ctx(pg_schema_url: str, tmp_path: Path, models: tuple[Detector, Embedder]
     ctx = AppContext.open(
         Settings().model_copy(update={"store": store, "video": video}), actor="sgt.ray"
     )
-    ctx._detector, ctx._embedder = models
+    ctx.use_models(*models)
     try:
         yield ctx
     finally:

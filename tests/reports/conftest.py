@@ -175,7 +175,7 @@ def scenario(
     vision = VisionSettings(full_detect_every=1)
     settings = Settings().model_copy(update={"store": store_settings, "vision": vision})
     ctx = AppContext.open(settings, actor=PERSONAL["actor"])
-    ctx._detector, ctx._embedder = models  # the root session's, loaded once for the suite
+    ctx.use_models(*models)  # the root session's, loaded once for the suite
     mat = builtin_material(work)
     (ref_image,) = mat.references["DEMO-0001"]
     # A second, different image of the same face for the second subject: a separate watchlist

@@ -217,6 +217,17 @@ def test_an_ineligible_image_made_eligible_again_in_sql_is_refused(
     assert result.exit_code == 1 and f"reference_image {scene['gul_image']}" in result.output
 
 
+def test_a_weak_images_measure_raised_in_sql_is_reported(
+    ctx: AppContext, scene: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mirror agreement decides only advice (the weak-reference warning), but an insider
+    who edits it to hide that warning is seen all the same."""
+    sql(ctx.settings.store, "UPDATE reference_images SET mirror_agreement = 0.999 WHERE id = :id",
+        id=scene["gul_image"])  # fmt: skip
+    result = verify(ctx.settings.store, monkeypatch)
+    assert result.exit_code == 1 and f"reference_image {scene['gul_image']}" in result.output
+
+
 def test_the_image_digest_is_keyed(ctx: AppContext, scene: dict[str, int]) -> None:
     """A plain SHA-256 of the image would let anyone with a candidate photo confirm that the
     person is enrolled; the stored digest cannot be recomputed without the key."""

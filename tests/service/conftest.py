@@ -17,7 +17,7 @@ def ctx(store_settings: StoreSettings, models: tuple[Detector, Embedder]) -> Ite
     settings = Settings().model_copy(update={"store": store_settings})
     detector, embedder = models
     context = AppContext.open(settings, actor="pc.tester")
-    context._detector, context._embedder = detector, embedder
+    context.use_models(detector, embedder)
     try:
         yield context
     finally:
