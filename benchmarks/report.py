@@ -7,6 +7,7 @@ Sections: LFW pairs (dev folds 0-4 of View 2: 10-fold-style accuracy over the fo
 ROC PNG), 1:N identification with per-group rates (DET PNG from `openlfr eval identify --plot`),
 threshold calibration for a few deployments (`openlfr calibrate`), accuracy levers before/after
 (benchmarks/accuracy.py), weak references and a second image (benchmarks/second_reference.py),
+false alerts per group with impostors from the other half (benchmarks/group_fpir.py),
 video pipeline fps and recall against face_recognition's default pipeline
 (benchmarks/video_pipeline.py) and exact 1:N search time and memory (benchmarks/search.py).
 The slow pieces (video, search, accuracy's first run) are read from their own output in OUT
@@ -233,6 +234,7 @@ def main() -> int:
         sh([PY, "benchmarks/accuracy.py", "--out", str(out)])
     if a.run_accuracy:  # reads the evaluation cache accuracy.py has just filled
         sh([PY, "benchmarks/second_reference.py", "--out", str(out)])
+        sh([PY, "benchmarks/group_fpir.py", "--out", str(out)])
     if a.run_video:
         sh([PY, "benchmarks/video_pipeline.py", "--out", str(out)])
     if a.run_search:
@@ -259,6 +261,12 @@ def main() -> int:
         "second-reference.md",
         "Weak references: does a second image help?",
         "python benchmarks/second_reference.py",
+    )
+    lines += included(
+        out,
+        "group-fpir.md",
+        "False alerts per group, with impostors from the other half",
+        "python benchmarks/group_fpir.py",
     )
     lines += included(
         out,
