@@ -46,10 +46,6 @@ def scorers(h: lv.Half, feats: imp.Features) -> dict[str, lv.Scorer]:
     }
 
 
-def score_rows(h: lv.Half, sc: lv.Scorer) -> Any:
-    return lambda rows: lv.scores(h, sc, rows, None)
-
-
 def measure(root: Path, groups_csv: Path, resamples: int) -> dict[str, Any]:
     data = build_set(root)
     paths = [p for _, p in data.gallery + data.mated + data.nonmated]
@@ -62,7 +58,7 @@ def measure(root: Path, groups_csv: Path, resamples: int) -> dict[str, Any]:
     res: dict[str, Any] = {"mated": int(h.split.mated.size), "impostors": int(impostors.size)}
     res["scorings"] = {}
     for name, sc in scorers(h, feats).items():
-        rows = score_rows(h, sc)
+        rows = lv.score_fn(h, sc)
         own = lv.run_scores(h, rows, ok, leave_one_out=True)
         wide, wide_ids = with_impostors(h, rows, ok, impostors)
         entry: dict[str, Any] = {"own_nonmated": int(own.nonmated_score.size)}

@@ -59,17 +59,14 @@ def arms(
     rescue = weak & has
     first = scorer(base, p, one, c)
 
-    def plain(sc: lv.Scorer) -> Any:
-        return lambda rows: lv.scores(h, sc, rows, None)
-
     mean = np.where(rescue[:, None], normalise(one + spare), one)
     swap = np.where(rescue[:, None], spare, one)
     second = scorer(base, p, spare, c)
     return {
-        "one reference (as now)": plain(first),
+        "one reference (as now)": lv.score_fn(h, first),
         "weak: + second image, best of the two": wr.best_of(h, first, second, rescue),
-        "weak: + second image, averaged template": plain(scorer(base, p, mean, c)),
-        "weak: swapped for the second image": plain(scorer(base, p, swap, c)),
+        "weak: + second image, averaged template": lv.score_fn(h, scorer(base, p, mean, c)),
+        "weak: swapped for the second image": lv.score_fn(h, scorer(base, p, swap, c)),
         "everyone with a spare: best of the two": wr.best_of(h, first, second, has),
     }
 

@@ -156,7 +156,14 @@ def run(
     own entry (as if that person were not enrolled), appended after the true non-mated ones;
     `nonmated_identities` names them. Two to three times as many non-mated searches make FPIR
     0.1% measurable on a half (it needs >= 1,000)."""
-    return run_scores(h, lambda rows: scores(h, sc, rows, second_ok), ok, leave_one_out)
+    return run_scores(h, score_fn(h, sc, second_ok), ok, leave_one_out)
+
+
+def score_fn(
+    h: Half, sc: Scorer, second_ok: np.ndarray | None = None
+) -> Callable[[np.ndarray], np.ndarray]:
+    """`scores` of scorer `sc` as the `score_rows` function `run_scores` takes."""
+    return lambda rows: scores(h, sc, rows, second_ok)
 
 
 def run_scores(
