@@ -32,7 +32,9 @@ from openlfr.store.models_accounts import SessionKind
 from openlfr.store.models_custody import CustodyImage
 
 HEADER = "custody_id,person_ref,image,captured,age_at_capture,case_outcome"
-ROWS = 100  # several batches, so the kill can land between two commits
+# Four batches of 64: the kill, sent once the first is committed, lands before the last one
+# (with 100 rows, two batches, the second once committed too before the kill under CI load).
+ROWS = 200
 
 
 def _csv(path: Path, images: Path) -> Path:
