@@ -25,7 +25,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from lfw_cli import lfw_main  # noqa: E402
+from lfw_cli import lfw_main, ratio_cell  # noqa: E402
 
 from openlfr.config import VisionSettings  # noqa: E402
 from openlfr.evaluation import group_rates  # noqa: E402
@@ -84,14 +84,6 @@ def _rate(g: dict[str, Any], key: str, metric: str, count: str) -> str:
     return f"{v:.2%}{span}, {g['counts'][count]}"
 
 
-def _ratio(c: dict[str, Any] | None) -> str:
-    if not c or c["ratio"] is None:
-        return "n/a (a rate of zero)" if c else "n/a"
-    ci = c["ratio_ci95"]
-    span = f" ({ci[0]:.2f}-{ci[1]:.2f})" if ci else ""
-    return f"{c['worse']}/{c['better']} {c['ratio']:.2f}{span}"
-
-
 def markdown(res: dict[str, Any]) -> str:
     lines = [
         f"REPORT half: {res['mated']} mated searches; non-mated: REPORT's own (one-image people "
@@ -121,8 +113,8 @@ def markdown(res: dict[str, Any]) -> str:
                 what = "own only" if side == "own" else "own + impostors"
                 lines.append(
                     f"| {name} | {count} ({what}) | {rate:.1%} | {tpir} | {cells[0]} | {cells[1]} "
-                    f"| {_ratio(pg['fpir_comparison'])} | {miss[0]} | {miss[1]} "
-                    f"| {_ratio(pg['fnir_comparison'])} |"
+                    f"| {ratio_cell(pg['fpir_comparison'])} | {miss[0]} | {miss[1]} "
+                    f"| {ratio_cell(pg['fnir_comparison'])} |"
                 )
     lines.append("")
     for name, e in res["scorings"].items():

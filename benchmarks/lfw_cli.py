@@ -59,3 +59,13 @@ def weak_table(by_group: dict[str, Any], weak: str) -> list[str]:
         cells = [f"{e[k]:.1%}" if e[k] is not None else "n/a" for k in ("fnir_weak", "fnir_rest")]
         lines.append(f"| {g} | {e['searches']} | {e['weak_searches']} | {cells[0]} | {cells[1]} |")
     return lines
+
+
+def ratio_cell(c: dict[str, Any] | None) -> str:
+    """A per-group comparison (group_rates.per_group's fnir_/fpir_comparison) as a table cell:
+    worse/better ratio with its 95% CI."""
+    if not c or c["ratio"] is None:
+        return "n/a (a rate of zero)" if c else "n/a"
+    ci = c["ratio_ci95"]
+    span = f" ({ci[0]:.2f}-{ci[1]:.2f})" if ci else ""
+    return f"{c['worse']}/{c['better']} {c['ratio']:.2f}{span}"

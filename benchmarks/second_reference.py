@@ -29,7 +29,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from lfw_cli import lfw_main, weak_table  # noqa: E402
+from lfw_cli import lfw_main, ratio_cell, weak_table  # noqa: E402
 
 from openlfr.config import VisionSettings  # noqa: E402
 from openlfr.evaluation import group_rates  # noqa: E402
@@ -139,13 +139,7 @@ def markdown(res: dict[str, Any]) -> str:
             g = pg["groups"]
             fn = " / ".join(_pct(g[k]["fnir_at_threshold"]) if k in g else "n/a" for k in "FM")
             fp = " / ".join(f"{g[k]['fpir_at_threshold']:.2%}" if k in g else "n/a" for k in "FM")
-            c = pg["fnir_comparison"]
-            ratio = "n/a"
-            if c and c["ratio"] is not None:
-                ci = c["ratio_ci95"]
-                ratio = f"{c['worse']}/{c['better']} {c['ratio']:.2f}" + (
-                    f" ({ci[0]:.2f}-{ci[1]:.2f})" if ci else ""
-                )
+            ratio = ratio_cell(pg["fnir_comparison"])
             lines.append(
                 f"| {base} | {name} | {s['tpir@0.001']:.2%} ({lo:.1%}-{hi:.1%}) | "
                 f"{_pct(w['fnir_weak'])} of {w['weak_searches']} | "
